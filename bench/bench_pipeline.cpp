@@ -1,0 +1,146 @@
+// Points per second of each pipeline stage on the CPU backend, and of the whole pipeline on every backend
+// present, for rosenbrock over n = 2, 8, 32, 128 and B = 10^3 .. 10^6 (B capped so one run stays under
+// ~10^10 interpreter steps: the large-n, large-B corner would take hours on 2 cores).
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "cpu/cpu_stages.hpp"
+#include "hessa/backend.hpp"
+#include "hessa/catalogue.hpp"
+
+namespace {
+
+using namespace hessa;
+
+CompiledFunction rosenbrock(int n) {
+  ExpressionOptions options;
+  options.dimension = n;
+  return compile_expression(find_catalogue_entry("rosenbrock")->expression, options);
+}
+
+std::vector<double> random_points(std::size_t count, int n) {
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> u(-2.0, 2.0);
+  std::vector<double> x(count * std::size_t(n));
+  for (double& v : x) v = u(rng);
+  return x;
+}
+
+// Arguments {n, B}: B from 10^3 up to 10^6, limited by n so the stencil work per run stays bounded.
+void pipeline_args(benchmark::internal::Benchmark* b) {
+  for (int n : {2, 8, 32, 128}) {
+    for (long B = 1000; B <= 1000000; B *= 10) {
+      const double work = double(B) * 2.0 * n * n * n;  // evaluations x program length ~ B * 2n^2 * n
+      if (work > 5e10) break;
+      b->Args({n, B});
+    }
+  }
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+struct StageData {
+  int n;
+  std::size_t B;
+  CompiledFunction f;
+  AnalysisOptions options;
+  std::vector<double> x, evals, fx, g, H, w;
+  std::vector<int> info;
+  std::vector<PointStatus> status;
+  std::vector<PointAnalysis> out;
+  StageData(int dim, std::size_t count) : n(dim), B(count), f(rosenbrock(dim)), x(random_points(count, dim)) {
+    evals.resize(B * std::size_t(detail::stencil_size(options.stencil, n)));
+    fx.resize(B);
+    g.resize(B * n);
+    H.resize(B * n * n);
+    w.resize(B * n);
+    info.resize(B);
+    status.resize(B);
+    out.resize(B);
+  }
+  void stencil() { cpu::evaluate_stencil(f.view(), options.stencil, options.step_scale, x.data(), B, evals.data()); }
+  void assemble() {
+    cpu::assemble(options.stencil, n, options.step_scale, x.data(), B, evals.data(), fx.data(), g.data(), H.data(),
+                  status.data());
+  }
+  void eigen() { cpu::eigensolve(n, B, H.data(), status.data(), w.data(), nullptr, info.data()); }
+  void analyze() {
+    cpu::analyze(f.view(), options, x.data(), B, fx.data(), g.data(), H.data(), w.data(), info.data(), status.data(),
+                 out.data());
+  }
+};
+
+void report(benchmark::State& state, std::size_t B) {
+  state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(B));
+  state.counters["points/s"] = benchmark::Counter(double(state.iterations()) * double(B), benchmark::Counter::kIsRate);
+}
+
+void BM_CpuStencil(benchmark::State& state) {
+  StageData d(int(state.range(0)), std::size_t(state.range(1)));
+  for (auto _ : state) d.stencil();
+  report(state, d.B);
+}
+void BM_CpuAssemble(benchmark::State& state) {
+  StageData d(int(state.range(0)), std::size_t(state.range(1)));
+  d.stencil();
+  for (auto _ : state) d.assemble();
+  report(state, d.B);
+}
+void BM_CpuEigen(benchmark::State& state) {
+  StageData d(int(state.range(0)), std::size_t(state.range(1)));
+  d.stencil();
+  d.assemble();
+  for (auto _ : state) d.eigen();
+  report(state, d.B);
+}
+void BM_CpuAnalyze(benchmark::State& state) {
+  StageData d(int(state.range(0)), std::size_t(state.range(1)));
+  d.stencil();
+  d.assemble();
+  d.eigen();
+  for (auto _ : state) d.analyze();
+  report(state, d.B);
+}
+
+void run_pipeline(benchmark::State& state, Backend* backend) {
+  const int n = int(state.range(0));
+  const std::size_t B = std::size_t(state.range(1));
+  const CompiledFunction f = rosenbrock(n);
+  const std::vector<double> x = random_points(B, n);
+  AnalysisOptions options;
+  const std::size_t chunk = backend->chunk_capacity(n, options);
+  ChunkResult result;
+  for (auto _ : state) {
+    for (std::size_t first = 0; first < B; first += chunk) {
+      backend->analyze(f, options, x.data() + first * n, std::min(chunk, B - first), result);
+    }
+  }
+  state.SetLabel(backend->name());
+  report(state, B);
+}
+
+void BM_CpuPipeline(benchmark::State& state) {
+  auto backend = make_cpu_backend();
+  run_pipeline(state, backend.get());
+}
+
+void BM_CudaPipeline(benchmark::State& state) {
+  std::string why;
+  auto backend = make_cuda_backend(&why);
+  if (!backend) {
+    state.SkipWithError(("no usable GPU: " + why).c_str());
+    return;
+  }
+  run_pipeline(state, backend.get());
+}
+
+BENCHMARK(BM_CpuStencil)->Apply(pipeline_args);
+BENCHMARK(BM_CpuAssemble)->Apply(pipeline_args);
+BENCHMARK(BM_CpuEigen)->Apply(pipeline_args);
+BENCHMARK(BM_CpuAnalyze)->Apply(pipeline_args);
+BENCHMARK(BM_CpuPipeline)->Apply(pipeline_args);
+BENCHMARK(BM_CudaPipeline)->Apply(pipeline_args);
+
+}  // namespace
+
+BENCHMARK_MAIN();

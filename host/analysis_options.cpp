@@ -1,0 +1,41 @@
+// Names of classes, statuses and stencils as they appear in output files; ChunkResult sizing.
+#include "hessa/analysis_options.hpp"
+
+namespace hessa {
+
+void ChunkResult::resize(std::size_t points_in_chunk, int dimension, const AnalysisOptions& options) {
+  count = points_in_chunk;
+  n = dimension;
+  const std::size_t vec = count * std::size_t(n);
+  const std::size_t mat = vec * std::size_t(n);
+  points.resize(count);
+  gradient.resize(options.keep_gradient ? vec : 0);
+  hessian.resize(options.keep_hessian ? mat : 0);
+  eigenvalues.resize(options.keep_eigenvalues ? vec : 0);
+  eigenvectors.resize(options.eigenvectors ? mat : 0);
+}
+
+const char* class_name(PointClass c) {
+  switch (c) {
+    case PointClass::Minimum: return "minimum";
+    case PointClass::Maximum: return "maximum";
+    case PointClass::Saddle: return "saddle";
+    case PointClass::Degenerate: return "degenerate";
+    case PointClass::Noncritical: return "noncritical";
+    case PointClass::Unknown: break;
+  }
+  return "";
+}
+
+const char* status_name(PointStatus s) {
+  switch (s) {
+    case PointStatus::Ok: return "ok";
+    case PointStatus::NonfiniteF: return "nonfinite_f";
+    case PointStatus::EigenNotConverged: return "eig_not_converged";
+  }
+  return "unknown";
+}
+
+const char* stencil_name(StencilKind k) { return k == StencilKind::Central ? "central" : "compact"; }
+
+}  // namespace hessa

@@ -1,0 +1,14 @@
+// Subcommands of the `hessa` program. Each registers its options on the CLI11 app and runs when chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace hessa::cli {
+
+// Returns the action to run when the subcommand was selected; it returns the process exit code.
+std::function<int()> add_analyze_command(CLI::App& app);
+std::function<int()> add_functions_command(CLI::App& app);
+
+}  // namespace hessa::cli

@@ -1,0 +1,42 @@
+// hessa: command-line entry. Exit codes: 0 success; 2 bad input (file, line, column in the message);
+// 1 device or internal failure. Per-point numerical trouble is data (the row's status), not an exit code.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "hessa/backend.hpp"
+#include "hessa/errors.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "hessa " HESSA_VERSION " - batched finite-difference gradients and Hessians, their eigenvalues, and the\n"
+      "second-derivative test (minimum / maximum / saddle / degenerate), on the CPU or a CUDA GPU."};
+  app.set_version_flag("--version", std::string("hessa ") + HESSA_VERSION +
+                                        (hessa::cuda_backend_compiled() ? " (CUDA backend built)" : " (CPU only)"));
+  app.require_subcommand(1);
+  app.footer("Run 'hessa <command> --help' for a command's options. Documentation: README.md.");
+  const auto analyze = hessa::cli::add_analyze_command(app);
+  const auto functions = hessa::cli::add_functions_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    if (app.got_subcommand("analyze")) return analyze();
+    if (app.got_subcommand("functions")) return functions();
+  } catch (const hessa::InputError& e) {
+    std::cerr << "hessa: error: " << e.what() << '\n';
+    return 2;
+  } catch (const hessa::DeviceError& e) {
+    std::cerr << "hessa: device error: " << e.what() << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "hessa: internal error: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,80 @@
+// The CPU backend: runs the four stages over a chunk with OpenMP; workspaces persist across chunks.
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "hessa/backend.hpp"
+#include "cpu/cpu_stages.hpp"
+
+namespace hessa {
+
+std::size_t bytes_per_point(int n, const AnalysisOptions& options) {
+  const std::size_t nn = std::size_t(n) * std::size_t(n);
+  const std::size_t doubles = std::size_t(detail::stencil_size(options.stencil, n))  // stencil values
+                              + std::size_t(n)                                     // the point
+                              + 1 + std::size_t(n)                                 // f, g
+                              + 2 * nn                                             // H and the eigensolver's copy
+                              + std::size_t(n)                                     // eigenvalues
+                              + (options.eigenvectors ? nn : 0);
+  return doubles * sizeof(double) + sizeof(PointAnalysis) + sizeof(int) + sizeof(PointStatus);
+}
+
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  std::string name() const override {
+    return "cpu (OpenMP, " + std::to_string(omp_get_max_threads()) + " threads, LAPACK dsyevd)";
+  }
+
+  std::size_t chunk_capacity(int n, const AnalysisOptions& options) const override {
+    // A quarter of the memory free now, at most 2 GiB, and at most 65536 points so results stream out steadily.
+    const long pages = sysconf(_SC_AVPHYS_PAGES);
+    const long page_size = sysconf(_SC_PAGESIZE);
+    std::size_t budget = std::size_t(2) << 30;
+    if (pages > 0 && page_size > 0) budget = std::min(budget, std::size_t(pages) * std::size_t(page_size) / 4);
+    const std::size_t fit = budget / bytes_per_point(n, options);
+    return std::clamp<std::size_t>(fit, 1, 65536);
+  }
+
+  void analyze(const CompiledFunction& f, const AnalysisOptions& options, const double* points, std::size_t count,
+               ChunkResult& out) override {
+    const int n = f.dimension();
+    const std::size_t nn = std::size_t(n) * std::size_t(n);
+    out.resize(count, n, options);
+    evals_.resize(count * std::size_t(detail::stencil_size(options.stencil, n)));
+    fx_.resize(count);
+    g_.resize(count * std::size_t(n));
+    H_.resize(count * nn);
+    w_.resize(count * std::size_t(n));
+    info_.resize(count);
+    status_.resize(count);
+
+    const detail::ProgramView program = f.view();
+    cpu::evaluate_stencil(program, options.stencil, options.step_scale, points, count, evals_.data());
+    cpu::assemble(options.stencil, n, options.step_scale, points, count, evals_.data(), fx_.data(), g_.data(),
+                  H_.data(), status_.data());
+    cpu::eigensolve(n, count, H_.data(), status_.data(), w_.data(),
+                    options.eigenvectors ? out.eigenvectors.data() : nullptr, info_.data());
+    cpu::analyze(program, options, points, count, fx_.data(), g_.data(), H_.data(), w_.data(), info_.data(),
+                 status_.data(), out.points.data());
+
+    if (options.keep_gradient) std::copy(g_.begin(), g_.end(), out.gradient.begin());
+    if (options.keep_hessian) std::copy(H_.begin(), H_.end(), out.hessian.begin());
+    if (options.keep_eigenvalues) std::copy(w_.begin(), w_.end(), out.eigenvalues.begin());
+  }
+
+ private:
+  std::vector<double> evals_, fx_, g_, H_, w_;
+  std::vector<int> info_;
+  std::vector<PointStatus> status_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace hessa

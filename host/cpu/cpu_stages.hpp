@@ -1,0 +1,31 @@
+// The CPU backend's pipeline stages (one file each): stencil -> assemble -> eigen -> analyze.
+// Each is an OpenMP loop over the shared HESSA_HD math in include/hessa/detail/.
+#pragma once
+
+#include <cstddef>
+
+#include "hessa/analysis_options.hpp"
+#include "hessa/detail/bytecode.hpp"
+
+namespace hessa::cpu {
+
+// evals[p * E + e] = f at stencil point e of point p, E = stencil_size(kind, n).
+void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double step_scale, const double* points,
+                      std::size_t count, double* evals);
+
+// f, g (count x n) and H (count x n x n, column-major) from the stencil values; status NonfiniteF when any
+// stencil value is NaN/Inf.
+void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count,
+              const double* evals, double* f, double* g, double* H, PointStatus* status);
+
+// Ascending eigenvalues w (count x n) of each H; eigenvectors into V (count x n x n) when V != nullptr.
+// Points whose status is not Ok are skipped (w = NaN). info[p] = LAPACK's info (0 = converged).
+void eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
+                int* info);
+
+// The second-derivative test and gradient-step quantities per point.
+void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const double* points, std::size_t count,
+             const double* fx, const double* g, const double* H, const double* w, const int* info,
+             const PointStatus* status, PointAnalysis* out);
+
+}  // namespace hessa::cpu

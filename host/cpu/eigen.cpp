@@ -1,0 +1,47 @@
+// CPU eigensolve: LAPACK dsyevd (divide and conquer) per Hessian, OpenMP over the batch.
+// Workspaces are queried once and allocated once per thread.
+#include <lapacke.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "cpu/cpu_stages.hpp"
+
+namespace hessa::cpu {
+
+void eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
+                int* info) {
+  const char jobz = V != nullptr ? 'V' : 'N';
+  const std::int64_t nn = std::int64_t(n) * n;
+  // Workspace query: the same for every matrix of this n and jobz.
+  double work_query = 0.0;
+  lapack_int iwork_query = 0;
+  std::vector<double> probe(std::size_t(nn), 0.0);
+  std::vector<double> probe_w(static_cast<std::size_t>(n));
+  LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, jobz, 'L', n, probe.data(), n, probe_w.data(), &work_query, -1,
+                      &iwork_query, -1);
+  const lapack_int lwork = lapack_int(work_query);
+  const lapack_int liwork = iwork_query;
+#pragma omp parallel
+  {
+    std::vector<double> a(static_cast<std::size_t>(nn));
+    std::vector<double> work(static_cast<std::size_t>(lwork));
+    std::vector<lapack_int> iwork(static_cast<std::size_t>(liwork));
+#pragma omp for schedule(dynamic, 64)
+    for (std::int64_t p = 0; p < std::int64_t(count); ++p) {
+      double* wp = w + p * n;
+      if (status[p] != PointStatus::Ok) {
+        for (int k = 0; k < n; ++k) wp[k] = std::nan("");
+        info[p] = 0;
+        continue;
+      }
+      double* target = V != nullptr ? V + p * nn : a.data();  // dsyevd overwrites its input with the vectors
+      std::memcpy(target, H + p * nn, sizeof(double) * std::size_t(nn));
+      info[p] = int(LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, jobz, 'L', n, target, n, wp, work.data(), lwork,
+                                        iwork.data(), liwork));
+    }
+  }
+}
+
+}  // namespace hessa::cpu

@@ -1,0 +1,14 @@
+// Linked instead of kernels/ when this build has no CUDA backend (HESSA_CUDA=OFF or no nvcc found).
+#include "hessa/backend.hpp"
+
+namespace hessa {
+
+bool cuda_backend_compiled() { return false; }
+
+std::unique_ptr<Backend> make_cuda_backend(std::string* why_unavailable) {
+  if (why_unavailable != nullptr)
+    *why_unavailable = "this hessa was built without the CUDA backend (configure with -DHESSA_CUDA=ON and nvcc)";
+  return nullptr;
+}
+
+}  // namespace hessa

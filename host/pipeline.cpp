@@ -1,0 +1,43 @@
+// The chunk loop shared by every command that analyzes a point set.
+#include "hessa/pipeline.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace hessa {
+
+RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& options, Backend& backend,
+                        PointReader& reader, ResultWriter& writer, std::size_t chunk_points,
+                        const ProgressCallback& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  RunSummary summary;
+  summary.lambda_min = std::numeric_limits<double>::infinity();
+  summary.lambda_max = -std::numeric_limits<double>::infinity();
+  std::vector<double> points;
+  ChunkResult result;
+  for (;;) {
+    const std::size_t count = reader.read(chunk_points, points);
+    if (count == 0) break;
+    backend.analyze(f, options, points.data(), count, result);
+    writer.write(points.data(), result);
+    for (const PointAnalysis& a : result.points) {
+      ++summary.per_class[std::size_t(a.point_class)];
+      if (a.status != PointStatus::Ok) {
+        ++summary.failed;
+        continue;
+      }
+      summary.lambda_min = std::fmin(summary.lambda_min, a.lambda_min);
+      summary.lambda_max = std::fmax(summary.lambda_max, a.lambda_max);
+    }
+    summary.points += count;
+    ++summary.chunks;
+    if (progress) progress(summary.points, reader.total_points());
+  }
+  if (summary.points == summary.failed) summary.lambda_min = summary.lambda_max = std::nan("");
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace hessa

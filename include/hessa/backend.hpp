@@ -1,0 +1,36 @@
+// The backend interface: one chunk of points in, ChunkResult out. Implemented by the CPU backend
+// (host/cpu/) and the CUDA backend (kernels/); host code never sees CUDA headers.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "hessa/analysis_options.hpp"
+#include "hessa/expression.hpp"
+
+namespace hessa {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // e.g. "cpu (OpenMP, 2 threads)" or "cuda (NVIDIA H100, sm_90)".
+  virtual std::string name() const = 0;
+  // Points per chunk that fit in this backend's memory for dimension n.
+  virtual std::size_t chunk_capacity(int n, const AnalysisOptions& options) const = 0;
+  // Analyzes `count` points (row-major, count x n) into `out` (resized here).
+  virtual void analyze(const CompiledFunction& f, const AnalysisOptions& options, const double* points,
+                       std::size_t count, ChunkResult& out) = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend();
+
+// True when this build contains the CUDA backend.
+bool cuda_backend_compiled();
+// The CUDA backend, or nullptr with the reason in `why_unavailable` (not compiled, no device, driver error).
+std::unique_ptr<Backend> make_cuda_backend(std::string* why_unavailable);
+
+// Bytes per point a chunk needs (stencil values, g, H, eigen workspace, results): sizes chunks on either backend.
+std::size_t bytes_per_point(int n, const AnalysisOptions& options);
+
+}  // namespace hessa

@@ -1,0 +1,146 @@
+// Per-point analysis (Deep Learning book §4.3): second-derivative test, curvature-limited learning
+// rate 1/lambda_max, optimal gradient step g'g / g'Hg and its second-order Taylor prediction.
+// Shared by the CPU backend and the CUDA kernels.
+#pragma once
+
+#include <math.h>
+#include <stdint.h>
+
+#include "hessa/detail/interpreter.hpp"
+#include "hessa/hd.hpp"
+
+namespace hessa::detail {
+
+enum class PointClass : int8_t { Unknown = 0, Minimum, Maximum, Saddle, Degenerate, Noncritical };
+
+enum class PointStatus : int8_t {
+  Ok = 0,
+  NonfiniteF,           // f was NaN/Inf at the point or at one of its stencil points
+  EigenNotConverged,    // the eigensolver reported failure for this point's Hessian
+};
+
+// When is a gradient "zero" and an eigenvalue "zero"? FD noise, not machine epsilon, sets the scale.
+struct Thresholds {
+  double gtol;      // critical point when ||g||_2 <= gtol
+  double eig_tol;   // |lambda| <= eig_tol + eig_rtol * max|lambda|  counts as zero
+  double eig_rtol;
+};
+
+struct PointAnalysis {
+  double f;
+  double grad_norm;
+  double lambda_min;
+  double lambda_max;
+  double lr_max;       // 1 / lambda_max when lambda_max > 0, else NaN
+  double gHg;          // g' H g
+  double step_opt;     // g'g / g'Hg when g'Hg > 0, else NaN
+  double step;         // the step taken for taylor_pred / f_step: --lr if given, else step_opt
+  double taylor_pred;  // f - step g'g + step^2/2 g'Hg
+  double f_step;       // f(x - step g)
+  int32_t morse_index; // number of eigenvalues below -tolerance
+  PointClass point_class;
+  PointStatus status;
+  int8_t uphill;       // 1: f_step > f, 0: not, -1: no step was taken
+};
+
+HESSA_HD inline double nan_value() { return ::nan(""); }
+
+HESSA_HD inline PointAnalysis failed_point(double f, PointStatus status) {
+  const double q = nan_value();
+  PointAnalysis a{f, q, q, q, q, q, q, q, q, q, -1, PointClass::Unknown, status, -1};
+  return a;
+}
+
+// Second-derivative test on ascending eigenvalues `lambda` (n of them):
+//   ||g|| > gtol -> noncritical; else all lambda > tol -> minimum; all < -tol -> maximum;
+//   some > tol and some < -tol -> saddle (even with zeros: the mixed signs decide); otherwise degenerate.
+HESSA_HD inline void classify(const double* lambda, int n, const Thresholds& t, PointAnalysis* a) {
+  const double scale = fmax(fabs(lambda[0]), fabs(lambda[n - 1]));
+  const double tol = t.eig_tol + t.eig_rtol * scale;
+  int negative = 0;
+  int positive = 0;
+  for (int k = 0; k < n; ++k) {
+    if (lambda[k] < -tol) ++negative;
+    if (lambda[k] > tol) ++positive;
+  }
+  a->lambda_min = lambda[0];
+  a->lambda_max = lambda[n - 1];
+  a->morse_index = negative;
+  if (!(a->grad_norm <= t.gtol)) {
+    a->point_class = PointClass::Noncritical;
+  } else if (positive == n) {
+    a->point_class = PointClass::Minimum;
+  } else if (negative == n) {
+    a->point_class = PointClass::Maximum;
+  } else if (positive > 0 && negative > 0) {
+    a->point_class = PointClass::Saddle;
+  } else {
+    a->point_class = PointClass::Degenerate;
+  }
+}
+
+// The point x - eps g, computed on read.
+struct GradientStepPoint {
+  const double* x;
+  const double* g;
+  double eps;
+  HESSA_HD double operator()(int k) const { return x[k] - eps * g[k]; }
+};
+
+// Quantities of the gradient step x -> x - eps g (second-order Taylor model):
+//   f(x - eps g) ~ f - eps g'g + eps^2/2 g'Hg; best eps* = g'g / g'Hg when g'Hg > 0.
+// `H` is column-major n x n. `lr` <= 0 means "use eps*".
+HESSA_HD inline void analyze_step(const ProgramView& program, const double* x, const double* g, const double* H, int n,
+                                  double lr, PointAnalysis* a) {
+  double gg = 0.0;
+  double gHg = 0.0;
+  for (int c = 0; c < n; ++c) {
+    double Hg_c = 0.0;
+    for (int r = 0; r < n; ++r) Hg_c += H[int64_t(c) * n + r] * g[r];
+    gHg += g[c] * Hg_c;
+    gg += g[c] * g[c];
+  }
+  a->gHg = gHg;
+  a->lr_max = a->lambda_max > 0.0 ? 1.0 / a->lambda_max : nan_value();
+  a->step_opt = gHg > 0.0 ? gg / gHg : nan_value();
+  a->step = lr > 0.0 ? lr : a->step_opt;
+  if (!(a->step > 0.0) || gg == 0.0) {
+    a->taylor_pred = nan_value();
+    a->f_step = nan_value();
+    a->uphill = -1;
+    return;
+  }
+  const double eps = a->step;
+  a->taylor_pred = a->f - eps * gg + 0.5 * eps * eps * gHg;
+  const GradientStepPoint view{x, g, eps};
+  a->f_step = evaluate<double>(program, view);
+  a->uphill = a->f_step > a->f ? 1 : 0;
+}
+
+HESSA_HD inline bool all_finite(const double* v, int64_t count) {
+  for (int64_t k = 0; k < count; ++k)
+    if (!isfinite(v[k])) return false;
+  return true;
+}
+
+}  // namespace hessa::detail
+
+namespace hessa::detail {
+
+// The whole per-point analysis, as both backends run it: x, g (n), H (n x n column-major) and the ascending
+// eigenvalues w (n) of one point; `eigen_info` is the eigensolver's status for this point (0 = converged).
+HESSA_HD inline PointAnalysis analyze_point(const ProgramView& program, const double* x, double f, const double* g,
+                                            const double* H, const double* w, int n, PointStatus status,
+                                            int eigen_info, const Thresholds& thresholds, double lr) {
+  if (status != PointStatus::Ok) return failed_point(f, status);
+  if (eigen_info != 0) return failed_point(f, PointStatus::EigenNotConverged);
+  PointAnalysis a = failed_point(f, PointStatus::Ok);
+  double gg = 0.0;
+  for (int i = 0; i < n; ++i) gg += g[i] * g[i];
+  a.grad_norm = sqrt(gg);
+  classify(w, n, thresholds, &a);
+  analyze_step(program, x, g, H, n, lr, &a);
+  return a;
+}
+
+}  // namespace hessa::detail

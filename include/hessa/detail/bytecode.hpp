@@ -1,0 +1,77 @@
+// The bytecode that the expression compiler emits and the HESSA_HD interpreter runs.
+// Plain data (no pointers to host memory) so a program can be copied to the GPU as is.
+#pragma once
+
+#include <cstdint>
+
+namespace hessa::detail {
+
+// Limits the interpreter's fixed-size state; the compiler rejects programs that exceed them.
+inline constexpr int kMaxStack = 48;       // scalar stack depth
+inline constexpr int kMaxIntStack = 16;    // integer (index arithmetic) stack depth
+inline constexpr int kMaxLoopDepth = 8;    // nested sum()/prod()
+inline constexpr int kMaxLocals = 64;      // `name = expr;` bindings
+
+enum class Op : int32_t {
+  // scalar stack
+  Const,       // push value
+  LoadX,       // push x[a] (a known at compile time)
+  LoadXDyn,    // pop integer index k, push x[k]; out of range -> NaN and an error flag
+  LoadLocal,   // push local[a]
+  StoreLocal,  // pop into local[a]
+  Neg,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Pow,   // general a^b
+  PowI,  // top^a for an integer constant a (repeated squaring: exact for hyper-duals, faster)
+  Atan2,
+  Hypot,
+  Min,
+  Max,
+  Sin,
+  Cos,
+  Tan,
+  Asin,
+  Acos,
+  Atan,
+  Sinh,
+  Cosh,
+  Tanh,
+  Exp,
+  Log,
+  Log1p,
+  Expm1,
+  Sqrt,
+  Cbrt,
+  Abs,
+  // integer stack (index arithmetic over loop indices, integer literals and n)
+  IConst,     // push integer a
+  ILoadLoop,  // push loop index of slot a
+  IAdd,
+  ISub,
+  IMul,
+  INeg,
+  IToScalar,  // pop integer, push it as a scalar
+  // reductions: sum(i, lo, hi, body) / prod(...)
+  LoopBegin,    // pop hi, lo (integers); slot a := lo; push identity `value`; if lo > hi jump to b
+  LoopSumEnd,   // pop body value v; top += v; ++slot a; if index <= hi jump to b
+  LoopProdEnd,  // as LoopSumEnd with top *= v
+};
+
+struct Instruction {
+  Op op;
+  int32_t a;
+  int32_t b;
+  double value;
+};
+
+// A view of a compiled program that device code can hold (pointers into device or host memory).
+struct ProgramView {
+  const Instruction* code;
+  int32_t size;
+  int32_t n;  // dimension the program was compiled for
+};
+
+}  // namespace hessa::detail

@@ -1,0 +1,52 @@
+// The expression language: source text -> bytecode for the shared interpreter.
+// Grammar, built-ins and error conventions are documented in README.md ("Expression language").
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hessa/detail/bytecode.hpp"
+
+namespace hessa {
+
+struct ExpressionOptions {
+  int dimension = 0;                         // n: the number of coordinates of a point
+  std::vector<std::string> variable_names;   // --vars x,y; empty: x0..x{n-1} and x[i]
+  std::map<std::string, double> parameters;  // --param a=2
+  std::string source_name = "<function>";    // used in error messages (a file name, a catalogue name)
+};
+
+struct SourcePosition {
+  int line = 0;
+  int column = 0;
+};
+
+// A compiled scalar function of `dimension` coordinates. Immutable after compilation.
+class CompiledFunction {
+ public:
+  CompiledFunction() = default;
+  CompiledFunction(std::vector<detail::Instruction> code, std::vector<SourcePosition> positions, int dimension,
+                   std::string source);
+
+  int dimension() const { return dimension_; }
+  const std::vector<detail::Instruction>& code() const { return code_; }
+  const std::string& source() const { return source_; }
+  SourcePosition position_of(int instruction) const { return positions_.at(instruction); }
+  detail::ProgramView view() const { return {code_.data(), int32_t(code_.size()), dimension_}; }
+
+  // Evaluates f at a point of `dimension()` coordinates (host side).
+  double operator()(const double* x) const;
+
+ private:
+  std::vector<detail::Instruction> code_;
+  std::vector<SourcePosition> positions_;
+  int dimension_ = 0;
+  std::string source_;
+};
+
+// Compiles `source`; throws InputError (with line, column and a caret line) on any error, including an
+// x[...] index that falls outside 0..n-1 for some value of its loop indices.
+CompiledFunction compile_expression(const std::string& source, const ExpressionOptions& options);
+
+}  // namespace hessa

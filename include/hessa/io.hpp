@@ -1,0 +1,59 @@
+// Point readers (CSV, .npy) and result writers (CSV, .npy, .npz, JSON lines), chosen by file extension.
+// Readers stream: a chunk at a time. Writers write to a temporary name beside the target and rename on
+// finish(); a writer destroyed without finish() removes its temporary file, so a result file exists
+// complete or not at all.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hessa/analysis_options.hpp"
+
+namespace hessa {
+
+class PointReader {
+ public:
+  virtual ~PointReader() = default;
+  virtual int dimension() const = 0;
+  // Column names from a CSV header; empty when the file has none (or for .npy).
+  virtual const std::vector<std::string>& column_names() const = 0;
+  // Total number of points when known up front (.npy), else nullopt.
+  virtual std::optional<std::size_t> total_points() const = 0;
+  // Appends up to `max_points` points (row-major) to `out` after clearing it; returns how many (0 = end).
+  // Throws InputError naming file, line and column for a ragged row, a non-numeric cell or NaN/Inf.
+  virtual std::size_t read(std::size_t max_points, std::vector<double>& out) = 0;
+};
+
+// Opens `path` by extension (.csv, .txt -> CSV; .npy). Throws InputError when missing/unreadable/unknown.
+std::unique_ptr<PointReader> open_point_reader(const std::string& path);
+
+struct OutputLayout {
+  int n = 0;
+  std::vector<std::string> coordinate_names;  // n names: the point's columns in the output
+  bool gradient = false;                      // g_0 .. g_{n-1}
+  bool hessian = false;                       // H_r_c (row r, column c), n*n columns
+  bool eigenvalues = false;                   // lambda_0 .. lambda_{n-1}, ascending
+  bool eigenvectors = false;                  // v_k_r: component r of eigenvector k
+};
+
+class ResultWriter {
+ public:
+  virtual ~ResultWriter() = default;
+  // Appends one chunk: `points` is row-major count x n, `result` holds the analysis of those points.
+  virtual void write(const double* points, const ChunkResult& result) = 0;
+  // Completes the file, writes `metadata_json` beside it as "<path>.meta.json", and renames into place.
+  virtual void finish(const std::string& metadata_json) = 0;
+};
+
+// Opens a writer by extension (.csv, .npy, .npz, .jsonl). Throws InputError for an unknown extension or
+// an unwritable location (checked now, before any computation).
+std::unique_ptr<ResultWriter> open_result_writer(const std::string& path, const OutputLayout& layout);
+
+// The per-point column names in output order (coordinates first, then the analysis fields, then optional
+// arrays), shared by every format so CSV headers, .npy field names, .npz keys and JSON keys agree.
+std::vector<std::string> analysis_field_names();
+
+}  // namespace hessa

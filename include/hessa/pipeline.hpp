@@ -1,0 +1,34 @@
+// The chunk loop: read points -> backend analysis -> write results, with counts for the final summary.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "hessa/backend.hpp"
+#include "hessa/io.hpp"
+
+namespace hessa {
+
+struct RunSummary {
+  std::size_t points = 0;
+  std::array<std::size_t, 6> per_class{};  // indexed by PointClass
+  std::size_t failed = 0;                  // status != ok
+  double lambda_min = 0;                   // smallest eigenvalue seen (NaN when none)
+  double lambda_max = 0;                   // largest eigenvalue seen
+  double seconds = 0;
+  std::size_t chunks = 0;
+};
+
+// Called after each chunk with the points done so far and the total when known.
+using ProgressCallback = std::function<void(std::size_t done, std::optional<std::size_t> total)>;
+
+// Streams every point of `reader` through `backend` into `writer` in chunks of at most `chunk_points`.
+// Does not call writer.finish(): the caller adds metadata (which includes this summary) and finishes.
+RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& options, Backend& backend,
+                        PointReader& reader, ResultWriter& writer, std::size_t chunk_points,
+                        const ProgressCallback& progress = nullptr);
+
+}  // namespace hessa

@@ -1,0 +1,169 @@
+// The `hessa` program end to end: bad input gives one clear message and exit code 2, leaving no output
+// file; good input gives the documented columns. Runs the real binary (path from CMake).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+Run run_hessa(const std::string& args) {
+  const std::string command = std::string(HESSA_EXE) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hessa_cli_" + std::to_string(getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    const fs::path path = dir_ / name;
+    std::ofstream(path) << text;
+    return path.string();
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // No result file and no temporary left behind.
+  void expect_no_output_files() const {
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      const std::string name = entry.path().filename().string();
+      EXPECT_EQ(name.find("out"), std::string::npos) << "left behind: " << name;
+    }
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(Cli, HimmelblauStationaryPointsAreClassifiedFromTheirCoordinates) {
+  const Run r = run_hessa("analyze --function himmelblau --points " HESSA_SOURCE_DIR
+                          "/examples/himmelblau_stationary.csv --out " + path("out.csv") + " --backend cpu");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(path("out.csv"));
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header.rfind("x,y,f,grad_norm,lambda_min,lambda_max,class,morse_index,lr_max,gHg,step_opt", 0), 0u) << header;
+  std::map<std::string, int> counts;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::stringstream cells(line);
+    std::string cell;
+    for (int k = 0; k < 7; ++k) std::getline(cells, cell, ',');
+    ++counts[cell];
+  }
+  EXPECT_EQ(counts["minimum"], 4);
+  EXPECT_EQ(counts["saddle"], 4);
+  EXPECT_EQ(counts["maximum"], 1);
+  EXPECT_TRUE(fs::exists(path("out.csv.meta.json")));
+  EXPECT_NE(r.output.find("minimum     4"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, QuarticAtTheOriginIsDegenerate) {
+  const std::string pts = write("origin.csv", "x,y\n0,0\n");
+  const Run r = run_hessa("analyze --function \"x^4 + y^4\" --points " + pts + " --out " + path("out.jsonl"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(path("out.jsonl"));
+  std::string line;
+  std::getline(in, line);
+  EXPECT_NE(line.find("\"class\":\"degenerate\""), std::string::npos) << line;
+}
+
+TEST_F(Cli, AutoBackendSaysWhenItFallsBackToTheCpu) {
+  const std::string pts = write("p.csv", "1,2\n");
+  const Run r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("out.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  if (r.output.find("cuda (") == std::string::npos) {
+    EXPECT_NE(r.output.find("using the CPU backend"), std::string::npos) << r.output;
+  }
+}
+
+struct BadInput {
+  const char* name;
+  const char* points_text;  // written to pts.csv; nullptr: the file does not exist
+  const char* extra_args;
+  const char* expected;     // a fragment of the one error message
+};
+
+class CliBadInput : public Cli, public ::testing::WithParamInterface<BadInput> {};
+
+TEST_P(CliBadInput, OneClearMessageExitCode2AndNoOutputFile) {
+  const BadInput& c = GetParam();
+  const std::string pts = c.points_text ? write("pts.csv", c.points_text) : path("missing.csv");
+  const Run r = run_hessa("analyze --points " + pts + " --out " + path("out.csv") + " " + c.extra_args);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(c.expected), std::string::npos) << "expected '" << c.expected << "' in:\n" << r.output;
+  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+  expect_no_output_files();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CliBadInput,
+    ::testing::Values(
+        BadInput{"missing_file", nullptr, "-f saddle", "missing.csv"},
+        BadInput{"ragged_row", "1,2\n3\n", "-f saddle", "pts.csv:2"},
+        BadInput{"non_numeric_cell", "1,2\n3,abc\n", "-f saddle", "pts.csv:2:3"},
+        BadInput{"nan_coordinate", "1,2\nnan,1\n", "-f saddle", "pts.csv:2:1"},
+        BadInput{"dimension_mismatch", "1,2,3\n", "-f himmelblau", "himmelblau takes 2 coordinates"},
+        BadInput{"unknown_variable", "1,2\n", "-f \"x^2 + z\" --vars x,y", "unknown name 'z'"},
+        BadInput{"vars_count", "1,2\n", "-f \"x^2\" --vars x,y,z", "--vars names 3 variables"},
+        BadInput{"syntax_error", "1,2\n", "-f \"x0 +* x1\"", "--function:1:5"},
+        BadInput{"unknown_function", "1,2\n", "-f \"foo(x0)\"", "unknown function 'foo'"},
+        BadInput{"bad_param", "1,2\n", "-f \"a*x0\" --param a=two", "--param a=two"},
+        BadInput{"empty_file", "", "-f saddle", "no points"},
+        BadInput{"index_out_of_range", "1,2\n", "-f \"x[0] + x[2]\"", "outside x[0..1]"},
+        BadInput{"unknown_option", "1,2\n", "-f saddle --frobnicate", "frobnicate"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(Cli, UnwritableOutputFailsBeforeComputing) {
+  const std::string pts = write("p.csv", "1,2\n");
+  const Run r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("no/such/dir/out.csv"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("no/such/dir"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, UnknownOutputExtensionIsRejected) {
+  const std::string pts = write("p.csv", "1,2\n");
+  const Run r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("out.xlsx"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(".xlsx"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, CudaBackendWithoutAGpuIsAClearError) {
+  const std::string pts = write("p.csv", "1,2\n");
+  const Run r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("out.csv") + " --backend cuda");
+  if (r.exit_code == 0) GTEST_SKIP() << "a GPU is present: the error path is not reachable here";
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--backend cuda: no usable GPU"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, FunctionsListsTheCatalogue) {
+  const Run r = run_hessa("functions");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* name : {"himmelblau", "rosenbrock", "six_hump_camel", "monkey_saddle", "quadratic:FILE"}) {
+    EXPECT_NE(r.output.find(name), std::string::npos) << name;
+  }
+}
+
+}  // namespace
