@@ -79,7 +79,7 @@ TEST_P(CatalogueOnBackend, KnownStationaryPointsGetTheirType) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CatalogueOnBackend, ::testing::Values("cpu", "cuda"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& param_info) { return param_info.param; });
 
 }  // namespace
 }  // namespace hessa

@@ -15,12 +15,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct CliRun {
   int exit_code;
   std::string output;  // stdout and stderr together
 };
 
-Run run_hessa(const std::string& args) {
+CliRun run_hessa(const std::string& args) {
   const std::string command = std::string(HESSA_EXE) + " " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return {-1, "popen failed"};
@@ -58,7 +58,7 @@ class Cli : public ::testing::Test {
 };
 
 TEST_F(Cli, HimmelblauStationaryPointsAreClassifiedFromTheirCoordinates) {
-  const Run r = run_hessa("analyze --function himmelblau --points " HESSA_SOURCE_DIR
+  const CliRun r = run_hessa("analyze --function himmelblau --points " HESSA_SOURCE_DIR
                           "/examples/himmelblau_stationary.csv --out " + path("out.csv") + " --backend cpu");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(path("out.csv"));
@@ -82,7 +82,7 @@ TEST_F(Cli, HimmelblauStationaryPointsAreClassifiedFromTheirCoordinates) {
 
 TEST_F(Cli, QuarticAtTheOriginIsDegenerate) {
   const std::string pts = write("origin.csv", "x,y\n0,0\n");
-  const Run r = run_hessa("analyze --function \"x^4 + y^4\" --points " + pts + " --out " + path("out.jsonl"));
+  const CliRun r = run_hessa("analyze --function \"x^4 + y^4\" --points " + pts + " --out " + path("out.jsonl"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(path("out.jsonl"));
   std::string line;
@@ -92,7 +92,7 @@ TEST_F(Cli, QuarticAtTheOriginIsDegenerate) {
 
 TEST_F(Cli, AutoBackendSaysWhenItFallsBackToTheCpu) {
   const std::string pts = write("p.csv", "1,2\n");
-  const Run r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("out.csv"));
+  const CliRun r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("out.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   if (r.output.find("cuda (") == std::string::npos) {
     EXPECT_NE(r.output.find("using the CPU backend"), std::string::npos) << r.output;
@@ -111,7 +111,7 @@ class CliBadInput : public Cli, public ::testing::WithParamInterface<BadInput> {
 TEST_P(CliBadInput, OneClearMessageExitCode2AndNoOutputFile) {
   const BadInput& c = GetParam();
   const std::string pts = c.points_text ? write("pts.csv", c.points_text) : path("missing.csv");
-  const Run r = run_hessa("analyze --points " + pts + " --out " + path("out.csv") + " " + c.extra_args);
+  const CliRun r = run_hessa("analyze --points " + pts + " --out " + path("out.csv") + " " + c.extra_args);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find(c.expected), std::string::npos) << "expected '" << c.expected << "' in:\n" << r.output;
   EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
@@ -134,32 +134,32 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"empty_file", "", "-f saddle", "no points"},
         BadInput{"index_out_of_range", "1,2\n", "-f \"x[0] + x[2]\"", "outside x[0..1]"},
         BadInput{"unknown_option", "1,2\n", "-f saddle --frobnicate", "frobnicate"}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST_F(Cli, UnwritableOutputFailsBeforeComputing) {
   const std::string pts = write("p.csv", "1,2\n");
-  const Run r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("no/such/dir/out.csv"));
+  const CliRun r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("no/such/dir/out.csv"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("no/such/dir"), std::string::npos) << r.output;
 }
 
 TEST_F(Cli, UnknownOutputExtensionIsRejected) {
   const std::string pts = write("p.csv", "1,2\n");
-  const Run r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("out.xlsx"));
+  const CliRun r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("out.xlsx"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find(".xlsx"), std::string::npos) << r.output;
 }
 
 TEST_F(Cli, CudaBackendWithoutAGpuIsAClearError) {
   const std::string pts = write("p.csv", "1,2\n");
-  const Run r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("out.csv") + " --backend cuda");
+  const CliRun r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("out.csv") + " --backend cuda");
   if (r.exit_code == 0) GTEST_SKIP() << "a GPU is present: the error path is not reachable here";
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--backend cuda: no usable GPU"), std::string::npos) << r.output;
 }
 
 TEST_F(Cli, FunctionsListsTheCatalogue) {
-  const Run r = run_hessa("functions");
+  const CliRun r = run_hessa("functions");
   EXPECT_EQ(r.exit_code, 0);
   for (const char* name : {"himmelblau", "rosenbrock", "six_hump_camel", "monkey_saddle", "quadratic:FILE"}) {
     EXPECT_NE(r.output.find(name), std::string::npos) << name;

@@ -50,7 +50,8 @@ TEST(Expression, ConstantsAndParameters) {
 }
 
 TEST(Expression, BuiltinFunctionsMatchLibm) {
-  const double x = 0.3;
+  volatile double runtime_x = 0.3;  // keeps g++ from folding std::cbrt(0.3) with MPFR (correctly rounded; libm is not)
+  const double x = runtime_x;
   EXPECT_EQ(eval("sin(x0)", {x}), std::sin(x));
   EXPECT_EQ(eval("cos(x0)", {x}), std::cos(x));
   EXPECT_EQ(eval("tan(x0)", {x}), std::tan(x));
@@ -128,7 +129,9 @@ TEST_P(ExpressionErrors, NameLineColumnAndWhatWasExpected) {
     EXPECT_EQ(e.line(), c.line) << e.what();
     EXPECT_EQ(e.column(), c.column) << e.what();
     EXPECT_NE(std::string(e.what()).find(c.fragment), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find('^'), std::string::npos) << "caret line missing: " << e.what();
+    if (*c.source != '\0') {
+      EXPECT_NE(std::string(e.what()).find('^'), std::string::npos) << "caret line missing: " << e.what();
+    }
   }
 }
 

@@ -40,7 +40,9 @@ TEST(Stencil, EveryEvaluationIsADistinctPerturbationAndIndexFunctionsAgree) {
     for (int64_t e = 0; e < stencil_size(kind, n); ++e) {
       const StencilOffset off = stencil_offset(kind, n, e);
       EXPECT_TRUE(seen.insert({off.i, off.sign_i, off.j, off.sign_j}).second) << "duplicate at e=" << e;
-      if (off.i >= 0 && off.j < 0) EXPECT_EQ(axis_eval(off.i, off.sign_i), e);
+      if (off.i >= 0 && off.j < 0) {
+        EXPECT_EQ(axis_eval(off.i, off.sign_i), e);
+      }
       if (off.j >= 0) {
         const int combo = kind == StencilKind::Central ? (off.sign_i > 0 ? 0 : 2) + (off.sign_j > 0 ? 0 : 1)
                                                        : (off.sign_i > 0 ? 0 : 1);
