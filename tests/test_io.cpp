@@ -6,8 +6,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,9 +18,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "../host/io/npy_format.hpp"  // private to host/io: the tests parse .npy headers with it
 #include "hessa/errors.hpp"
 #include "hessa/io.hpp"
+#include "io/npy_format.hpp"  // private to host/io (tests add host/ to their include path)
 
 namespace hessa {
 namespace {
@@ -133,7 +133,9 @@ TEST(CsvPoints, HeaderCommentsBlankLinesCrlfAndWhitespaceAreHandled) {
 TEST(CsvPoints, FileWithoutHeaderHasNoColumnNames) {
   ScratchDir dir;
   const std::string path = dir.file("pts.TXT");
-  write_bytes(path, "\xEF\xBB\xBF" "1,2\n3,4");  // a UTF-8 BOM and no final newline
+  write_bytes(path,
+              "\xEF\xBB\xBF"
+              "1,2\n3,4");  // a UTF-8 BOM and no final newline
   auto reader = open_point_reader(path);
   EXPECT_TRUE(reader->column_names().empty());
   EXPECT_EQ(read_all(*reader, 10), (std::vector<double>{1, 2, 3, 4}));
@@ -223,14 +225,22 @@ TEST(NpyPoints, ReadsEveryDtypeAndShapeExactly) {
   };
   const Case cases[] = {
       {"f8.npy", raw_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", as_bytes(f8)), 2, f8},
-      {"f4.npy", raw_npy(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", as_bytes(f4)), 2,
+      {"f4.npy",
+       raw_npy(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", as_bytes(f4)),
+       2,
        {double(0.1f), -2.5, 3.0, double(1e-40f)}},
-      {"i8.npy", raw_npy(3, "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", as_bytes(i8)), 1,
+      {"i8.npy",
+       raw_npy(3, "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", as_bytes(i8)),
+       1,
        {-7.0, 9007199254740992.0}},
-      {"i4.npy", raw_npy(1, "{\"shape\": (1, 3), \"descr\": \"<i4\", \"fortran_order\": False}", as_bytes(i4)), 3,
+      {"i4.npy",
+       raw_npy(1, "{\"shape\": (1, 3), \"descr\": \"<i4\", \"fortran_order\": False}", as_bytes(i4)),
+       3,
        {-2147483648.0, 5, 6}},
       // Fortran order: the file holds column 0 (3 values) then column 1; points are (0.1, 1e308), ...
-      {"fortran.npy", raw_npy(1, "{'descr': '<f8', 'fortran_order': True, 'shape': (3, 2), }", as_bytes(f8)), 2,
+      {"fortran.npy",
+       raw_npy(1, "{'descr': '<f8', 'fortran_order': True, 'shape': (3, 2), }", as_bytes(f8)),
+       2,
        {0.1, 1.7976931348623157e308, -0.0, 1.0 / 3, 4.9e-324, 2.5}},
   };
   for (const Case& c : cases) {
@@ -307,7 +317,8 @@ TEST(NpyFormat, HeaderIsPaddedTo64AndPicksTheSmallestVersion) {
   const std::string small = npy::make_header(npy::header_dict("'<f8'", {3, 2}));
   // Byte for byte what numpy.save writes for a (3, 2) float64 array: version 1.0, length 118, 128 bytes in all.
   const std::string dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }";
-  EXPECT_EQ(small, std::string("\x93NUMPY\x01\x00\x76\x00", 10) + dict + std::string(128 - 11 - dict.size(), ' ') + "\n");
+  EXPECT_EQ(small,
+            std::string("\x93NUMPY\x01\x00\x76\x00", 10) + dict + std::string(128 - 11 - dict.size(), ' ') + "\n");
 
   const std::string big = npy::make_header(std::string(70000, ' ') + "{}");
   EXPECT_EQ(big[6], 2);  // the length no longer fits 2 bytes
@@ -364,7 +375,9 @@ std::uint32_t le(const std::string& s, std::size_t at, int bytes) {
   for (int k = bytes; k-- > 0;) v = v * 256 + static_cast<unsigned char>(s.at(at + std::size_t(k)));
   return v;
 }
-std::uint64_t le64(const std::string& s, std::size_t at) { return le(s, at, 4) | std::uint64_t(le(s, at + 4, 4)) << 32; }
+std::uint64_t le64(const std::string& s, std::size_t at) {
+  return le(s, at, 4) | std::uint64_t(le(s, at + 4, 4)) << 32;
+}
 
 // Members of a stored zip, read through the central directory (ZIP64 records included); checks each CRC-32.
 std::map<std::string, std::string> read_zip(const std::string& zip) {
@@ -482,7 +495,7 @@ std::pair<std::vector<double>, ChunkResult> chunk(int first, int count) {
       r.gradient[std::size_t(p * kN + i)] = q - i * 0.5 + 1e-3;
       r.eigenvalues[std::size_t(p * kN + i)] = i - q / 9.0;
       for (int j = 0; j < kN; ++j) {
-        r.hessian[std::size_t(p * kN * kN + j * kN + i)] = hessian_entry(q, i, j);      // H(i, j)
+        r.hessian[std::size_t(p * kN * kN + j * kN + i)] = hessian_entry(q, i, j);           // H(i, j)
         r.eigenvectors[std::size_t(p * kN * kN + i * kN + j)] = eigenvector_entry(q, i, j);  // component j of k=i
       }
     }
@@ -513,10 +526,16 @@ struct Expected {
 Expected expected(const std::string& column, int q) {
   const PointAnalysis a = analysis(q);
   const auto real = [](double v) { return Expected{Expected::Real, v, 0, ""}; };
-  const std::map<std::string, double> reals = {
-      {"f", a.f}, {"grad_norm", a.grad_norm}, {"lambda_min", a.lambda_min}, {"lambda_max", a.lambda_max},
-      {"lr_max", a.lr_max}, {"gHg", a.gHg}, {"step_opt", a.step_opt}, {"step", a.step},
-      {"taylor_pred", a.taylor_pred}, {"f_step", a.f_step}};
+  const std::map<std::string, double> reals = {{"f", a.f},
+                                               {"grad_norm", a.grad_norm},
+                                               {"lambda_min", a.lambda_min},
+                                               {"lambda_max", a.lambda_max},
+                                               {"lr_max", a.lr_max},
+                                               {"gHg", a.gHg},
+                                               {"step_opt", a.step_opt},
+                                               {"step", a.step},
+                                               {"taylor_pred", a.taylor_pred},
+                                               {"f_step", a.f_step}};
   if (reals.count(column)) return real(reals.at(column));
   if (column == "class") return {Expected::Text, 0, 0, class_name(a.point_class)};
   if (column == "status") return {Expected::Text, 0, 0, status_name(a.status)};
@@ -611,9 +630,7 @@ TEST(ResultWriters, CsvRoundTripIsBitExact) {
           }
           break;
         case Expected::Morse: EXPECT_EQ(cell, want.integer < 0 ? "" : std::to_string(want.integer)) << where; break;
-        case Expected::Uphill:
-          EXPECT_EQ(cell, want.integer < 0 ? "" : want.integer ? "true" : "false") << where;
-          break;
+        case Expected::Uphill: EXPECT_EQ(cell, want.integer < 0 ? "" : want.integer ? "true" : "false") << where; break;
         case Expected::Text: EXPECT_EQ(cell, want.text) << where; break;
       }
     }
@@ -640,16 +657,22 @@ TEST(ResultWriters, JsonlRoundTripIsBitExact) {
       const std::string where = name + " of point " + std::to_string(q) + ": " + cell.dump();
       switch (want.type) {
         case Expected::Real:
-          if (!std::isfinite(want.real)) EXPECT_TRUE(cell.is_null()) << where;  // JSON has no NaN/Inf
-          else EXPECT_EQ(bits(cell.get<double>()), bits(want.real)) << where;
+          if (!std::isfinite(want.real))
+            EXPECT_TRUE(cell.is_null()) << where;  // JSON has no NaN/Inf
+          else
+            EXPECT_EQ(bits(cell.get<double>()), bits(want.real)) << where;
           break;
         case Expected::Morse:
-          if (want.integer < 0) EXPECT_TRUE(cell.is_null()) << where;
-          else EXPECT_EQ(cell.get<int>(), want.integer) << where;
+          if (want.integer < 0)
+            EXPECT_TRUE(cell.is_null()) << where;
+          else
+            EXPECT_EQ(cell.get<int>(), want.integer) << where;
           break;
         case Expected::Uphill:
-          if (want.integer < 0) EXPECT_TRUE(cell.is_null()) << where;
-          else EXPECT_EQ(cell.get<bool>(), want.integer == 1) << where;
+          if (want.integer < 0)
+            EXPECT_TRUE(cell.is_null()) << where;
+          else
+            EXPECT_EQ(cell.get<bool>(), want.integer == 1) << where;
           break;
         case Expected::Text: EXPECT_EQ(cell.get<std::string>(), want.text) << where; break;
       }
@@ -679,7 +702,8 @@ TEST(ResultWriters, NpyStructuredRoundTripIsBitExact) {
   for (int q = 0; q < kPoints; ++q) {
     std::size_t offset = std::size_t(q) * row;
     for (std::size_t c = 0; c < names.size(); ++c) {
-      check_npy_value(descrs[c], a.data.data() + offset, expected(names[c], q), names[c] + " of point " + std::to_string(q));
+      check_npy_value(descrs[c], a.data.data() + offset, expected(names[c], q),
+                      names[c] + " of point " + std::to_string(q));
       offset += npy::descr_item_size(descrs[c]);
     }
   }
@@ -728,7 +752,7 @@ TEST(ResultWriters, NpzRoundTripIsBitExactWithNumpyAxisConventions) {
   const auto members = read_zip(read_bytes(path));
   std::vector<std::string> keys;
   for (const auto& [name, bytes] : members) keys.push_back(name);
-  std::vector<std::string> want_keys{"points.npy", "gradient.npy", "hessian.npy", "eigenvalues.npy",
+  std::vector<std::string> want_keys{"points.npy",       "gradient.npy", "hessian.npy",         "eigenvalues.npy",
                                      "eigenvectors.npy", "metadata.npy", "coordinate_names.npy"};
   for (const std::string& f : analysis_field_names()) want_keys.push_back(f + ".npy");
   std::sort(want_keys.begin(), want_keys.end());
@@ -782,8 +806,8 @@ TEST(ResultWriters, ForcedZip64ArchiveReadsBack) {
   std::vector<npy::ZipMember> members(2);
   members[0].name = "a.npy";
   members[0].head = npy::make_header(npy::header_dict("'<f8'", {1})) + std::string("\0\0\0\0\0\0\xF8\x3F", 8);
-  members[0].crc32 = std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(members[0].head.data()),
-                                                uInt(members[0].head.size())));
+  members[0].crc32 =
+      std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(members[0].head.data()), uInt(members[0].head.size())));
   members[1].name = "b.bin";
   members[1].head = "HEAD-";
   members[1].tail_path = tail_path;
@@ -803,6 +827,34 @@ TEST(ResultWriters, ForcedZip64ArchiveReadsBack) {
     EXPECT_EQ(read.at("b.bin"), "HEAD-TAIL-BYTES");
     write_bytes(dir.file(zip64 ? "zip64.npz" : "plain.npz"), sink.bytes);
   }
+}
+
+TEST(ResultWriters, EmptyResultAndDefaultNamesAreValidFiles) {
+  ScratchDir dir;
+  OutputLayout layout;
+  layout.n = 2;  // no coordinate names: x_0, x_1
+  for (const char* name : {"empty.csv", "empty.npy", "empty.npz"}) {
+    auto writer = open_result_writer(dir.file(name), layout);
+    writer->finish("{}");
+  }
+  EXPECT_EQ(read_bytes(dir.file("empty.csv")),
+            "x_0,x_1,f,grad_norm,lambda_min,lambda_max,class,morse_index,lr_max,gHg,"
+            "step_opt,step,taylor_pred,f_step,uphill,status\n");
+  const NpyArray a = parse_npy(read_bytes(dir.file("empty.npy")));
+  EXPECT_EQ(a.header.shape, (std::vector<std::uint64_t>{0}));
+  EXPECT_EQ(a.header.descr.items.at(1).items.at(0).str, "x_1");
+  EXPECT_TRUE(a.data.empty());
+  const auto members = read_zip(read_bytes(dir.file("empty.npz")));
+  EXPECT_EQ(parse_npy(members.at("points.npy")).header.shape, (std::vector<std::uint64_t>{0, 2}));
+}
+
+TEST(ResultWriters, CsvHeaderQuotesNamesThatNeedIt) {
+  ScratchDir dir;
+  OutputLayout layout;
+  layout.n = 2;
+  layout.coordinate_names = {"a,b", "say \"hi\""};
+  open_result_writer(dir.file("q.csv"), layout)->finish("{}");
+  EXPECT_EQ(read_bytes(dir.file("q.csv")).rfind("\"a,b\",\"say \"\"hi\"\"\",f,", 0), 0u);
 }
 
 // --- atomic output --------------------------------------------------------------------------------------------
@@ -920,10 +972,12 @@ TEST(ResultWriters, NumpyLoadsNpyAndNpz) {
   std::vector<npy::ZipMember> members(1);
   members[0].name = "a.npy";
   members[0].head = npy::make_header(npy::header_dict("'<f8'", {1})) + std::string("\0\0\0\0\0\0\xF8\x3F", 8);
-  members[0].crc32 = std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(members[0].head.data()),
-                                                uInt(members[0].head.size())));
+  members[0].crc32 =
+      std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(members[0].head.data()), uInt(members[0].head.size())));
   struct FileSink final : npy::ByteSink {
-    void write(const void* data, std::size_t size) override { out.write(static_cast<const char*>(data), std::streamsize(size)); }
+    void write(const void* data, std::size_t size) override {
+      out.write(static_cast<const char*>(data), std::streamsize(size));
+    }
     std::ofstream out;
   } sink;
   sink.out.open(dir.file("zip64.npz"), std::ios::binary);
