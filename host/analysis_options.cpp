@@ -1,6 +1,8 @@
 // Names of classes, statuses and stencils as they appear in output files; ChunkResult sizing.
 #include "hessa/analysis_options.hpp"
 
+#include "hessa/errors.hpp"
+
 namespace hessa {
 
 void ChunkResult::resize(std::size_t points_in_chunk, int dimension, const AnalysisOptions& options) {
@@ -36,6 +38,29 @@ const char* status_name(PointStatus s) {
   return "unknown";
 }
 
-const char* stencil_name(StencilKind k) { return k == StencilKind::Central ? "central" : "compact"; }
+const char* stencil_name(StencilKind k) {
+  switch (k) {
+    case StencilKind::Central: return "central";
+    case StencilKind::Compact: return "compact";
+    case StencilKind::Richardson: return "richardson";
+    case StencilKind::HyperDual: return "hyperdual";
+  }
+  return "unknown";
+}
+
+StencilKind stencil_from_name(const std::string& name) {
+  for (StencilKind k : {StencilKind::Central, StencilKind::Compact, StencilKind::Richardson, StencilKind::HyperDual}) {
+    if (name == stencil_name(k)) return k;
+  }
+  throw InputError("unknown stencil '" + name + "': expected central, compact, richardson or hyperdual");
+}
+
+double default_step_scale(StencilKind k) {
+  switch (k) {
+    case StencilKind::Richardson: return kRichardsonStepScale;
+    case StencilKind::HyperDual: return 0.0;
+    default: return kDefaultStepScale;
+  }
+}
 
 }  // namespace hessa

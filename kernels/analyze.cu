@@ -11,14 +11,15 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     analyze_kernel(detail::ProgramView f, detail::Thresholds thresholds, double lr,
                    const double* __restrict__ points, std::int64_t count, const double* __restrict__ fx,
                    const double* __restrict__ g, const double* __restrict__ H, const double* __restrict__ w,
-                   const int* __restrict__ info, const PointStatus* __restrict__ status,
+                   const int* __restrict__ info, const double* __restrict__ hess_err,
+                   const double* __restrict__ grad_err, const PointStatus* __restrict__ status,
                    PointAnalysis* __restrict__ out) {
   const int n = f.n;
   const std::int64_t nn = std::int64_t(n) * n;
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
   for (std::int64_t p = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < count; p += stride) {
     out[p] = detail::analyze_point(f, points + p * n, fx[p], g + p * n, H + p * nn, w + p * n, n, status[p],
-                                   info[p], thresholds, lr);
+                                   info[p], hess_err[p], grad_err[p], thresholds, lr);
   }
 }
 
@@ -26,11 +27,12 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
 
 void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const double* points, std::size_t count,
              const double* fx, const double* g, const double* H, const double* w, const int* info,
-             const PointStatus* status, PointAnalysis* out, cudaStream_t stream) {
+             const double* hess_err, const double* grad_err, const PointStatus* status, PointAnalysis* out,
+             cudaStream_t stream) {
   if (count == 0) return;
   const std::int64_t points_in_chunk = std::int64_t(count);
   analyze_kernel<<<grid_blocks(points_in_chunk), kThreadsPerBlock, 0, stream>>>(
-      f, options.thresholds, options.lr, points, points_in_chunk, fx, g, H, w, info, status, out);
+      f, options.thresholds, options.lr, points, points_in_chunk, fx, g, H, w, info, hess_err, grad_err, status, out);
   HESSA_CUDA_CHECK_LAUNCH();
 }
 

@@ -9,6 +9,7 @@
 
 #include "cuda_stages.cuh"
 #include "hessa/backend.hpp"
+#include "hessa/detail/small_eigen.hpp"
 #include "hessa/errors.hpp"
 
 namespace hessa {
@@ -17,8 +18,8 @@ namespace {
 using cuda::device_buffer;
 using cuda::EigenMethod;
 
-// HESSA_EIGEN_SOLVER=auto|syevj|xsyev, so that benchmarks can time both routines on the same n.
-enum class EigenChoice { Auto, Syevj, Xsyev };
+// HESSA_EIGEN_SOLVER=auto|jacobi|syevj|xsyev, so that benchmarks can time the routines on the same n.
+enum class EigenChoice { Auto, Jacobi, Syevj, Xsyev };
 
 // `auto` switches from syevjBatched to XsyevBatched at n = cuda::kSyevjMaxN (32) because that is syevj's
 // limit; which routine is faster near it (or whether XsyevBatched wins earlier) has not been measured yet.
@@ -29,22 +30,31 @@ EigenChoice eigen_choice_from_env() {
   if (value == nullptr || *value == '\0') return EigenChoice::Auto;
   const std::string v = value;
   if (v == "auto") return EigenChoice::Auto;
+  if (v == "jacobi") return EigenChoice::Jacobi;
   if (v == "syevj") return EigenChoice::Syevj;
   if (v == "xsyev") return EigenChoice::Xsyev;
-  throw InputError("HESSA_EIGEN_SOLVER=" + v + ": expected auto, syevj or xsyev");
+  throw InputError("HESSA_EIGEN_SOLVER=" + v + ": expected auto, jacobi, syevj or xsyev");
 }
 
 std::string eigen_choice_rule(EigenChoice choice) {
   switch (choice) {
+    case EigenChoice::Jacobi: return "eigen: small Jacobi (HESSA_EIGEN_SOLVER=jacobi)";
     case EigenChoice::Syevj: return "eigen: syevjBatched (HESSA_EIGEN_SOLVER=syevj)";
     case EigenChoice::Xsyev: return "eigen: XsyevBatched (HESSA_EIGEN_SOLVER=xsyev)";
     case EigenChoice::Auto: break;
   }
-  return "eigen: syevjBatched for n <= " + std::to_string(kSyevjMaxN) + ", else XsyevBatched";
+  return "eigen: small Jacobi for n <= " + std::to_string(detail::kSmallEigenMaxN) + ", syevjBatched for n <= " +
+         std::to_string(kSyevjMaxN) + ", else XsyevBatched";
 }
 
 EigenMethod eigen_method_for(EigenChoice choice, int n) {
   switch (choice) {
+    case EigenChoice::Jacobi:
+      if (n > detail::kSmallEigenMaxN) {
+        throw InputError("HESSA_EIGEN_SOLVER=jacobi handles n <= " + std::to_string(detail::kSmallEigenMaxN) +
+                         ", but the points have n = " + std::to_string(n) + "; use auto, syevj or xsyev");
+      }
+      return EigenMethod::SmallJacobi;
     case EigenChoice::Syevj:
       if (n > kSyevjMaxN) {
         throw InputError("HESSA_EIGEN_SOLVER=syevj: cusolverDnDsyevjBatched handles n <= " +
@@ -55,6 +65,7 @@ EigenMethod eigen_method_for(EigenChoice choice, int n) {
     case EigenChoice::Xsyev: return EigenMethod::XsyevBatched;
     case EigenChoice::Auto: break;
   }
+  if (n <= detail::kSmallEigenMaxN) return EigenMethod::SmallJacobi;
   return n <= kSyevjMaxN ? EigenMethod::SyevjBatched : EigenMethod::XsyevBatched;
 }
 
@@ -127,8 +138,11 @@ class CudaBackend final : public Backend {
     points_.resize(count * std::size_t(n));
     cuda::copy_to_device(points_.data(), points, count * std::size_t(n), stream);
 
-    evals_.resize(count * std::size_t(detail::stencil_size(options.stencil, n)));
+    evals_.resize(count * std::size_t(detail::stencil_size(options.stencil, n) *
+                                      detail::values_per_evaluation(options.stencil)));
     fx_.resize(count);
+    hess_err_.resize(count);
+    grad_err_.resize(count);
     g_.resize(count * std::size_t(n));
     H_.resize(count * nn);
     w_.resize(count * std::size_t(n));
@@ -140,11 +154,11 @@ class CudaBackend final : public Backend {
     const detail::ProgramView program{code_.data(), std::int32_t(code.size()), n};
     cuda::evaluate_stencil(program, options.stencil, options.step_scale, points_.data(), count, evals_.data(), stream);
     cuda::assemble(options.stencil, n, options.step_scale, points_.data(), count, evals_.data(), fx_.data(), g_.data(),
-                   H_.data(), status_.data(), stream);
+                   H_.data(), hess_err_.data(), grad_err_.data(), status_.data(), stream);
     eigen_.eigensolve(method, n, count, H_.data(), status_.data(), w_.data(),
                       options.eigenvectors ? V_.data() : nullptr, info_.data(), stream);
     cuda::analyze(program, options, points_.data(), count, fx_.data(), g_.data(), H_.data(), w_.data(), info_.data(),
-                  status_.data(), results_.data(), stream);
+                  hess_err_.data(), grad_err_.data(), status_.data(), results_.data(), stream);
 
     cuda::copy_to_host(out.points.data(), results_.data(), count, stream);
     if (options.keep_gradient) cuda::copy_to_host(out.gradient.data(), g_.data(), g_.size(), stream);
@@ -165,7 +179,7 @@ class CudaBackend final : public Backend {
   cuda::CudaStream stream_;
   cuda::Eigensolver eigen_;
   device_buffer<detail::Instruction> code_;
-  device_buffer<double> points_, evals_, fx_, g_, H_, w_, V_;
+  device_buffer<double> points_, evals_, fx_, g_, H_, w_, V_, hess_err_, grad_err_;
   device_buffer<int> info_;
   device_buffer<PointStatus> status_;
   device_buffer<PointAnalysis> results_;

@@ -24,17 +24,20 @@ inline unsigned int grid_blocks(std::int64_t work) {
   return static_cast<unsigned int>(blocks < kMaxBlocks ? blocks : kMaxBlocks);
 }
 
-// evals[p * E + e] = f at stencil point e of point p, E = stencil_size(kind, n). `f.code` is device memory.
+// evals[p * E + e] = f at stencil point e of point p, E = stencil_size(kind, n); hyper-dual evaluations are
+// 4 doubles each at evals[4 (p * E + e)]. `f.code` is device memory.
 void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double step_scale, const double* points,
                       std::size_t count, double* evals, cudaStream_t stream);
 
-// f, g (count x n) and H (count x n x n, column-major) from the stencil values; status NonfiniteF when any
-// stencil value is NaN/Inf.
+// f, g (count x n), H (count x n x n, column-major) and the error norms ||E_H||_F, ||E_g||_2 (count) from the
+// stencil values; status NonfiniteF when any stencil value is NaN/Inf.
 void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count,
-              const double* evals, double* f, double* g, double* H, PointStatus* status, cudaStream_t stream);
+              const double* evals, double* f, double* g, double* H, double* hess_err, double* grad_err,
+              PointStatus* status, cudaStream_t stream);
 
-// cusolverDnDsyevjBatched (Jacobi, n <= kSyevjMaxN only) or cusolverDnXsyevBatched (64-bit API, any n).
-enum class EigenMethod { SyevjBatched, XsyevBatched };
+// The shared one-thread-per-matrix Jacobi (n <= detail::kSmallEigenMaxN), cusolverDnDsyevjBatched
+// (n <= kSyevjMaxN only) or cusolverDnXsyevBatched (64-bit API, any n).
+enum class EigenMethod { SmallJacobi, SyevjBatched, XsyevBatched };
 
 // The largest n cusolverDnDsyevjBatched accepts.
 inline constexpr int kSyevjMaxN = 32;
@@ -100,6 +103,7 @@ class Eigensolver {
 // The second-derivative test and gradient-step quantities per point (all arrays device memory).
 void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const double* points, std::size_t count,
              const double* fx, const double* g, const double* H, const double* w, const int* info,
-             const PointStatus* status, PointAnalysis* out, cudaStream_t stream);
+             const double* hess_err, const double* grad_err, const PointStatus* status, PointAnalysis* out,
+             cudaStream_t stream);
 
 }  // namespace hessa::cuda

@@ -1,5 +1,5 @@
-// CUDA eigensolve: batched symmetric eigendecomposition of the Hessians with cuSOLVER, as host/cpu/eigen.cpp
-// does with LAPACK dsyevd. H stays intact (the analysis needs it); a copy is solved in place.
+// CUDA eigensolve: the shared small-n Jacobi (n <= 4), else batched symmetric eigendecomposition with cuSOLVER,
+// as host/cpu/eigen.cpp does with LAPACK dsyevd. H stays intact (the analysis needs it); a copy is solved in place.
 #include <algorithm>
 #include <cassert>
 #include <climits>
@@ -8,6 +8,7 @@
 
 #include "cuda_stages.cuh"
 #include "hessa/detail/analysis.hpp"
+#include "hessa/detail/small_eigen.hpp"
 
 namespace hessa::cuda {
 namespace {
@@ -58,12 +59,41 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   }
 }
 
+// n <= kSmallEigenMaxN: one thread per matrix runs the shared Jacobi solver (detail/small_eigen.hpp) on a
+// register-sized copy; failed points get NaN like the batched path's masking.
+__global__ void __launch_bounds__(kThreadsPerBlock)
+    small_jacobi_kernel(int n, std::int64_t count, const double* __restrict__ H,
+                        const PointStatus* __restrict__ status, double* __restrict__ w, double* __restrict__ V,
+                        int* __restrict__ info) {
+  const std::int64_t nn = std::int64_t(n) * n;
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t p = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < count; p += stride) {
+    double* wp = w + p * n;
+    double* Vp = V != nullptr ? V + p * nn : nullptr;
+    if (status[p] != PointStatus::Ok) {
+      for (int k = 0; k < n; ++k) wp[k] = detail::nan_value();
+      if (Vp != nullptr)
+        for (std::int64_t k = 0; k < nn; ++k) Vp[k] = detail::nan_value();
+      info[p] = 0;
+      continue;
+    }
+    double a[detail::kSmallEigenMaxN * detail::kSmallEigenMaxN];
+    for (std::int64_t k = 0; k < nn; ++k) a[k] = H[p * nn + k];
+    info[p] = detail::jacobi_eigen(a, n, wp, Vp);
+  }
+}
+
 cusolverEigMode_t eig_mode(bool vectors) { return vectors ? CUSOLVER_EIG_MODE_VECTOR : CUSOLVER_EIG_MODE_NOVECTOR; }
 
 }  // namespace
 
 const char* eigen_method_name(EigenMethod method) {
-  return method == EigenMethod::SyevjBatched ? "syevjBatched" : "XsyevBatched";
+  switch (method) {
+    case EigenMethod::SmallJacobi: return "small Jacobi";
+    case EigenMethod::SyevjBatched: return "syevjBatched";
+    case EigenMethod::XsyevBatched: break;
+  }
+  return "XsyevBatched";
 }
 
 Eigensolver::Eigensolver(cudaStream_t stream) {
@@ -99,6 +129,7 @@ Eigensolver::WorkspaceSize Eigensolver::query(const Shape& shape, double* A, dou
 }
 
 Eigensolver::Footprint Eigensolver::footprint(EigenMethod method, int n, bool vectors) const {
+  if (method == EigenMethod::SmallJacobi) return {0, 0, SIZE_MAX};  // no workspace, no batch limit
   // The queries read only the shapes, but pass real device pointers of the queried size all the same.
   const std::size_t nn = std::size_t(n) * std::size_t(n);
   device_buffer<double> probe_A(2 * nn);
@@ -122,6 +153,13 @@ void Eigensolver::eigensolve(EigenMethod method, int n, std::size_t count, const
                              double* w, double* V, int* info, cudaStream_t stream) {
   if (count == 0) return;
   assert(method != EigenMethod::SyevjBatched || n <= kSyevjMaxN);
+  if (method == EigenMethod::SmallJacobi) {
+    assert(n <= detail::kSmallEigenMaxN);
+    small_jacobi_kernel<<<grid_blocks(std::int64_t(count)), kThreadsPerBlock, 0, stream>>>(
+        n, std::int64_t(count), H, status, w, V, info);
+    HESSA_CUDA_CHECK_LAUNCH();
+    return;
+  }
   const bool vectors = V != nullptr;
   const std::int64_t nn = std::int64_t(n) * n;
   // The stage's stream is authoritative (the handle was bound to the backend's stream at construction).

@@ -15,7 +15,7 @@ using detail::PointAnalysis;
 PointAnalysis classified(std::vector<double> lambda, double grad_norm, Thresholds t = {1e-4, 1e-6, 1e-6}) {
   PointAnalysis a = detail::failed_point(0.0, PointStatus::Ok);
   a.grad_norm = grad_norm;
-  classify(lambda.data(), int(lambda.size()), t, &a);
+  classify(lambda.data(), int(lambda.size()), t, 0.0, 0.0, &a);
   return a;
 }
 

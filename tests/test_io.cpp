@@ -465,6 +465,9 @@ PointAnalysis analysis(int q) {
   a.step = 0.125 * q;
   a.taylor_pred = M_PI * q;
   a.f_step = q == 3 ? kInf : std::exp(q);
+  a.confidence = q == 1 ? kNaN : 1.5 + q;
+  a.hess_err = 1e-9 * (q + 1) / 7;
+  a.grad_err = q == 4 ? kNaN : 3e-11 * q;
   a.morse_index = q == 1 ? -1 : q;
   a.point_class = classes[q];
   a.status = statuses[q];
@@ -535,7 +538,10 @@ Expected expected(const std::string& column, int q) {
                                                {"step_opt", a.step_opt},
                                                {"step", a.step},
                                                {"taylor_pred", a.taylor_pred},
-                                               {"f_step", a.f_step}};
+                                               {"f_step", a.f_step},
+                                               {"confidence", a.confidence},
+                                               {"hess_err", a.hess_err},
+                                               {"grad_err", a.grad_err}};
   if (reals.count(column)) return real(reals.at(column));
   if (column == "class") return {Expected::Text, 0, 0, class_name(a.point_class)};
   if (column == "status") return {Expected::Text, 0, 0, status_name(a.status)};
@@ -589,7 +595,8 @@ void check_npy_value(const std::string& descr, const char* bytes, const Expected
 TEST(ResultWriters, AnalysisFieldNamesAreTheDocumentedOrder) {
   EXPECT_EQ(analysis_field_names(),
             (std::vector<std::string>{"f", "grad_norm", "lambda_min", "lambda_max", "class", "morse_index", "lr_max",
-                                      "gHg", "step_opt", "step", "taylor_pred", "f_step", "uphill", "status"}));
+                                      "gHg", "step_opt", "step", "taylor_pred", "f_step", "uphill", "status",
+                                      "confidence", "hess_err", "grad_err"}));
 }
 
 TEST(ResultWriters, CsvRoundTripIsBitExact) {
@@ -731,7 +738,7 @@ TEST(ResultWriters, NpyWithALongHeaderUsesVersion2) {
   EXPECT_EQ(a.header.major_version, 2);
   EXPECT_EQ(a.header.shape, (std::vector<std::uint64_t>{2}));
   const std::vector<npy::PyValue>& fields = a.header.descr.items;
-  ASSERT_EQ(fields.size(), std::size_t(60 + 14 + 2 * 3600));
+  ASSERT_EQ(fields.size(), std::size_t(60 + analysis_field_names().size() + 2 * 3600));
   // H_1_0 of point 1: H(1,0) column-major at 0*60 + 1 of the second matrix.
   std::size_t offset = 0, row = 0;
   for (const npy::PyValue& f : fields) row += npy::descr_item_size(f.items[1].str);
@@ -839,7 +846,7 @@ TEST(ResultWriters, EmptyResultAndDefaultNamesAreValidFiles) {
   }
   EXPECT_EQ(read_bytes(dir.file("empty.csv")),
             "x_0,x_1,f,grad_norm,lambda_min,lambda_max,class,morse_index,lr_max,gHg,"
-            "step_opt,step,taylor_pred,f_step,uphill,status\n");
+            "step_opt,step,taylor_pred,f_step,uphill,status,confidence,hess_err,grad_err\n");
   const NpyArray a = parse_npy(read_bytes(dir.file("empty.npy")));
   EXPECT_EQ(a.header.shape, (std::vector<std::uint64_t>{0}));
   EXPECT_EQ(a.header.descr.items.at(1).items.at(0).str, "x_1");

@@ -63,7 +63,7 @@ TEST(Stencil, StepIsExactlyRepresentableAndScaled) {
 
 TEST(Stencil, PerturbedPointReadsShiftedCoordinatesOnly) {
   const double x[3] = {1, 2, 3};
-  const StencilOffset off{0, 1, 2, -1};
+  const StencilOffset off{0, 1, 2, -1, 0};
   const PerturbedPoint p = perturbed_point(x, off, 0.5);
   EXPECT_EQ(p(0), 1.5);
   EXPECT_EQ(p(1), 2.0);

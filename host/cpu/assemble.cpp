@@ -1,4 +1,5 @@
-// CPU assembly: f, g and H of each point from its stencil values (formulas in detail/stencil.hpp).
+// CPU assembly: f, g, H of each point and their error estimates from its stencil values
+// (formulas in detail/stencil.hpp: central/compact O(h^2), Richardson O(h^4), hyper-dual exact).
 #include "hessa/detail/analysis.hpp"
 #include "hessa/detail/stencil.hpp"
 #include "cpu/cpu_stages.hpp"
@@ -6,24 +7,27 @@
 namespace hessa::cpu {
 
 void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count,
-              const double* evals, double* f, double* g, double* H, PointStatus* status) {
-  const std::int64_t per_point = detail::stencil_size(kind, n);
+              const double* evals, double* f, double* g, double* H, double* hess_err, double* grad_err,
+              PointStatus* status) {
+  const std::int64_t values = detail::stencil_size(kind, n) * detail::values_per_evaluation(kind);
   const std::int64_t nn = std::int64_t(n) * n;
 #pragma omp parallel for schedule(static)
   for (std::int64_t p = 0; p < std::int64_t(count); ++p) {
-    const double* e = evals + p * per_point;
+    const double* e = evals + p * values;
     const double* x = points + p * n;
-    f[p] = e[0];
-    status[p] = detail::all_finite(e, per_point) ? PointStatus::Ok : PointStatus::NonfiniteF;
-    for (int i = 0; i < n; ++i) g[p * n + i] = detail::assemble_gradient(e, x, step_scale, i);
+    f[p] = detail::center_value(e);
+    status[p] = detail::all_finite(e, values) ? PointStatus::Ok : PointStatus::NonfiniteF;
+    const double f_max = kind == StencilKind::HyperDual ? 0.0 : detail::max_abs_value(e, values);
+    for (int i = 0; i < n; ++i) g[p * n + i] = detail::gradient_estimate(kind, n, e, x, step_scale, i, f_max).value;
     double* Hp = H + p * nn;
     for (int c = 0; c < n; ++c) {
       for (int r = c; r < n; ++r) {
-        const double v = detail::assemble_hessian_entry(kind, n, e, x, step_scale, r, c);
+        const double v = detail::hessian_estimate(kind, n, e, x, step_scale, r, c, f_max).value;
         Hp[std::int64_t(c) * n + r] = v;
         Hp[std::int64_t(r) * n + c] = v;
       }
     }
+    detail::error_norms(kind, n, e, x, step_scale, &hess_err[p], &grad_err[p]);
   }
 }
 

@@ -13,9 +13,10 @@ namespace hessa {
 
 std::size_t bytes_per_point(int n, const AnalysisOptions& options) {
   const std::size_t nn = std::size_t(n) * std::size_t(n);
-  const std::size_t doubles = std::size_t(detail::stencil_size(options.stencil, n))  // stencil values
+  const std::size_t doubles = std::size_t(detail::stencil_size(options.stencil, n) *
+                                          detail::values_per_evaluation(options.stencil))  // stencil values
                               + std::size_t(n)                                     // the point
-                              + 1 + std::size_t(n)                                 // f, g
+                              + 3 + std::size_t(n)                                 // f, g, error norms
                               + 2 * nn                                             // H and the eigensolver's copy
                               + std::size_t(n)                                     // eigenvalues
                               + (options.eigenvectors ? nn : 0);
@@ -45,8 +46,11 @@ class CpuBackend final : public Backend {
     const int n = f.dimension();
     const std::size_t nn = std::size_t(n) * std::size_t(n);
     out.resize(count, n, options);
-    evals_.resize(count * std::size_t(detail::stencil_size(options.stencil, n)));
+    evals_.resize(count * std::size_t(detail::stencil_size(options.stencil, n) *
+                                      detail::values_per_evaluation(options.stencil)));
     fx_.resize(count);
+    hess_err_.resize(count);
+    grad_err_.resize(count);
     g_.resize(count * std::size_t(n));
     H_.resize(count * nn);
     w_.resize(count * std::size_t(n));
@@ -56,11 +60,11 @@ class CpuBackend final : public Backend {
     const detail::ProgramView program = f.view();
     cpu::evaluate_stencil(program, options.stencil, options.step_scale, points, count, evals_.data());
     cpu::assemble(options.stencil, n, options.step_scale, points, count, evals_.data(), fx_.data(), g_.data(),
-                  H_.data(), status_.data());
+                  H_.data(), hess_err_.data(), grad_err_.data(), status_.data());
     cpu::eigensolve(n, count, H_.data(), status_.data(), w_.data(),
                     options.eigenvectors ? out.eigenvectors.data() : nullptr, info_.data());
     cpu::analyze(program, options, points, count, fx_.data(), g_.data(), H_.data(), w_.data(), info_.data(),
-                 status_.data(), out.points.data());
+                 hess_err_.data(), grad_err_.data(), status_.data(), out.points.data());
 
     if (options.keep_gradient) std::copy(g_.begin(), g_.end(), out.gradient.begin());
     if (options.keep_hessian) std::copy(H_.begin(), H_.end(), out.hessian.begin());
@@ -68,7 +72,7 @@ class CpuBackend final : public Backend {
   }
 
  private:
-  std::vector<double> evals_, fx_, g_, H_, w_;
+  std::vector<double> evals_, fx_, g_, H_, w_, hess_err_, grad_err_;
   std::vector<int> info_;
   std::vector<PointStatus> status_;
 };

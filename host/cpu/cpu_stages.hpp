@@ -9,14 +9,16 @@
 
 namespace hessa::cpu {
 
-// evals[p * E + e] = f at stencil point e of point p, E = stencil_size(kind, n).
+// evals[p * E + e] = f at stencil point e of point p, E = stencil_size(kind, n); for the hyper-dual kind
+// each evaluation is 4 doubles (a, b, c, d) at evals[4 (p * E + e)].
 void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double step_scale, const double* points,
                       std::size_t count, double* evals);
 
-// f, g (count x n) and H (count x n x n, column-major) from the stencil values; status NonfiniteF when any
-// stencil value is NaN/Inf.
+// f, g (count x n), H (count x n x n, column-major) and the error estimates ||E_H||_F, ||E_g||_2 (count)
+// from the stencil values; status NonfiniteF when any stencil value is NaN/Inf.
 void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count,
-              const double* evals, double* f, double* g, double* H, PointStatus* status);
+              const double* evals, double* f, double* g, double* H, double* hess_err, double* grad_err,
+              PointStatus* status);
 
 // Ascending eigenvalues w (count x n) of each H; eigenvectors into V (count x n x n) when V != nullptr.
 // Points whose status is not Ok are skipped (w = NaN). info[p] = LAPACK's info (0 = converged).
@@ -26,6 +28,6 @@ void eigensolve(int n, std::size_t count, const double* H, const PointStatus* st
 // The second-derivative test and gradient-step quantities per point.
 void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const double* points, std::size_t count,
              const double* fx, const double* g, const double* H, const double* w, const int* info,
-             const PointStatus* status, PointAnalysis* out);
+             const double* hess_err, const double* grad_err, const PointStatus* status, PointAnalysis* out);
 
 }  // namespace hessa::cpu

@@ -30,7 +30,7 @@ namespace {
 // How a value is stored: doubles, the Morse index (-1 unknown), the class and status names, and uphill
 // (1 true, 0 false, -1 no step taken). In .npy/.npz uphill is '<i1' so "unknown" survives as -1.
 enum class Kind : std::uint8_t { Real, MorseIndex, Class, Uphill, Status };
-enum class Source : std::uint8_t { Coordinate, Field, Gradient, Hessian, Eigenvalue, Eigenvector };
+enum class Source : std::uint8_t { Coordinate, Field, Gradient, Hessian, Eigenvalue, Eigenvector, Extra };
 
 struct FieldSpec {
   const char* name;
@@ -53,6 +53,9 @@ constexpr FieldSpec kFields[] = {
     {"f_step", Kind::Real, &PointAnalysis::f_step},
     {"uphill", Kind::Uphill, nullptr},
     {"status", Kind::Status, nullptr},
+    {"confidence", Kind::Real, &PointAnalysis::confidence},
+    {"hess_err", Kind::Real, &PointAnalysis::hess_err},
+    {"grad_err", Kind::Real, &PointAnalysis::grad_err},
 };
 
 // '<U' widths: the longest class_name ("noncritical") and status_name ("eig_not_converged").
@@ -88,6 +91,8 @@ std::vector<Column> make_columns(const OutputLayout& layout) {
   if (layout.eigenvectors)
     for (int k = 0; k < n; ++k)
       for (int r = 0; r < n; ++r) columns.push_back({"v_" + s(k) + "_" + s(r), Source::Eigenvector, Kind::Real, k, r});
+  for (int e = 0; e < int(layout.extra_columns.size()); ++e)
+    columns.push_back({layout.extra_columns[std::size_t(e)], Source::Extra, Kind::Real, e, 0});
   return columns;
 }
 
@@ -104,6 +109,7 @@ double real_value(const Column& col, const double* points, const ChunkResult& re
     case Source::Hessian: return res.hessian[p * n * n + j * n + i];
     case Source::Eigenvalue: return res.eigenvalues[p * n + i];
     case Source::Eigenvector: return res.eigenvectors[p * n * n + i * n + j];
+    case Source::Extra: return res.extra_columns[i][p];
   }
   return 0.0;
 }
@@ -220,7 +226,9 @@ class WriterBase : public ResultWriter {
     };
     if (r.n != layout_.n || r.points.size() < r.count || !sized(layout_.gradient, r.gradient, vec) ||
         !sized(layout_.hessian, r.hessian, vec * std::size_t(r.n)) || !sized(layout_.eigenvalues, r.eigenvalues, vec) ||
-        !sized(layout_.eigenvectors, r.eigenvectors, vec * std::size_t(r.n)))
+        !sized(layout_.eigenvectors, r.eigenvectors, vec * std::size_t(r.n)) ||
+        r.extra_columns.size() != layout_.extra_columns.size() ||
+        std::any_of(r.extra_columns.begin(), r.extra_columns.end(), [&](const auto& v) { return v.size() < r.count; }))
       throw std::invalid_argument("ChunkResult does not match the writer's OutputLayout");
   }
 
@@ -470,6 +478,7 @@ class NpzWriter final : public WriterBase {
     if (layout.hessian) add("hessian", "<f8", {n, n});
     if (layout.eigenvalues) add("eigenvalues", "<f8", {n});
     if (layout.eigenvectors) add("eigenvectors", "<f8", {n, n});
+    for (const std::string& name : layout.extra_columns) add(name, "<f8", {});
   }
 
   void write(const double* points, const ChunkResult& r) override {
@@ -503,6 +512,7 @@ class NpzWriter final : public WriterBase {
     if (layout_.hessian) transposed(r.hessian);
     if (layout_.eigenvalues) doubles(r.eigenvalues, r.count * n);
     if (layout_.eigenvectors) transposed(r.eigenvectors);
+    for (const std::vector<double>& column : r.extra_columns) doubles(column, r.count);
     rows_ += r.count;
   }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "hessa/detail/analysis.hpp"
@@ -17,6 +18,7 @@ using detail::Thresholds;
 
 // Default relative step: eps_mach^(1/4) balances O(h^2) truncation against eps*|f|/h^2 rounding for H.
 inline constexpr double kDefaultStepScale = 1.220703125e-4;  // 2^-13, itself exactly representable
+inline constexpr double kRichardsonStepScale = 1.953125e-3;  // 2^-9
 
 inline constexpr double kDefaultGtol = 1e-4;
 
@@ -45,12 +47,18 @@ struct ChunkResult {
   std::vector<double> hessian;        // count * n * n, when keep_hessian
   std::vector<double> eigenvalues;    // count * n ascending, when keep_eigenvalues
   std::vector<double> eigenvectors;   // count * n * n, column k = eigenvector of eigenvalue k, when eigenvectors
+  std::vector<std::vector<double>> extra_columns;  // caller-set, not the backend's: count values per extra column
 
   void resize(std::size_t points_in_chunk, int dimension, const AnalysisOptions& options);
 };
 
 const char* class_name(PointClass c);    // "minimum", ..., "" for Unknown
 const char* status_name(PointStatus s);  // "ok", "nonfinite_f", "eig_not_converged"
-const char* stencil_name(StencilKind k);
+const char* stencil_name(StencilKind k);  // "central", "compact", "richardson", "hyperdual"
+// The inverse of stencil_name; throws InputError for an unknown name.
+StencilKind stencil_from_name(const std::string& name);
+// Default relative step per stencil: eps^(1/4) ~ 2^-13 balances an O(h^2) Hessian's truncation against
+// rounding eps|f|/h^2; after Richardson's O(h^4) the balance moves to eps^(1/6) ~ 2^-9 (0 for hyperdual).
+double default_step_scale(StencilKind k);
 
 }  // namespace hessa

@@ -37,7 +37,10 @@ struct PointAnalysis {
   double step;         // the step taken for taylor_pred / f_step: --lr if given, else step_opt
   double taylor_pred;  // f - step g'g + step^2/2 g'Hg
   double f_step;       // f(x - step g)
-  int32_t morse_index; // number of eigenvalues below -tolerance
+  double hess_err;     // estimated ||E||_F of the Hessian's error (>= ||E||_2, which bounds each eigenvalue's)
+  double grad_err;     // estimated ||error of g||_2
+  double confidence;   // deciding quantity / its band: > 1 decided, <= 1 not (see classify)
+  int32_t morse_index; // number of eigenvalues below -band
   PointClass point_class;
   PointStatus status;
   int8_t uphill;       // 1: f_step > f, 0: not, -1: no step was taken
@@ -47,35 +50,52 @@ HESSA_HD inline double nan_value() { return ::nan(""); }
 
 HESSA_HD inline PointAnalysis failed_point(double f, PointStatus status) {
   const double q = nan_value();
-  PointAnalysis a{f, q, q, q, q, q, q, q, q, q, -1, PointClass::Unknown, status, -1};
+  PointAnalysis a{f, q, q, q, q, q, q, q, q, q, q, q, q, -1, PointClass::Unknown, status, -1};
   return a;
 }
 
-// Second-derivative test on ascending eigenvalues `lambda` (n of them):
-//   ||g|| > gtol -> noncritical; else all lambda > tol -> minimum; all < -tol -> maximum;
-//   some > tol and some < -tol -> saddle (even with zeros: the mixed signs decide); otherwise degenerate.
-HESSA_HD inline void classify(const double* lambda, int n, const Thresholds& t, PointAnalysis* a) {
+// Second-derivative test on ascending eigenvalues `lambda` (n of them), aware of the Hessian's error:
+// by Weyl's inequality each eigenvalue of the computed H is within ||E||_2 <= ||E||_F = hess_err of the true
+// one, so an eigenvalue counts as zero inside the band  eig_tol + eig_rtol max|lambda| + hess_err.
+//   ||g|| > gtol + grad_err -> noncritical; else all lambda > band -> minimum; all < -band -> maximum;
+//   some > band and some < -band -> saddle (the mixed signs decide even with zeros); otherwise degenerate.
+// confidence = the deciding quantity over its band: lambda_min (minimum), -lambda_max (maximum),
+// min(-lambda_min, lambda_max) (saddle), min|lambda| (degenerate, so <= 1), ||g|| / (gtol + grad_err)
+// (noncritical). > 1 means the label's sign is outside the uncertainty.
+HESSA_HD inline void classify(const double* lambda, int n, const Thresholds& t, double hess_err, double grad_err,
+                              PointAnalysis* a) {
   const double scale = fmax(fabs(lambda[0]), fabs(lambda[n - 1]));
-  const double tol = t.eig_tol + t.eig_rtol * scale;
+  const double band = t.eig_tol + t.eig_rtol * scale + hess_err;
   int negative = 0;
   int positive = 0;
+  double smallest = fabs(lambda[0]);
   for (int k = 0; k < n; ++k) {
-    if (lambda[k] < -tol) ++negative;
-    if (lambda[k] > tol) ++positive;
+    if (lambda[k] < -band) ++negative;
+    if (lambda[k] > band) ++positive;
+    smallest = fmin(smallest, fabs(lambda[k]));
   }
   a->lambda_min = lambda[0];
   a->lambda_max = lambda[n - 1];
   a->morse_index = negative;
-  if (!(a->grad_norm <= t.gtol)) {
+  a->hess_err = hess_err;
+  a->grad_err = grad_err;
+  const double gband = t.gtol + grad_err;
+  const double safe_band = band > 0.0 ? band : 1e-300;
+  if (!(a->grad_norm <= gband)) {
     a->point_class = PointClass::Noncritical;
+    a->confidence = a->grad_norm / (gband > 0.0 ? gband : 1e-300);
   } else if (positive == n) {
     a->point_class = PointClass::Minimum;
+    a->confidence = lambda[0] / safe_band;
   } else if (negative == n) {
     a->point_class = PointClass::Maximum;
+    a->confidence = -lambda[n - 1] / safe_band;
   } else if (positive > 0 && negative > 0) {
     a->point_class = PointClass::Saddle;
+    a->confidence = fmin(-lambda[0], lambda[n - 1]) / safe_band;
   } else {
     a->point_class = PointClass::Degenerate;
+    a->confidence = smallest / safe_band;
   }
 }
 
@@ -128,17 +148,19 @@ HESSA_HD inline bool all_finite(const double* v, int64_t count) {
 namespace hessa::detail {
 
 // The whole per-point analysis, as both backends run it: x, g (n), H (n x n column-major) and the ascending
-// eigenvalues w (n) of one point; `eigen_info` is the eigensolver's status for this point (0 = converged).
+// eigenvalues w (n) of one point; `eigen_info` is the eigensolver's status for this point (0 = converged);
+// hess_err / grad_err are the stencil's error estimates (detail::error_norms).
 HESSA_HD inline PointAnalysis analyze_point(const ProgramView& program, const double* x, double f, const double* g,
                                             const double* H, const double* w, int n, PointStatus status,
-                                            int eigen_info, const Thresholds& thresholds, double lr) {
+                                            int eigen_info, double hess_err, double grad_err,
+                                            const Thresholds& thresholds, double lr) {
   if (status != PointStatus::Ok) return failed_point(f, status);
   if (eigen_info != 0) return failed_point(f, PointStatus::EigenNotConverged);
   PointAnalysis a = failed_point(f, PointStatus::Ok);
   double gg = 0.0;
   for (int i = 0; i < n; ++i) gg += g[i] * g[i];
   a.grad_norm = sqrt(gg);
-  classify(w, n, thresholds, &a);
+  classify(w, n, thresholds, hess_err, grad_err, &a);
   analyze_step(program, x, g, H, n, lr, &a);
   return a;
 }

@@ -7,6 +7,9 @@
 //   then, for each pair i < j in row-major order (pair p):
 //     central: 4 evaluations  f(x ± h_i e_i ± h_j e_j) in sign order (++, +-, -+, --)   -> 2n^2 + 1 in all
 //     compact: 2 evaluations  f(x + h_i e_i + h_j e_j), f(x - h_i e_i - h_j e_j)        -> n^2 + n + 1 in all
+//   richardson: the central layout twice, at h (level 0) and at h/2 (level 1)          -> 2 (2n^2 + 1)
+//   hyperdual: one hyper-dual evaluation per pair i <= j (row-major, diagonal included) -> n (n + 1) / 2,
+//     x_i seeded with e1 and x_j with e2; each stores 4 doubles (a, b, c, d) instead of 1.
 #pragma once
 
 #include <math.h>
@@ -16,19 +19,30 @@
 
 namespace hessa::detail {
 
-enum class StencilKind : int32_t { Central = 0, Compact = 1 };
+enum class StencilKind : int32_t { Central = 0, Compact = 1, Richardson = 2, HyperDual = 3 };
 
+// Evaluations per point.
 HESSA_HD inline int64_t stencil_size(StencilKind kind, int n) {
   const int64_t nn = n;
-  return kind == StencilKind::Central ? 2 * nn * nn + 1 : nn * nn + nn + 1;
+  switch (kind) {
+    case StencilKind::Central: return 2 * nn * nn + 1;
+    case StencilKind::Compact: return nn * nn + nn + 1;
+    case StencilKind::Richardson: return 2 * (2 * nn * nn + 1);
+    case StencilKind::HyperDual: break;
+  }
+  return nn * (nn + 1) / 2;
 }
 
+// Doubles stored per evaluation: a hyper-dual value is 4.
+HESSA_HD inline int values_per_evaluation(StencilKind kind) { return kind == StencilKind::HyperDual ? 4 : 1; }
+
 // Step h_i = scale * max(|x_i|, 1), rounded so that x_i + h_i - x_i == h_i exactly: the difference
-// quotient then divides by the step actually taken, not the one intended.
+// quotient then divides by the step actually taken, not the one intended. (IEEE arithmetic, as compiled
+// here without -ffast-math, keeps (x + h) - x as written.)
 HESSA_HD inline double fd_step(double xi, double scale) {
-  const double h = scale * fmax(fabs(xi), 1.0);
-  const volatile double shifted = xi + h;  // volatile: keep the rounding that makes h representable
-  return shifted - xi;
+  const double a = fabs(xi);
+  const double h = scale * (a > 1.0 ? a : 1.0);  // inlined max; a NaN x gives a NaN step either way
+  return (xi + h) - xi;
 }
 
 // Number of pairs (r, c), r < c, whose row r is below `row`: sum_{r<row} (n-1-r).
@@ -51,16 +65,18 @@ HESSA_HD inline void pair_from_number(int n, int64_t p, int* i, int* j) {
 }
 
 // Perturbation of evaluation e: coordinate i moves by sign_i * h_i, coordinate j by sign_j * h_j
-// (i or j is -1 when unused).
+// (i or j is -1 when unused); at `level` L the steps are h / 2^L (Richardson's finer level).
 struct StencilOffset {
   int i;
   int sign_i;
   int j;
   int sign_j;
+  int level;
 };
 
-HESSA_HD inline StencilOffset stencil_offset(StencilKind kind, int n, int64_t e) {
-  StencilOffset off{-1, 0, -1, 0};
+// Offsets of the single-level layouts (central, compact).
+HESSA_HD inline StencilOffset single_level_offset(StencilKind kind, int n, int64_t e) {
+  StencilOffset off{-1, 0, -1, 0, 0};
   if (e == 0) return off;
   if (e <= 2 * int64_t(n)) {
     off.i = int((e - 1) / 2);
@@ -78,6 +94,15 @@ HESSA_HD inline StencilOffset stencil_offset(StencilKind kind, int n, int64_t e)
     off.sign_i = combo == 0 ? 1 : -1;
     off.sign_j = off.sign_i;
   }
+  return off;
+}
+
+// For the finite-difference kinds (not HyperDual): Richardson is the central layout at levels 0 and 1.
+HESSA_HD inline StencilOffset stencil_offset(StencilKind kind, int n, int64_t e) {
+  if (kind != StencilKind::Richardson) return single_level_offset(kind, n, e);
+  const int64_t per_level = stencil_size(StencilKind::Central, n);
+  StencilOffset off = single_level_offset(StencilKind::Central, n, e % per_level);
+  off.level = int(e / per_level);
   return off;
 }
 
@@ -103,7 +128,11 @@ struct PerturbedPoint {
   }
 };
 
-HESSA_HD inline PerturbedPoint perturbed_point(const double* x, const StencilOffset& off, double scale) {
+// The relative step of a level: h / 2^level (exact in binary).
+HESSA_HD inline double level_scale(double scale, int level) { return level == 0 ? scale : ldexp(scale, -level); }
+
+HESSA_HD inline PerturbedPoint perturbed_point(const double* x, const StencilOffset& off, double base_scale) {
+  const double scale = level_scale(base_scale, off.level);
   PerturbedPoint p{x, off.i, 0.0, off.j, 0.0};
   if (off.i >= 0) p.di = off.sign_i * fd_step(x[off.i], scale);
   if (off.j >= 0) p.dj = off.sign_j * fd_step(x[off.j], scale);
@@ -143,5 +172,126 @@ HESSA_HD inline double assemble_hessian_entry(StencilKind kind, int n, const dou
                       evals[axis_eval(j, -1)];
   return ((fpp + fmm) - axes + 2.0 * evals[0]) / (2.0 * hi * hj);
 }
+
+// Richardson extrapolation of two O(h^2) estimates at h and h/2: (4 D(h/2) - D(h)) / 3 is O(h^4), and
+// |D(h/2) - D(h)| / 3 estimates the error of D(h/2) - a conservative bound for the extrapolated value.
+HESSA_HD inline double richardson_value(double coarse, double fine) { return (4.0 * fine - coarse) / 3.0; }
+HESSA_HD inline double richardson_error(double coarse, double fine) { return fabs(fine - coarse) / 3.0; }
+
+// Hyper-dual layout: pair (i, j), i <= j, row-major with the diagonal: number i*n - i(i-1)/2 + (j - i).
+HESSA_HD inline int64_t hyperdual_eval(int n, int i, int j) {
+  const int64_t r = i;
+  return r * n - r * (r - 1) / 2 + (j - i);
+}
+
+HESSA_HD inline void hyperdual_pair(int n, int64_t e, int* i, int* j) {
+  // Row i holds n - i entries; a short scan is exact and cheap next to a hyper-dual evaluation.
+  int row = 0;
+  int64_t first = 0;
+  while (first + (n - row) <= e) {
+    first += n - row;
+    ++row;
+  }
+  *i = row;
+  *j = row + int(e - first);
+}
+
+// Rounding-error model of the central/compact FD Hessian: each entry combines stencil values of size up to
+// f_max with O(1) weights, divided by h_i h_j, so it carries ~4 eps f_max / (h_i h_j). Truncation (~h^2 f''''/12)
+// is not modelled: the Richardson stencil measures it.
+HESSA_HD inline double fd_rounding_error(double f_max, double hi, double hj) {
+  return 4.0 * 2.220446049250313e-16 * f_max / (hi * hj);
+}
+
+// An entry of g or H with an estimate of its error.
+struct Estimate {
+  double value;
+  double error;
+};
+
+// Largest |stencil value| of a point: the scale of the FD rounding error.
+HESSA_HD inline double max_abs_value(const double* evals, int64_t count) {
+  double m = 0.0;
+  for (int64_t k = 0; k < count; ++k) m = fmax(m, fabs(evals[k]));
+  return m;
+}
+
+// Rounding model of a hyper-dual derivative: exact up to the rounding of its own arithmetic, a few ulps of
+// the value (no cancellation between stencil points, unlike FD).
+HESSA_HD inline double hyperdual_rounding_error(double value) { return 16.0 * 2.220446049250313e-16 * fabs(value); }
+
+// H_rc and its error estimate for any stencil kind. f_max = max_abs_value of the point's stencil values
+// (unused for HyperDual, whose values are 4 doubles per evaluation).
+HESSA_HD inline Estimate hessian_estimate(StencilKind kind, int n, const double* evals, const double* x, double scale,
+                                          int r, int c, double f_max) {
+  const int i = r < c ? r : c;
+  const int j = r < c ? c : r;
+  if (kind == StencilKind::HyperDual) {
+    const double v = evals[4 * hyperdual_eval(n, i, j) + 3];
+    return {v, hyperdual_rounding_error(v)};
+  }
+  const double hi = fd_step(x[i], scale);
+  const double hj = fd_step(x[j], scale);
+  if (kind != StencilKind::Richardson) {
+    return {assemble_hessian_entry(kind, n, evals, x, scale, r, c), fd_rounding_error(f_max, hi, hj)};
+  }
+  const int64_t per_level = stencil_size(StencilKind::Central, n);
+  const double coarse = assemble_hessian_entry(StencilKind::Central, n, evals, x, scale, r, c);
+  const double fine = assemble_hessian_entry(StencilKind::Central, n, evals + per_level, x, level_scale(scale, 1), r, c);
+  return {richardson_value(coarse, fine),
+          richardson_error(coarse, fine) + fd_rounding_error(f_max, 0.5 * hi, 0.5 * hj)};
+}
+
+// g_i and its error estimate for any stencil kind (central rounding: ~eps f_max / h_i).
+HESSA_HD inline Estimate gradient_estimate(StencilKind kind, int n, const double* evals, const double* x,
+                                           double scale, int i, double f_max) {
+  if (kind == StencilKind::HyperDual) {
+    const double v = evals[4 * hyperdual_eval(n, i, i) + 1];
+    return {v, hyperdual_rounding_error(v)};
+  }
+  const double h = fd_step(x[i], scale);
+  const double rounding = 2.220446049250313e-16 * f_max / h;
+  if (kind != StencilKind::Richardson) return {assemble_gradient(evals, x, scale, i), rounding};
+  const int64_t per_level = stencil_size(StencilKind::Central, n);
+  const double coarse = assemble_gradient(evals, x, scale, i);
+  const double fine = assemble_gradient(evals + per_level, x, level_scale(scale, 1), i);
+  return {richardson_value(coarse, fine), richardson_error(coarse, fine) + 2.0 * rounding};
+}
+
+// f(x) from a point's stencil values (the first evaluation is unperturbed, or its real part).
+HESSA_HD inline double center_value(const double* evals) { return evals[0]; }
+
+// Frobenius norm of H's error estimates and 2-norm of g's, for the error-aware classification.
+HESSA_HD inline void error_norms(StencilKind kind, int n, const double* evals, const double* x, double scale,
+                                 double* hess_err, double* grad_err) {
+  const double f_max =
+      kind == StencilKind::HyperDual ? 0.0 : max_abs_value(evals, stencil_size(kind, n));
+  double h2 = 0.0;
+  double g2 = 0.0;
+  for (int c = 0; c < n; ++c) {
+    const double eg = gradient_estimate(kind, n, evals, x, scale, c, f_max).error;
+    g2 += eg * eg;
+    for (int r = 0; r < n; ++r) {
+      const double e = hessian_estimate(kind, n, evals, x, scale, r, c, f_max).error;
+      h2 += e * e;
+    }
+  }
+  *hess_err = sqrt(h2);
+  *grad_err = sqrt(g2);
+}
+
+// Seeds of hyper-dual evaluation e: x_i + e1, x_j + e2 (both on x_i when i == j).
+template <class T>
+struct HyperDualPoint {
+  const double* x;
+  int i;
+  int j;
+  HESSA_HD T operator()(int k) const {
+    T v(x[k]);
+    if (k == i) v.b = 1.0;
+    if (k == j) v.c = 1.0;
+    return v;
+  }
+};
 
 }  // namespace hessa::detail
