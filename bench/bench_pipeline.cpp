@@ -44,13 +44,15 @@ struct StageData {
   std::size_t B;
   CompiledFunction f;
   AnalysisOptions options;
-  std::vector<double> x, evals, fx, g, H, w;
+  std::vector<double> x, evals, fx, g, H, w, hess_err, grad_err;
   std::vector<int> info;
   std::vector<PointStatus> status;
   std::vector<PointAnalysis> out;
   StageData(int dim, std::size_t count) : n(dim), B(count), f(rosenbrock(dim)), x(random_points(count, dim)) {
     evals.resize(B * std::size_t(detail::stencil_size(options.stencil, n)));
     fx.resize(B);
+    hess_err.resize(B);
+    grad_err.resize(B);
     g.resize(B * n);
     H.resize(B * n * n);
     w.resize(B * n);
@@ -61,12 +63,12 @@ struct StageData {
   void stencil() { cpu::evaluate_stencil(f.view(), options.stencil, options.step_scale, x.data(), B, evals.data()); }
   void assemble() {
     cpu::assemble(options.stencil, n, options.step_scale, x.data(), B, evals.data(), fx.data(), g.data(), H.data(),
-                  status.data());
+                  hess_err.data(), grad_err.data(), status.data());
   }
   void eigen() { cpu::eigensolve(n, B, H.data(), status.data(), w.data(), nullptr, info.data()); }
   void analyze() {
-    cpu::analyze(f.view(), options, x.data(), B, fx.data(), g.data(), H.data(), w.data(), info.data(), status.data(),
-                 out.data());
+    cpu::analyze(f.view(), options, x.data(), B, fx.data(), g.data(), H.data(), w.data(), info.data(),
+                 hess_err.data(), grad_err.data(), status.data(), out.data());
   }
 };
 
@@ -99,6 +101,22 @@ void BM_CpuAnalyze(benchmark::State& state) {
   d.assemble();
   d.eigen();
   for (auto _ : state) d.analyze();
+  report(state, d.B);
+}
+
+// The eigen cut-over: the shared Jacobi solver against LAPACK dsyevd on the same Hessians, n = 2..8.
+void BM_CpuEigenJacobi(benchmark::State& state) {
+  StageData d(int(state.range(0)), std::size_t(state.range(1)));
+  d.stencil();
+  d.assemble();
+  for (auto _ : state) cpu::small_eigensolve(d.n, d.B, d.H.data(), d.status.data(), d.w.data(), nullptr, d.info.data());
+  report(state, d.B);
+}
+void BM_CpuEigenLapack(benchmark::State& state) {
+  StageData d(int(state.range(0)), std::size_t(state.range(1)));
+  d.stencil();
+  d.assemble();
+  for (auto _ : state) cpu::lapack_eigensolve(d.n, d.B, d.H.data(), d.status.data(), d.w.data(), nullptr, d.info.data());
   report(state, d.B);
 }
 
@@ -139,6 +157,8 @@ BENCHMARK(BM_CpuAssemble)->Apply(pipeline_args);
 BENCHMARK(BM_CpuEigen)->Apply(pipeline_args);
 BENCHMARK(BM_CpuAnalyze)->Apply(pipeline_args);
 BENCHMARK(BM_CpuPipeline)->Apply(pipeline_args);
+BENCHMARK(BM_CpuEigenJacobi)->ArgsProduct({{2, 3, 4, 5, 6, 8}, {20000}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CpuEigenLapack)->ArgsProduct({{2, 3, 4, 5, 6, 8}, {20000}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CudaPipeline)->Apply(pipeline_args);
 
 }  // namespace

@@ -1,4 +1,4 @@
-// CUDA eigensolve: the shared small-n Jacobi (n <= 4), else batched symmetric eigendecomposition with cuSOLVER,
+// CUDA eigensolve: the shared small-n Jacobi (n <= 3), else batched symmetric eigendecomposition with cuSOLVER,
 // as host/cpu/eigen.cpp does with LAPACK dsyevd. H stays intact (the analysis needs it); a copy is solved in place.
 #include <algorithm>
 #include <cassert>

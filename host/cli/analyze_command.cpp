@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/function_options.hpp"
 #include "hessa/backend.hpp"
 #include "hessa/catalogue.hpp"
 #include "hessa/errors.hpp"
@@ -33,7 +34,7 @@ struct AnalyzeArgs {
   std::string out;
   std::string backend = "auto";
   std::string stencil = "central";
-  double step = kDefaultStepScale;
+  double step = 0.0;  // 0: the stencil's default (default_step_scale)
   double gtol = kDefaultGtol;
   double eig_tol = 1e-6;
   double eig_rtol = 1e-6;
@@ -46,87 +47,6 @@ struct AnalyzeArgs {
   int threads = 0;
   bool quiet = false;
 };
-
-std::vector<std::string> split_names(const std::string& text) {
-  std::vector<std::string> names;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    const auto first = item.find_first_not_of(" \t");
-    const auto last = item.find_last_not_of(" \t");
-    names.push_back(first == std::string::npos ? "" : item.substr(first, last - first + 1));
-  }
-  return names;
-}
-
-std::map<std::string, double> parse_params(const std::vector<std::string>& items) {
-  std::map<std::string, double> params;
-  for (const std::string& item : items) {
-    const auto eq = item.find('=');
-    char* end = nullptr;
-    const double value = eq == std::string::npos ? 0.0 : std::strtod(item.c_str() + eq + 1, &end);
-    if (eq == std::string::npos || end == item.c_str() + eq + 1 || *end != '\0' || !std::isfinite(value)) {
-      throw InputError("--param " + item + ": expected NAME=NUMBER, e.g. --param a=2.5");
-    }
-    params[item.substr(0, eq)] = value;
-  }
-  return params;
-}
-
-// The function to analyze: a catalogue name, quadratic:FILE, @FILE (expression text in a file), or an expression.
-struct ResolvedFunction {
-  std::string label;       // for messages and metadata
-  std::string expression;  // hessa language
-  std::string source_name; // where error positions point
-  int fixed_dimension = 0; // 0: any
-  int min_dimension = 1;
-  bool user_expression = false;  // typed by the user (not a catalogue entry)
-};
-
-ResolvedFunction resolve_function(const std::string& spec) {
-  ResolvedFunction r;
-  if (const CatalogueEntry* entry = find_catalogue_entry(spec)) {
-    r = {entry->name, entry->expression, entry->name, entry->dimension, entry->min_dimension};
-  } else if (spec.rfind("quadratic:", 0) == 0) {
-    const CatalogueEntry q = quadratic_form_from_file(spec.substr(10));
-    r = {q.name, q.expression, q.name, q.dimension, q.dimension};
-  } else if (!spec.empty() && spec[0] == '@') {
-    const std::string path = spec.substr(1);
-    std::ifstream in(path);
-    if (!in) throw InputError(path, 0, 0, std::string("cannot read the function file: ") + std::strerror(errno));
-    std::stringstream text;
-    text << in.rdbuf();
-    r = {path, text.str(), path, 0, 1, true};
-  } else {
-    r = {spec, spec, "--function", 0, 1, true};
-  }
-  return r;
-}
-
-bool usable_as_variable_names(const std::vector<std::string>& names) {
-  static const std::regex identifier("[A-Za-z_][A-Za-z0-9_]*");
-  static const std::set<std::string> reserved = {"pi", "e", "n", "sum", "prod"};
-  for (const std::string& name : names)
-    if (!std::regex_match(name, identifier) || reserved.count(name)) return false;
-  return true;
-}
-
-std::unique_ptr<Backend> choose_backend(const std::string& wanted, bool quiet) {
-  if (wanted == "cpu") return make_cpu_backend();
-  std::string why;
-  auto gpu = make_cuda_backend(&why);
-  if (gpu) return gpu;
-  if (wanted == "cuda") throw InputError("--backend cuda: no usable GPU: " + why);
-  if (!quiet) std::cerr << "hessa: no usable GPU (" << why << "); using the CPU backend\n";
-  return make_cpu_backend();
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 // Progress on a terminal only, at most a few times a second, after the first second.
 class Progress {
@@ -166,16 +86,7 @@ int run_analyze(const AnalyzeArgs& args) {
   const int n = reader->dimension();
   const ResolvedFunction fn = resolve_function(args.function);
 
-  if (fn.fixed_dimension > 0 && n != fn.fixed_dimension) {
-    throw InputError(args.points, 1, 0,
-                     fn.label + " takes " + std::to_string(fn.fixed_dimension) + " coordinates, but the points have " +
-                         std::to_string(n) + " columns");
-  }
-  if (n < fn.min_dimension) {
-    throw InputError(args.points, 1, 0,
-                     fn.label + " needs at least " + std::to_string(fn.min_dimension) +
-                         " coordinates, but the points have " + std::to_string(n) + " columns");
-  }
+  check_function_dimension(fn, n, args.points);
 
   ExpressionOptions expression_options;
   expression_options.dimension = n;
@@ -203,12 +114,8 @@ int run_analyze(const AnalyzeArgs& args) {
   const CompiledFunction f = compile_expression(fn.expression, expression_options);
 
   AnalysisOptions options;
-  if (args.stencil == "central") {
-    options.stencil = StencilKind::Central;
-  } else if (args.stencil == "compact") {
-    options.stencil = StencilKind::Compact;
-  }
-  options.step_scale = args.step;
+  options.stencil = stencil_from_name(args.stencil);
+  options.step_scale = args.step > 0 ? args.step : default_step_scale(options.stencil);
   options.thresholds = {args.gtol, args.eig_tol, args.eig_rtol};
   options.lr = args.lr;
   options.keep_gradient = args.gradient;
@@ -293,12 +200,14 @@ std::function<int()> add_analyze_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--stencil", args->stencil,
-                  "central: 2n^2+1 evaluations per point; compact: n^2+n+1 (both O(h^2))")
-      ->check(CLI::IsMember({"central", "compact"}))
+                  "central: 2n^2+1 evaluations per point, O(h^2); compact: n^2+n+1, O(h^2); richardson: central at h "
+                  "and h/2, O(h^4) with an error estimate; hyperdual: n(n+1)/2 hyper-dual evaluations, exact")
+      ->check(CLI::IsMember({"central", "compact", "richardson", "hyperdual"}))
       ->capture_default_str();
-  cmd->add_option("--step", args->step, "Relative FD step s: h_i = s * max(|x_i|, 1)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  cmd->add_option("--step", args->step,
+                  "Relative FD step s: h_i = s * max(|x_i|, 1) (default 2^-13 for central/compact, 2^-9 for "
+                  "richardson; unused by hyperdual)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--gtol", args->gtol, "A point is critical when ||g|| <= gtol")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

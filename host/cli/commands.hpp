@@ -10,5 +10,7 @@ namespace hessa::cli {
 // Returns the action to run when the subcommand was selected; it returns the process exit code.
 std::function<int()> add_analyze_command(CLI::App& app);
 std::function<int()> add_functions_command(CLI::App& app);
+std::function<int()> add_critical_command(CLI::App& app);
+std::function<int()> add_jacobian_command(CLI::App& app);
 
 }  // namespace hessa::cli

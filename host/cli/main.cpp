@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   app.footer("Run 'hessa <command> --help' for a command's options. Documentation: README.md.");
   const auto analyze = hessa::cli::add_analyze_command(app);
   const auto functions = hessa::cli::add_functions_command(app);
+  const auto critical = hessa::cli::add_critical_command(app);
+  const auto jacobian = hessa::cli::add_jacobian_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -28,6 +30,8 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("analyze")) return analyze();
     if (app.got_subcommand("functions")) return functions();
+    if (app.got_subcommand("critical")) return critical();
+    if (app.got_subcommand("jacobian")) return jacobian();
   } catch (const hessa::InputError& e) {
     std::cerr << "hessa: error: " << e.what() << '\n';
     return 2;

@@ -8,6 +8,7 @@
 
 #include "hessa/backend.hpp"
 #include "cpu/cpu_stages.hpp"
+#include "hessa/detail/small_eigen.hpp"
 
 namespace hessa {
 
@@ -28,7 +29,8 @@ namespace {
 class CpuBackend final : public Backend {
  public:
   std::string name() const override {
-    return "cpu (OpenMP, " + std::to_string(omp_get_max_threads()) + " threads, LAPACK dsyevd)";
+    return "cpu (OpenMP, " + std::to_string(omp_get_max_threads()) + " threads; eigen: Jacobi for n <= " +
+           std::to_string(detail::kSmallEigenMaxN) + ", else LAPACK dsyevd)";
   }
 
   std::size_t chunk_capacity(int n, const AnalysisOptions& options) const override {

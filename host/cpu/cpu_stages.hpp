@@ -25,6 +25,13 @@ void assemble(StencilKind kind, int n, double step_scale, const double* points, 
 void eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
                 int* info);
 
+// The two solvers eigensolve() chooses between by n (exposed for the cut-over benchmark):
+// the shared cyclic Jacobi (n <= detail::kSmallEigenMaxN only) and LAPACK dsyevd.
+void small_eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
+                      int* info);
+void lapack_eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
+                       int* info);
+
 // The second-derivative test and gradient-step quantities per point.
 void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const double* points, std::size_t count,
              const double* fx, const double* g, const double* H, const double* w, const int* info,

@@ -1,4 +1,4 @@
-// CPU eigensolve: cyclic Jacobi (detail/small_eigen.hpp) for n <= 4, else LAPACK dsyevd (divide and conquer)
+// CPU eigensolve: cyclic Jacobi (detail/small_eigen.hpp) for n <= 3, else LAPACK dsyevd (divide and conquer)
 // per Hessian; OpenMP over the batch.
 // Workspaces are queried once and allocated once per thread.
 #include <lapacke.h>
@@ -16,36 +16,41 @@
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 
 namespace hessa::cpu {
-namespace {
 
 // n <= kSmallEigenMaxN: the shared Jacobi solver, no LAPACK call (whose per-call overhead dominates there).
 void small_eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
                       int* info) {
   const std::int64_t nn = std::int64_t(n) * n;
-#pragma omp parallel for schedule(static)
-  for (std::int64_t p = 0; p < std::int64_t(count); ++p) {
-    double* wp = w + p * n;
-    double* Vp = V != nullptr ? V + p * nn : nullptr;
-    if (status[p] != PointStatus::Ok) {
-      for (int k = 0; k < n; ++k) wp[k] = std::nan("");
-      if (Vp != nullptr) std::fill(Vp, Vp + nn, std::nan(""));
-      info[p] = 0;
-      continue;
+#pragma omp parallel
+  {
+    std::vector<double> a(static_cast<std::size_t>(nn));  // any n works; eigensolve() uses it for n <= 3
+#pragma omp for schedule(static)
+    for (std::int64_t p = 0; p < std::int64_t(count); ++p) {
+      double* wp = w + p * n;
+      double* Vp = V != nullptr ? V + p * nn : nullptr;
+      if (status[p] != PointStatus::Ok) {
+        for (int k = 0; k < n; ++k) wp[k] = std::nan("");
+        if (Vp != nullptr) std::fill(Vp, Vp + nn, std::nan(""));
+        info[p] = 0;
+        continue;
+      }
+      std::memcpy(a.data(), H + p * nn, sizeof(double) * std::size_t(nn));
+      info[p] = detail::jacobi_eigen(a.data(), n, wp, Vp);
     }
-    double a[detail::kSmallEigenMaxN * detail::kSmallEigenMaxN];
-    std::memcpy(a, H + p * nn, sizeof(double) * std::size_t(nn));
-    info[p] = detail::jacobi_eigen(a, n, wp, Vp);
   }
 }
-
-}  // namespace
 
 void eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
                 int* info) {
   if (n <= detail::kSmallEigenMaxN) {
     small_eigensolve(n, count, H, status, w, V, info);
-    return;
+  } else {
+    lapack_eigensolve(n, count, H, status, w, V, info);
   }
+}
+
+void lapack_eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
+                       int* info) {
   static const bool single_threaded_blas = [] {
     if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
     return true;

@@ -37,6 +37,7 @@ struct OutputLayout {
   bool hessian = false;                       // H_r_c (row r, column c), n*n columns
   bool eigenvalues = false;                   // lambda_0 .. lambda_{n-1}, ascending
   bool eigenvectors = false;                  // v_k_r: component r of eigenvector k
+  std::vector<std::string> extra_columns;     // caller's real-valued columns, last (values: ChunkResult::extra_columns)
 };
 
 class ResultWriter {

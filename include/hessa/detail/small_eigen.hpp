@@ -9,9 +9,10 @@
 
 namespace hessa::detail {
 
-// Largest n solved here. Jacobi costs ~n^3 per sweep and needs ~log(n) + 4 sweeps: for n <= 4 that beats the
-// call overhead of LAPACK and cuSOLVER (measured with bench/, BM_CpuEigen).
-inline constexpr int kSmallEigenMaxN = 4;
+// Largest n solved here. Measured on the CPU (bench: BM_CpuEigenJacobi vs BM_CpuEigenLapack, 20000 Hessians,
+// 2 threads): n = 2: 0.68 vs 1.69 ms (one rotation is exact); n = 3: 4.5 vs 4.4 ms (a tie, and no BLAS call);
+// n = 4: 9.1 vs 8.0 ms, so LAPACK from n = 4 on. The GPU side (vs syevjBatched) is not measured yet.
+inline constexpr int kSmallEigenMaxN = 3;
 
 // Eigenvalues of the symmetric n x n column-major A (overwritten) into w, ascending; eigenvectors into the
 // columns of V (column-major) when V != nullptr. Returns 0 when the off-diagonal mass fell below

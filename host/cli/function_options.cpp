@@ -1,0 +1,104 @@
+// Helpers shared by the commands that take a function (moved here from analyze_command.cpp).
+#include "cli/function_options.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "hessa/catalogue.hpp"
+#include "hessa/errors.hpp"
+
+namespace hessa::cli {
+
+std::vector<std::string> split_names(const std::string& text) {
+  std::vector<std::string> names;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    names.push_back(first == std::string::npos ? "" : item.substr(first, last - first + 1));
+  }
+  return names;
+}
+
+std::map<std::string, double> parse_params(const std::vector<std::string>& items) {
+  std::map<std::string, double> params;
+  for (const std::string& item : items) {
+    const auto eq = item.find('=');
+    char* end = nullptr;
+    const double value = eq == std::string::npos ? 0.0 : std::strtod(item.c_str() + eq + 1, &end);
+    if (eq == std::string::npos || end == item.c_str() + eq + 1 || *end != '\0' || !std::isfinite(value)) {
+      throw InputError("--param " + item + ": expected NAME=NUMBER, e.g. --param a=2.5");
+    }
+    params[item.substr(0, eq)] = value;
+  }
+  return params;
+}
+
+ResolvedFunction resolve_function(const std::string& spec) {
+  ResolvedFunction r;
+  if (const CatalogueEntry* entry = find_catalogue_entry(spec)) {
+    r = {entry->name, entry->expression, entry->name, entry->dimension, entry->min_dimension};
+  } else if (spec.rfind("quadratic:", 0) == 0) {
+    const CatalogueEntry q = quadratic_form_from_file(spec.substr(10));
+    r = {q.name, q.expression, q.name, q.dimension, q.dimension};
+  } else if (!spec.empty() && spec[0] == '@') {
+    const std::string path = spec.substr(1);
+    std::ifstream in(path);
+    if (!in) throw InputError(path, 0, 0, std::string("cannot read the function file: ") + std::strerror(errno));
+    std::stringstream text;
+    text << in.rdbuf();
+    r = {path, text.str(), path, 0, 1, true};
+  } else {
+    r = {spec, spec, "--function", 0, 1, true};
+  }
+  return r;
+}
+
+void check_function_dimension(const ResolvedFunction& fn, int n, const std::string& where, int line,
+                              std::string counted) {
+  if (counted.empty()) counted = "the points have " + std::to_string(n) + " columns";
+  if (fn.fixed_dimension > 0 && n != fn.fixed_dimension) {
+    throw InputError(where, line, 0,
+                     fn.label + " takes " + std::to_string(fn.fixed_dimension) + " coordinates, but " + counted);
+  }
+  if (n < fn.min_dimension) {
+    throw InputError(where, line, 0,
+                     fn.label + " needs at least " + std::to_string(fn.min_dimension) + " coordinates, but " + counted);
+  }
+}
+
+bool usable_as_variable_names(const std::vector<std::string>& names) {
+  static const std::regex identifier("[A-Za-z_][A-Za-z0-9_]*");
+  static const std::set<std::string> reserved = {"pi", "e", "n", "sum", "prod"};
+  for (const std::string& name : names)
+    if (!std::regex_match(name, identifier) || reserved.count(name)) return false;
+  return true;
+}
+
+std::unique_ptr<Backend> choose_backend(const std::string& wanted, bool quiet) {
+  if (wanted == "cpu") return make_cpu_backend();
+  std::string why;
+  auto gpu = make_cuda_backend(&why);
+  if (gpu) return gpu;
+  if (wanted == "cuda") throw InputError("--backend cuda: no usable GPU: " + why);
+  if (!quiet) std::cerr << "hessa: no usable GPU (" << why << "); using the CPU backend\n";
+  return make_cpu_backend();
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+}  // namespace hessa::cli

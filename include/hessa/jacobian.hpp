@@ -1,0 +1,88 @@
+// Batched Jacobians of vector-valued functions f: R^m -> R^k (one CompiledFunction per output), by central
+// differences, Richardson-extrapolated central differences, or exact hyper-dual evaluation; CPU and CUDA
+// backends behind one interface (host code never sees CUDA), and a CSV / JSON-lines writer for the results.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hessa/analysis_options.hpp"
+#include "hessa/detail/jacobian.hpp"
+#include "hessa/expression.hpp"
+
+namespace hessa {
+
+using detail::JacobianMode;
+
+// Default relative steps h_j = s * max(|x_j|, 1) (made exactly representable, as detail::fd_step does).
+// Central: truncation ~h^2 |f'''| / 6 against rounding ~eps |f| / h; the sum is smallest at h ~ eps^(1/3).
+inline constexpr double kCentralJacobianStep = 6.055454452393343e-06;  // (2^-52)^(1/3)
+// Richardson: truncation ~h^4 |f^(5)| against rounding ~eps |f| / h (amplified ~3x by the combination): h ~ eps^(1/5).
+inline constexpr double kRichardsonJacobianStep = 7.40095979741405e-04;  // (2^-52)^(1/5)
+
+double default_jacobian_step(JacobianMode mode);  // the constant above; 0 for dual (no step)
+const char* jacobian_mode_name(JacobianMode mode);  // "central", "richardson", "dual"
+
+// Results for one chunk of `count` points, host memory.
+struct JacobianResult {
+  std::size_t count = 0;
+  int m = 0;                        // coordinates
+  int k = 0;                        // outputs
+  std::vector<double> f;            // count * k: f_i(x)
+  std::vector<double> J;            // count * k * m, row-major per point: J[(p*k + i)*m + j] = df_i/dx_j
+  std::vector<double> error;        // count: richardson's max-abs entry error estimate (0 in other modes)
+  std::vector<PointStatus> status;  // count: Ok or NonfiniteF (an evaluation was NaN/Inf)
+
+  void resize(std::size_t points, int coordinates, int outputs);
+};
+
+class JacobianBackend {
+ public:
+  virtual ~JacobianBackend() = default;
+  // e.g. "cpu (OpenMP, 2 threads)" or "cuda (NVIDIA H100, sm_90)".
+  virtual std::string name() const = 0;
+  // Points per chunk that fit in this backend's memory.
+  virtual std::size_t chunk_capacity(int m, int k, JacobianMode mode) const = 0;
+  // Jacobians at `count` points (row-major, count x m) of the k = functions.size() outputs, all compiled for
+  // dimension m. `step_scale` is the relative step s (ignored in dual mode). `out` is resized here.
+  virtual void compute(const std::vector<CompiledFunction>& functions, JacobianMode mode, double step_scale,
+                       const double* points, std::size_t count, JacobianResult& out) = 0;
+};
+
+std::unique_ptr<JacobianBackend> make_cpu_jacobian_backend();
+// nullptr with the reason in `why_unavailable` when this build has no CUDA backend or no usable device.
+std::unique_ptr<JacobianBackend> make_cuda_jacobian_backend(std::string* why_unavailable);
+
+// Bytes of working memory per point (evaluations, f, J, error, status): sizes chunks on either backend.
+std::size_t jacobian_bytes_per_point(int m, int k, JacobianMode mode);
+
+// --- output ------------------------------------------------------------------------------------------------
+
+// Columns: the m coordinates, f_0 .. f_{k-1}, J_i_j (row i = output, column j = coordinate), jac_err when
+// `error` (richardson), status.
+struct JacobianLayout {
+  int m = 0;
+  int k = 0;
+  std::vector<std::string> coordinate_names;  // m names
+  bool error = false;
+};
+
+// Writes to a hidden temporary file beside the target; finish() writes "<path>.meta.json" and renames both
+// into place; destroyed without finish(), it removes its temporary. NaN is an empty CSV cell / JSON null.
+class JacobianWriter {
+ public:
+  virtual ~JacobianWriter() = default;
+  virtual void write(const double* points, const JacobianResult& result) = 0;
+  virtual void finish(const std::string& metadata_json) = 0;
+};
+
+// By extension: .csv or .jsonl. Throws InputError for another extension, a clash of column names or an
+// unwritable location (checked now, before any computation).
+std::unique_ptr<JacobianWriter> open_jacobian_writer(const std::string& path, const JacobianLayout& layout);
+
+// Column names in output order, shared by both formats.
+std::vector<std::string> jacobian_column_names(const JacobianLayout& layout);
+
+}  // namespace hessa
