@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cuda_stages.cuh"
+#include "device_select.cuh"
 #include "hessa/backend.hpp"
 #include "hessa/detail/small_eigen.hpp"
 #include "hessa/errors.hpp"
@@ -69,27 +70,8 @@ EigenMethod eigen_method_for(EigenChoice choice, int n) {
   return n <= kSyevjMaxN ? EigenMethod::SyevjBatched : EigenMethod::XsyevBatched;
 }
 
-// HESSA_CUDA_DEVICE=k picks device k (default 0).
-int device_from_env(int device_count) {
-  const char* value = std::getenv("HESSA_CUDA_DEVICE");
-  if (value == nullptr || *value == '\0') return 0;
-  char* end = nullptr;
-  const long device = std::strtol(value, &end, 10);
-  if (end == value || *end != '\0' || device < 0 || device >= device_count) {
-    throw InputError(std::string("HESSA_CUDA_DEVICE=") + value + ": expected a device number from 0 to " +
-                     std::to_string(device_count - 1));
-  }
-  return int(device);
-}
-
-// Makes the device current for the calling thread. First member of the backend, so that the stream, the
-// cuSOLVER handle and every buffer are created on it; analyze() sets it again because the pipeline may
-// call from a thread other than the one that constructed the backend.
-struct CurrentDevice {
-  explicit CurrentDevice(int device) : id(device) { HESSA_CUDA_TRY(cudaSetDevice(device)); }
-  void make_current() const { HESSA_CUDA_TRY(cudaSetDevice(id)); }
-  int id;
-};
+using cuda::CurrentDevice;
+using cuda::device_from_env;
 
 class CudaBackend final : public Backend {
  public:

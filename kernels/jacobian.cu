@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cuda_stages.cuh"
+#include "device_select.cuh"
 #include "hessa/detail/jacobian.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/jacobian.hpp"
@@ -56,25 +57,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   }
 }
 
-// HESSA_CUDA_DEVICE=k picks device k (default 0), as for the analysis backend.
-int device_from_env(int device_count) {
-  const char* value = std::getenv("HESSA_CUDA_DEVICE");
-  if (value == nullptr || *value == '\0') return 0;
-  char* end = nullptr;
-  const long device = std::strtol(value, &end, 10);
-  if (end == value || *end != '\0' || device < 0 || device >= device_count) {
-    throw InputError(std::string("HESSA_CUDA_DEVICE=") + value + ": expected a device number from 0 to " +
-                     std::to_string(device_count - 1));
-  }
-  return int(device);
-}
-
-// Makes `device` current first (a member initialized before the stream and buffers, so they are created on it).
-struct CurrentDevice {
-  explicit CurrentDevice(int device) : id(device) { HESSA_CUDA_TRY(cudaSetDevice(device)); }
-  void make_current() const { HESSA_CUDA_TRY(cudaSetDevice(id)); }
-  int id;
-};
+using cuda::CurrentDevice;
+using cuda::device_from_env;
 
 class CudaJacobianBackend final : public JacobianBackend {
  public:

@@ -11,41 +11,17 @@
 #include <sstream>
 #include <string>
 
+#include "cli_support.hpp"
+
+namespace hessa {
 namespace {
 
 namespace fs = std::filesystem;
+using test::CliRun;
+using test::run_hessa;
 
-struct CliRun {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-CliRun run_hessa(const std::string& args) {
-  const std::string command = std::string(HESSA_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-class Cli : public ::testing::Test {
+class Cli : public test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hessa_cli_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string write(const std::string& name, const std::string& text) {
-    const fs::path path = dir_ / name;
-    std::ofstream(path) << text;
-    return path.string();
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   // No result file and no temporary left behind.
   void expect_no_output_files() const {
     for (const auto& entry : fs::directory_iterator(dir_)) {
@@ -53,8 +29,6 @@ class Cli : public ::testing::Test {
       EXPECT_EQ(name.find("out"), std::string::npos) << "left behind: " << name;
     }
   }
-
-  fs::path dir_;
 };
 
 TEST_F(Cli, HimmelblauStationaryPointsAreClassifiedFromTheirCoordinates) {
@@ -167,3 +141,4 @@ TEST_F(Cli, FunctionsListsTheCatalogue) {
 }
 
 }  // namespace
+}  // namespace hessa

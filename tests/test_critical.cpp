@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "hessa/critical_search.hpp"
+#include "cli_support.hpp"
 #include "test_support.hpp"
 
 namespace hessa {
@@ -151,34 +152,10 @@ TEST(GridPoints, IncludeBothEndsWithTheLastCoordinateFastest) {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using test::CliRun;
+using test::run_hessa;
 
-CliRun run_hessa(const std::string& args) {
-  const std::string command = std::string(HESSA_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-class CriticalCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hessa_critical_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  fs::path dir_;
-};
+class CriticalCli : public test::ScratchDirTest {};
 
 TEST_F(CriticalCli, HimmelblauGridWritesNineClassifiedPointsWithBasinCounts) {
   const CliRun r =

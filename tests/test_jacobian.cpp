@@ -24,6 +24,7 @@
 #include "hessa/detail/hyper_dual.hpp"
 #include "hessa/detail/interpreter.hpp"
 #include "hessa/jacobian.hpp"
+#include "cli_support.hpp"
 #include "test_support.hpp"
 
 namespace hessa {
@@ -403,37 +404,10 @@ INSTANTIATE_TEST_SUITE_P(Backends, JacobianOnBackend, ::testing::Values("cpu", "
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using test::CliRun;
+using test::run_hessa;
 
-CliRun run_hessa(const std::string& args) {
-  const std::string command = std::string(HESSA_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-class JacobianCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hessa_jacobian_cli_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return (dir_ / name).string();
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+class JacobianCli : public test::ScratchDirTest {};
 
 std::vector<std::string> split_csv(const std::string& line) {
   std::vector<std::string> cells;

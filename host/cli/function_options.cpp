@@ -85,13 +85,7 @@ bool usable_as_variable_names(const std::vector<std::string>& names) {
 }
 
 std::unique_ptr<Backend> choose_backend(const std::string& wanted, bool quiet) {
-  if (wanted == "cpu") return make_cpu_backend();
-  std::string why;
-  auto gpu = make_cuda_backend(&why);
-  if (gpu) return gpu;
-  if (wanted == "cuda") throw InputError("--backend cuda: no usable GPU: " + why);
-  if (!quiet) std::cerr << "hessa: no usable GPU (" << why << "); using the CPU backend\n";
-  return make_cpu_backend();
+  return choose_backend_of(wanted, quiet, make_cpu_backend, make_cuda_backend);
 }
 
 std::string utc_now() {

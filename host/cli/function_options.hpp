@@ -1,13 +1,15 @@
-// What the commands that take a function share (analyze, critical): --function, --vars and --param turned into a
+// What the commands that take a function share (analyze, critical, jacobian): --function, --vars and --param turned into a
 // compiled function with named coordinates, --backend turned into a backend, and a timestamp for metadata.
 #pragma once
 
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "hessa/backend.hpp"
+#include "hessa/errors.hpp"
 #include "hessa/expression.hpp"
 
 namespace hessa::cli {
@@ -39,6 +41,19 @@ void check_function_dimension(const ResolvedFunction& fn, int n, const std::stri
 bool usable_as_variable_names(const std::vector<std::string>& names);
 
 // auto: the GPU when usable (else the CPU, said on stderr unless quiet); cpu; cuda (InputError without a GPU).
+// For any backend family: `make_cpu()` and `make_cuda(std::string* why_unavailable)` build its two kinds.
+template <class MakeCpu, class MakeCuda>
+auto choose_backend_of(const std::string& wanted, bool quiet, MakeCpu make_cpu, MakeCuda make_cuda)
+    -> decltype(make_cpu()) {
+  if (wanted == "cpu") return make_cpu();
+  std::string why;
+  auto gpu = make_cuda(&why);
+  if (gpu) return gpu;
+  if (wanted == "cuda") throw InputError("--backend cuda: no usable GPU: " + why);
+  if (!quiet) std::cerr << "hessa: no usable GPU (" << why << "); using the CPU backend\n";
+  return make_cpu();
+}
+
 std::unique_ptr<Backend> choose_backend(const std::string& wanted, bool quiet);
 
 // "2024-05-01T12:00:00Z"

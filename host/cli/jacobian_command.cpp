@@ -39,16 +39,6 @@ JacobianMode mode_from_name(const std::string& name) {
   return JacobianMode::Central;
 }
 
-std::unique_ptr<JacobianBackend> choose_jacobian_backend(const std::string& wanted, bool quiet) {
-  if (wanted == "cpu") return make_cpu_jacobian_backend();
-  std::string why;
-  auto gpu = make_cuda_jacobian_backend(&why);
-  if (gpu) return gpu;
-  if (wanted == "cuda") throw InputError("--backend cuda: no usable GPU: " + why);
-  if (!quiet) std::cerr << "hessa: no usable GPU (" << why << "); using the CPU backend\n";
-  return make_cpu_jacobian_backend();
-}
-
 int run_jacobian(const JacobianArgs& args) {
   if (args.threads > 0) omp_set_num_threads(args.threads);
   auto reader = open_point_reader(args.points);
@@ -89,7 +79,7 @@ int run_jacobian(const JacobianArgs& args) {
   layout.error = mode == JacobianMode::Richardson;
   auto writer = open_jacobian_writer(args.out, layout);  // fails now, before any work, if unwritable
 
-  auto backend = choose_jacobian_backend(args.backend, args.quiet);
+  auto backend = choose_backend_of(args.backend, args.quiet, make_cpu_jacobian_backend, make_cuda_jacobian_backend);
   const std::size_t chunk = args.chunk > 0 ? args.chunk : backend->chunk_capacity(m, k, mode);
 
   const auto start = std::chrono::steady_clock::now();
