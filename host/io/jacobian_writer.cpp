@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "hessa/errors.hpp"
+#include "io/output_file.hpp"
 #include "hessa/jacobian.hpp"
 
 namespace hessa {
@@ -32,75 +33,16 @@ std::vector<std::string> jacobian_column_names(const JacobianLayout& layout) {
 
 namespace {
 
-std::string os_error(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-// A stdio file under a hidden name beside `target`, renamed onto it by commit(), removed otherwise.
-// Errors name `target`, the user's output path.
-class TempFile {
- public:
-  explicit TempFile(std::string target) : target_(std::move(target)) {
-    static std::atomic<unsigned> sequence{0};
-    const std::filesystem::path t(target_);
-    const std::filesystem::path dir = t.has_parent_path() ? t.parent_path() : std::filesystem::path(".");
-    temp_ = (dir / ("." + t.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                    std::to_string(sequence++)))
-                .string();
-    file_ = std::fopen(temp_.c_str(), "wbx");  // x: never reuse an existing file
-    if (file_ == nullptr)
-      throw InputError(target_, 0, 0, os_error("cannot create a file in directory '" + dir.string() + "'"));
-  }
-  ~TempFile() {
-    if (file_ != nullptr) std::fclose(file_);
-    if (!committed_) std::remove(temp_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const std::string& text) {
-    if (std::fwrite(text.data(), 1, text.size(), file_) != text.size()) fail("cannot write");
-  }
-  // Flushes to disk, closes and renames onto the target.
-  void commit() {
-    if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0) fail("cannot flush to disk");
-    FILE* f = file_;
-    file_ = nullptr;
-    if (std::fclose(f) != 0) fail("cannot close");
-    if (std::rename(temp_.c_str(), target_.c_str()) != 0) fail("cannot rename " + temp_ + " to " + target_);
-    committed_ = true;
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const { throw InputError(target_, 0, 0, os_error(what)); }
-
-  std::string target_;
-  std::string temp_;
-  FILE* file_ = nullptr;
-  bool committed_ = false;
-};
-
-void append_csv_name(std::string& out, const std::string& name) {
-  if (name.find_first_of(",\"\r\n") == std::string::npos) {
-    out += name;
-    return;
-  }
-  out += '"';
-  for (const char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  out += '"';
-}
-
-// 17 significant digits, locale-free: round-trips every double.
-void append_double(std::string& out, double v) {
-  char buf[32];
-  const auto result = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 17);
-  out.append(buf, result.ptr);
-}
+using io::append_csv_name;
+using io::append_double;
+using io::TempFile;
 
 enum class Format { Csv, Jsonl };
 
 class Writer final : public JacobianWriter {
  public:
   Writer(const std::string& path, const JacobianLayout& layout, Format format)
-      : path_(path), layout_(layout), format_(format), names_(jacobian_column_names(layout)), data_(path) {
+      : path_(path), layout_(layout), format_(format), names_(jacobian_column_names(layout)), data_(path, path) {
     if (format_ == Format::Csv) {
       std::string header;
       for (const std::string& name : names_) {
@@ -155,10 +97,13 @@ class Writer final : public JacobianWriter {
   void finish(const std::string& metadata_json) override {
     if (finished_) throw std::logic_error("JacobianWriter::finish called twice");
     finished_ = true;
-    TempFile meta(path_ + ".meta.json");
+    TempFile meta(path_ + ".meta.json", path_);
     meta.write(metadata_json.empty() || metadata_json.back() != '\n' ? metadata_json + '\n' : metadata_json);
+    meta.sync();
     meta.commit();
+    data_.sync();
     data_.commit();
+    io::sync_directory_of(path_);
   }
 
  private:

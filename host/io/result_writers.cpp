@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "hessa/errors.hpp"
+#include "io/output_file.hpp"
 #include "hessa/io.hpp"
 #include "io/npy_format.hpp"
 
@@ -118,84 +119,11 @@ const char* text_value(Kind kind, const PointAnalysis& a) {
   return kind == Kind::Class ? class_name(a.point_class) : status_name(a.status);
 }
 
-// --- temporary files ---------------------------------------------------------------------------------------
-
-std::string os_error(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-// A file created under a hidden name beside `target` (".<name>.tmp-<pid>-<seq><tag>"); removed by the
-// destructor unless commit() renamed it onto `target`. Errors name `source`, the user's output path.
-class TempFile {
- public:
-  TempFile(const std::string& target, std::string source, const std::string& tag = "")
-      : target_(target), source_(std::move(source)) {
-    static std::atomic<unsigned> sequence{0};
-    const std::filesystem::path t(target);
-    const std::filesystem::path dir = t.has_parent_path() ? t.parent_path() : std::filesystem::path(".");
-    for (int attempt = 0; fd_ < 0; ++attempt) {
-      const std::string name =
-          "." + t.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(sequence++) + tag;
-      temp_ = (dir / name).string();
-      fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd_ < 0 && (errno != EEXIST || attempt > 100))
-        throw InputError(source_, 0, 0, os_error("cannot create a file in directory '" + dir.string() + "'"));
-    }
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(temp_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, std::size_t size) {
-    write_at(size_, data, size);
-    size_ += size;
-  }
-  void write_at(std::uint64_t offset, const void* data, std::size_t size) {
-    const char* p = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t done = ::pwrite(fd_, p, std::min<std::size_t>(size, 1 << 30), off_t(offset));
-      if (done < 0 && errno == EINTR) continue;
-      if (done <= 0) fail("cannot write");
-      p += done;
-      offset += std::uint64_t(done);
-      size -= std::size_t(done);
-    }
-  }
-  void sync() {
-    if (::fsync(fd_) != 0) fail("cannot flush to disk");
-  }
-  // Closes and renames onto the target; the caller has synced.
-  void commit() {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot close");
-    if (::rename(temp_.c_str(), target_.c_str()) != 0) fail("cannot rename " + temp_ + " to " + target_);
-    committed_ = true;
-  }
-  const std::string& temp_path() const { return temp_; }
-  std::uint64_t size() const { return size_; }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const { throw InputError(source_, 0, 0, os_error(what)); }
-
-  std::string target_;
-  std::string source_;
-  std::string temp_;
-  int fd_ = -1;
-  bool committed_ = false;
-  std::uint64_t size_ = 0;
-};
-
-// Makes renames in `path`'s directory durable; best effort (some file systems refuse fsync on directories).
-void sync_directory_of(const std::string& path) {
-  const std::filesystem::path p(path);
-  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
+using io::append_csv_name;
+using io::append_double;
+using io::os_error;
+using io::sync_directory_of;
+using io::TempFile;
 
 // --- the shared writer skeleton ----------------------------------------------------------------------------
 
@@ -254,23 +182,6 @@ class WriterBase : public ResultWriter {
 };
 
 // --- CSV ---------------------------------------------------------------------------------------------------
-
-void append_csv_name(std::string& out, const std::string& name) {
-  if (name.find_first_of(",\"\r\n") == std::string::npos) {
-    out += name;
-    return;
-  }
-  out += '"';
-  for (const char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  out += '"';
-}
-
-// "%.17g" without the locale: to_chars in general format with 17 significant digits round-trips every double.
-void append_double(std::string& out, double v) {
-  char buf[32];
-  const auto result = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 17);
-  out.append(buf, result.ptr);
-}
 
 class CsvWriter final : public WriterBase {
  public:
