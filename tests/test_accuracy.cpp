@@ -148,6 +148,19 @@ TEST_P(AccuracyOnBackend, HyperDualGradientAndValueAreExact) {
   }
 }
 
+TEST_P(AccuracyOnBackend, HyperDualAtAKinkGivesTheDocumentedOneSidedValues) {
+  // abs(x) at 0 is differentiated as +x; min/max at a tie as their first argument.
+  AnalysisOptions options;
+  options.stencil = StencilKind::HyperDual;
+  options.keep_gradient = options.keep_hessian = true;
+  const ChunkResult r =
+      test::analyze_points(*backend_, test::compile("abs(x0) + min(x1, 2*x1 - 1)^2", 2), {{0, 1}}, options);
+  EXPECT_EQ(r.gradient[0], 1.0);  // d|x|/dx taken from the x >= 0 branch
+  EXPECT_EQ(r.gradient[1], 2.0);  // min(x1, 2 x1 - 1) at x1 = 1 is a tie: the first argument, x1 -> 2 x1
+  EXPECT_EQ(r.hessian[0], 0.0);
+  EXPECT_EQ(r.hessian[3], 2.0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AccuracyOnBackend, ::testing::Values("cpu", "cuda"),
                          [](const auto& param_info) { return param_info.param; });
 

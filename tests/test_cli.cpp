@@ -64,6 +64,19 @@ TEST_F(Cli, QuarticAtTheOriginIsDegenerate) {
   EXPECT_NE(line.find("\"class\":\"degenerate\""), std::string::npos) << line;
 }
 
+TEST_F(Cli, EveryStencilRunsAndIsRecordedInTheMetadata) {
+  const std::string pts = write("p.csv", "x,y\n3,2\n");
+  for (const char* stencil : {"central", "compact", "richardson", "hyperdual"}) {
+    const CliRun r = run_hessa("analyze -f himmelblau -p " + pts + " -o " + path("out.csv") + " --backend cpu --stencil " +
+                               stencil);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("minimum     1"), std::string::npos) << stencil << ": " << r.output;
+    std::ifstream meta(path("out.csv.meta.json"));
+    const std::string text((std::istreambuf_iterator<char>(meta)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find(std::string("\"kind\": \"") + stencil + "\""), std::string::npos) << text;
+  }
+}
+
 TEST_F(Cli, AutoBackendSaysWhenItFallsBackToTheCpu) {
   const std::string pts = write("p.csv", "1,2\n");
   const CliRun r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("out.csv"));
@@ -106,6 +119,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"unknown_function", "1,2\n", "-f \"foo(x0)\"", "unknown function 'foo'"},
         BadInput{"bad_param", "1,2\n", "-f \"a*x0\" --param a=two", "--param a=two"},
         BadInput{"empty_file", "", "-f saddle", "no points"},
+        BadInput{"bad_stencil", "1,2\n", "-f saddle --stencil forward", "--stencil"},
         BadInput{"index_out_of_range", "1,2\n", "-f \"x[0] + x[2]\"", "outside x[0..1]"},
         BadInput{"unknown_option", "1,2\n", "-f saddle --frobnicate", "frobnicate"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
