@@ -208,10 +208,10 @@ std::function<int()> add_analyze_command(CLI::App& app) {
                   "Relative FD step s: h_i = s * max(|x_i|, 1) (default 2^-13 for central/compact, 2^-9 for "
                   "richardson; unused by hyperdual)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--gtol", args->gtol, "A point is critical when ||g|| <= gtol")
+  cmd->add_option("--gtol", args->gtol, "A point is critical when ||g|| <= gtol + grad_err (the gradient's error estimate)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--eig-tol", args->eig_tol, "Absolute part of the zero-eigenvalue band")
+  cmd->add_option("--eig-tol", args->eig_tol, "Absolute part of the zero-eigenvalue band: |lambda| <= eig-tol + eig-rtol*max|lambda| + hess_err counts as zero")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--eig-rtol", args->eig_rtol, "Relative part (times max|lambda|) of the zero-eigenvalue band")
