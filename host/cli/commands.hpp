@@ -12,5 +12,7 @@ std::function<int()> add_analyze_command(CLI::App& app);
 std::function<int()> add_functions_command(CLI::App& app);
 std::function<int()> add_critical_command(CLI::App& app);
 std::function<int()> add_jacobian_command(CLI::App& app);
+std::function<int()> add_run_command(CLI::App& app);    // run_command.cpp
+std::function<int()> add_merge_command(CLI::App& app);  // run_command.cpp
 
 }  // namespace hessa::cli

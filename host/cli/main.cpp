@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   const auto functions = hessa::cli::add_functions_command(app);
   const auto critical = hessa::cli::add_critical_command(app);
   const auto jacobian = hessa::cli::add_jacobian_command(app);
+  const auto run = hessa::cli::add_run_command(app);
+  const auto merge = hessa::cli::add_merge_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -32,6 +34,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("functions")) return functions();
     if (app.got_subcommand("critical")) return critical();
     if (app.got_subcommand("jacobian")) return jacobian();
+    if (app.got_subcommand("run")) return run();
+    if (app.got_subcommand("merge")) return merge();
   } catch (const hessa::InputError& e) {
     std::cerr << "hessa: error: " << e.what() << '\n';
     return 2;

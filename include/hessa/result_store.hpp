@@ -1,0 +1,68 @@
+// The HDF5 result store of batch jobs (`hessa run`, `hessa merge`): full-size datasets allocated up front, one
+// `done` flag per chunk, so a run can be killed, resumed, sharded and merged. Layout documented in README.md
+// ("Batch jobs"). Only this header's implementation (host/io/hdf5_store.cpp) sees the HDF5 API.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hessa/analysis_options.hpp"
+
+namespace hessa {
+
+struct StoreLayout {
+  std::size_t total_points = 0;
+  int n = 0;
+  std::size_t chunk_points = 0;                // the unit of resume, sharding and merging
+  std::vector<std::string> coordinate_names;  // n names
+  bool gradient = false;                      // /gradient    B x n
+  bool hessian = false;                       // /hessian     B x n x n
+  bool eigenvalues = false;                   // /eigenvalues B x n (ascending)
+  bool eigenvectors = false;                  // /eigenvectors B x n x n: [p, k, :] is eigenvector k
+  std::string settings_json;                  // the job's resolved settings
+  std::string shard;                          // "" for a whole job, else "K/N"
+
+  std::size_t chunk_count() const { return (total_points + chunk_points - 1) / chunk_points; }
+  // Points of chunk c: [chunk_begin(c), chunk_begin(c) + chunk_size(c)).
+  std::size_t chunk_begin(std::size_t c) const { return c * chunk_points; }
+  std::size_t chunk_size(std::size_t c) const;
+};
+
+class ResultStore {
+ public:
+  // A new file at `path` (InputError when it exists or cannot be created); every dataset allocated now,
+  // done flags all 0, complete = 0.
+  static std::unique_ptr<ResultStore> create(const std::string& path, const StoreLayout& layout);
+  // An existing file (InputError when missing or not a hessa store).
+  static std::unique_ptr<ResultStore> open(const std::string& path, bool writable);
+
+  ~ResultStore();
+  ResultStore(const ResultStore&) = delete;
+  ResultStore& operator=(const ResultStore&) = delete;
+
+  const std::string& path() const { return path_; }
+  const StoreLayout& layout() const { return layout_; }
+  std::vector<std::uint8_t> done_mask() const;
+  bool complete() const;
+
+  // Writes chunk c (points row-major, result for chunk_size(c) points), flushes, then sets done[c] = 1 and
+  // flushes again: a killed process leaves done[c] = 1 only when all of the chunk's data is in the file.
+  void write_chunk(std::size_t c, const double* points, const ChunkResult& result);
+  // Every per-point dataset's rows of chunk c, as raw bytes in a fixed dataset order (for merge).
+  std::vector<std::vector<unsigned char>> read_chunk_raw(std::size_t c) const;
+  // The inverse of read_chunk_raw (from a store with the same layout), with the same flush/done protocol.
+  void write_chunk_raw(std::size_t c, const std::vector<std::vector<unsigned char>>& rows);
+  void set_complete(bool complete);
+
+ private:
+  struct Impl;
+  ResultStore(std::string path, StoreLayout layout, std::unique_ptr<Impl> impl);
+  std::string path_;
+  StoreLayout layout_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hessa

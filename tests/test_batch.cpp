@@ -1,0 +1,362 @@
+// Batch jobs end to end (`hessa run`, `hessa merge`): a run killed with SIGKILL and resumed equals an uninterrupted
+// run bit for bit; shards + merge equal one run; resume refuses a changed job; bad job files exit 2 with the key
+// path and line. The HDF5 files are read back with the HDF5 C API directly, not through hessa's own store code.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hessa/io.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int exit_code;
+  std::string output;
+};
+
+CliRun run_hessa(const std::string& args) {
+  const std::string command = std::string(HESSA_EXE) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// Every dataset of a result file as raw bytes in its stored type, plus the root attribute `complete`.
+struct StoredFile {
+  std::map<std::string, std::vector<unsigned char>> datasets;
+  int complete = -1;
+  std::vector<unsigned char> done() const { return datasets.at("done"); }
+};
+
+std::vector<std::string> per_point_datasets(bool with_matrices) {
+  std::vector<std::string> names = {"points"};
+  for (const std::string& f : hessa::analysis_field_names()) names.push_back(f);
+  if (with_matrices) names.insert(names.end(), {"gradient", "hessian", "eigenvalues", "eigenvectors"});
+  return names;
+}
+
+// Reads without HDF5's file lock, so a test can watch a file another process is writing. Empty when unreadable.
+std::optional<StoredFile> read_file(const std::string& path, const std::vector<std::string>& names) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_file_locking(fapl, false, true);
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  if (file < 0) return std::nullopt;
+  StoredFile out;
+  bool ok = true;
+  std::vector<std::string> all = names;
+  all.push_back("done");
+  for (const std::string& name : all) {
+    const hid_t ds = H5Dopen2(file, name.c_str(), H5P_DEFAULT);
+    if (ds < 0) {
+      ok = false;
+      break;
+    }
+    const hid_t type = H5Dget_type(ds);
+    const hid_t space = H5Dget_space(ds);
+    std::vector<unsigned char> bytes(std::size_t(H5Sget_simple_extent_npoints(space)) * H5Tget_size(type));
+    ok = ok && H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()) >= 0;
+    out.datasets[name] = std::move(bytes);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Dclose(ds);
+  }
+  const hid_t attr = H5Aopen(file, "complete", H5P_DEFAULT);
+  std::uint8_t complete = 0;
+  if (attr >= 0 && H5Aread(attr, H5T_NATIVE_UINT8, &complete) >= 0) out.complete = complete;
+  if (attr >= 0) H5Aclose(attr);
+  H5Fclose(file);
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::size_t count_done(const StoredFile& f) {
+  std::size_t n = 0;
+  for (unsigned char d : f.done()) n += d != 0;
+  return n;
+}
+
+class Batch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hessa_batch_" + std::to_string(getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // A job that takes a few seconds on two cores: 300 x 300 points of a function costing ~800 sin/cos per
+  // evaluation, 90 chunks, every optional array on so that all datasets are compared.
+  std::string slow_job(const std::string& name, const std::string& output, const std::string& gtol = "1e-4") {
+    return write(name, R"([function]
+expression = "sum(i, 1, 400, sin(i*x)*cos(i*y))/400 + x^2 + y^2"
+vars = ["x", "y"]
+[points]
+kind = "grid"
+lower = [-2.0, -2.0]
+upper = [2.0, 2.0]
+counts = [300, 300]
+[analysis]
+gtol = )" + gtol + R"(
+eigenvectors = true
+gradient = true
+hessian = true
+[output]
+path = ")" + output + R"("
+chunk = 1000
+[run]
+backend = "cpu"
+)");
+  }
+  std::string small_job(const std::string& name, const std::string& output) {
+    return write(name, R"([function]
+catalogue = "himmelblau"
+[points]
+kind = "grid"
+lower = [-5, -5]
+upper = [5, 5]
+counts = [41, 37]
+[analysis]
+eigenvectors = true
+gradient = true
+hessian = true
+[output]
+path = ")" + output + R"("
+chunk = 100
+)");
+  }
+
+  fs::path dir_;
+};
+
+void expect_same_per_point_data(const StoredFile& a, const StoredFile& b, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    ASSERT_TRUE(a.datasets.count(name) && b.datasets.count(name)) << name;
+    EXPECT_EQ(a.datasets.at(name).size(), b.datasets.at(name).size()) << name;
+    EXPECT_TRUE(a.datasets.at(name) == b.datasets.at(name)) << "/" << name << " differs";
+  }
+}
+
+TEST_F(Batch, KilledRunResumedEqualsAnUninterruptedRunBitForBit) {
+  const std::vector<std::string> names = per_point_datasets(true);
+  const std::string job = slow_job("job.toml", "killed.h5");
+  const std::string out = path("killed.h5");
+
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    setenv("OMP_NUM_THREADS", "2", 1);
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    dup2(devnull, STDOUT_FILENO);
+    dup2(devnull, STDERR_FILENO);
+    execl(HESSA_EXE, HESSA_EXE, "run", job.c_str(), "--quiet", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until some chunks are done, then kill -9 while the rest are being computed.
+  std::size_t done_before_kill = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(out)) {
+      if (const auto f = read_file(out, {})) {
+        done_before_kill = count_done(*f);
+        if (done_before_kill >= 3) break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed: make the job bigger";
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+
+  const auto killed = read_file(out, names);
+  ASSERT_TRUE(killed.has_value()) << "the killed run left an unreadable file";
+  const std::size_t done_at_kill = count_done(*killed);
+  EXPECT_GE(done_at_kill, 3u);
+  EXPECT_LT(done_at_kill, killed->done().size()) << "killed after the last chunk: nothing left to resume";
+  EXPECT_EQ(killed->complete, 0);
+
+  const CliRun again = run_hessa("run " + job + " --backend cpu");
+  EXPECT_EQ(again.exit_code, 2) << again.output;
+  EXPECT_NE(again.output.find("exists; use --resume or delete it"), std::string::npos) << again.output;
+
+  const CliRun resumed = run_hessa("run " + job + " --resume --backend cpu");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find(std::to_string(done_at_kill) + " already done"), std::string::npos) << resumed.output;
+
+  const std::string reference_job = slow_job("reference.toml", "reference.h5");
+  const CliRun whole = run_hessa("run " + reference_job + " --quiet");
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+
+  const auto a = read_file(out, names);
+  const auto b = read_file(path("reference.h5"), names);
+  ASSERT_TRUE(a && b);
+  expect_same_per_point_data(*a, *b, names);
+  EXPECT_EQ(count_done(*a), a->done().size());
+  EXPECT_EQ(a->complete, 1);
+  EXPECT_EQ(b->complete, 1);
+}
+
+TEST_F(Batch, ThreeShardsMergedEqualOneRun) {
+  const std::vector<std::string> names = per_point_datasets(true);
+  const std::string job = small_job("job.toml", "scan.h5");
+  for (int k = 1; k <= 3; ++k) {
+    const CliRun r = run_hessa("run " + job + " --quiet --backend cpu --shard " + std::to_string(k) + "/3");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_TRUE(fs::exists(path("scan.shard-" + std::to_string(k) + "-of-3.h5")));
+  }
+  const auto shard1 = read_file(path("scan.shard-1-of-3.h5"), names);
+  ASSERT_TRUE(shard1);
+  const std::vector<unsigned char> done1 = shard1->done();  // 1517 points / 100 = 16 chunks: 0, 3, 6, ...
+  ASSERT_EQ(done1.size(), 16u);
+  for (std::size_t c = 0; c < done1.size(); ++c) EXPECT_EQ(done1[c] != 0, c % 3 == 0) << c;
+
+  const std::string s1 = path("scan.shard-1-of-3.h5"), s2 = path("scan.shard-2-of-3.h5"),
+                    s3 = path("scan.shard-3-of-3.h5");
+  const CliRun partial = run_hessa("merge " + s1 + " " + s2 + " -o " + path("partial.h5"));
+  EXPECT_EQ(partial.exit_code, 2) << partial.output;
+  EXPECT_NE(partial.output.find("chunks are done in none of the inputs: 2, 5, 8"), std::string::npos)
+      << partial.output;
+  EXPECT_FALSE(fs::exists(path("partial.h5")));
+
+  // Overlapping inputs (shard 1 twice) are fine when they agree.
+  const CliRun merged = run_hessa("merge " + s1 + " " + s2 + " " + s3 + " " + s1 + " -o " + path("merged.h5"));
+  ASSERT_EQ(merged.exit_code, 0) << merged.output;
+  const CliRun single = run_hessa("run " + job + " --quiet --backend cpu");
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+
+  const auto a = read_file(path("merged.h5"), names);
+  const auto b = read_file(path("scan.h5"), names);
+  ASSERT_TRUE(a && b);
+  expect_same_per_point_data(*a, *b, names);
+  EXPECT_EQ(a->done(), b->done());
+  EXPECT_EQ(a->complete, 1);
+}
+
+TEST_F(Batch, MergeRefusesShardsOfDifferentJobs) {
+  const std::string job = small_job("job.toml", "scan.h5");
+  ASSERT_EQ(run_hessa("run " + job + " --quiet --backend cpu --shard 1/2").exit_code, 0);
+  std::string text;
+  {
+    std::ifstream in(job);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  write("other.toml", text.replace(text.find("counts = [41, 37]"), 17, "counts = [41, 38]"));
+  // Same chunk count (16), different grid: the settings tell them apart.
+  ASSERT_EQ(run_hessa("run " + path("other.toml") + " --quiet --backend cpu --shard 2/2").exit_code, 0);
+  const CliRun r = run_hessa("merge " + path("scan.shard-1-of-2.h5") + " " + path("scan.shard-2-of-2.h5") + " -o " +
+                             path("merged.h5"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("points.counts"), std::string::npos) << r.output;
+}
+
+TEST_F(Batch, ResumeRefusesAJobThatChangesResults) {
+  const std::string job = small_job("job.toml", "scan.h5");
+  ASSERT_EQ(run_hessa("run " + job + " --quiet --backend cpu").exit_code, 0);
+  std::string text;
+  {
+    std::ifstream in(job);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text.replace(text.find("chunk = 100"), 11, "chunk = 50");
+  text.replace(text.find("[analysis]\n"), 11, "[analysis]\ngtol = 1e-3\n");
+  write("job.toml", text);
+  const CliRun r = run_hessa("run " + job + " --resume --backend cpu");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("analysis.gtol, output.chunk"), std::string::npos) << r.output;
+  // The backend is not a result setting: resuming under another [run] section is allowed.
+  text.replace(text.find("chunk = 50"), 10, "chunk = 100");
+  text.replace(text.find("gtol = 1e-3\n"), 12, "");
+  write("job.toml", text + "[run]\nbackend = \"cpu\"\n");
+  const CliRun ok = run_hessa("run " + job + " --resume");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("0 computed, 16 already done"), std::string::npos) << ok.output;
+}
+
+struct BadJob {
+  const char* name;
+  const char* text;
+  const char* expected;  // in the message, after "job.toml:"
+};
+
+TEST_F(Batch, BadJobFilesExitWithCode2AndTheKeyPathAndLine) {
+  const BadJob cases[] = {
+      {"syntax error", "[function]\ncatalogue = \"himmelblau\"\n[points\nkind = \"grid\"\n", "job.toml:3:"},
+      {"unknown key", "[function]\ncatalogue = \"himmelblau\"\ncolour = 3\n", "job.toml:3:1: function.colour: unknown key"},
+      {"wrong type",
+       "[function]\ncatalogue = \"himmelblau\"\n[points]\nkind = \"grid\"\nlower = [0, 0]\nupper = [1, 1]\n"
+       "counts = [2, \"3\"]\n[output]\npath = \"o.h5\"\n",
+       "job.toml:7:14: points.counts[1]: expected an integer, found string"},
+      {"missing points file",
+       "[function]\ncatalogue = \"himmelblau\"\n[points]\nkind = \"file\"\nfile = \"nowhere.csv\"\n[output]\n"
+       "path = \"o.h5\"\n",
+       "job.toml:5:8: points.file: no such file"},
+      {"missing function",
+       "[points]\nkind = \"grid\"\nlower = [0]\nupper = [1]\ncounts = [2]\n[output]\npath = \"o.h5\"\n",
+       "job.toml:1: function: missing"},
+      {"function without expression or catalogue", "[function]\nvars = [\"x\"]\n",
+       "job.toml:1: function.expression: missing"},
+      {"wrong analysis type",
+       "[function]\ncatalogue = \"booth\"\n[points]\nkind = \"grid\"\nlower = [0, 0]\nupper = [1, 1]\n"
+       "counts = [2, 2]\n[analysis]\ngtol = \"small\"\n[output]\npath = \"o.h5\"\n",
+       "job.toml:9:8: analysis.gtol: expected a number, found string"},
+      {"dimension",
+       "[function]\ncatalogue = \"himmelblau\"\n[points]\nkind = \"grid\"\nlower = [0]\nupper = [1]\n"
+       "counts = [2]\n[output]\npath = \"o.h5\"\n",
+       "job.toml:1: himmelblau takes 2 coordinates"},
+  };
+  for (const BadJob& c : cases) {
+    const std::string job = write("job.toml", c.text);
+    const CliRun r = run_hessa("run " + job + " --backend cpu");
+    EXPECT_EQ(r.exit_code, 2) << c.name << ": " << r.output;
+    EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.name << ": " << r.output;
+    EXPECT_FALSE(fs::exists(path("o.h5"))) << c.name;
+  }
+}
+
+TEST_F(Batch, RelativePathsAreRelativeToTheJobFile) {
+  fs::create_directories(dir_ / "jobs");
+  write("jobs/pts.csv", "x,y\n3,2\n-2.805118,3.131312\n0,0\n");
+  const std::string job = write("jobs/job.toml",
+                                "[function]\nexpression = \"(x^2 + y - 11)^2 + (x + y^2 - 7)^2\"\n[points]\nkind = "
+                                "\"file\"\nfile = \"pts.csv\"\n[output]\npath = \"out/r.h5\"\n");
+  const CliRun r = run_hessa("run " + job + " --backend cpu");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("minimum     2"), std::string::npos) << r.output;
+  const auto f = read_file(path("jobs/out/r.h5"), per_point_datasets(false));
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->datasets.at("points").size(), 3u * 2u * 8u);
+  EXPECT_EQ(f->complete, 1);
+}
+
+}  // namespace
