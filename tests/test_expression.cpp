@@ -1,6 +1,7 @@
 // Expression language: values computed by the interpreter against C++ arithmetic, and error positions.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 
 #include "hessa/errors.hpp"
@@ -114,6 +115,13 @@ struct ErrorCase {
   const char* fragment;
 };
 
+// Shown by gtest (and ctest) instead of the struct's bytes; newlines escaped to keep test names on one line.
+void PrintTo(const ErrorCase& c, std::ostream* os) {
+  *os << '"';
+  for (const char* p = c.source; *p != '\0'; ++p) *os << (*p == '\n' ? std::string("\\n") : std::string(1, *p));
+  *os << '"';
+}
+
 class ExpressionErrors : public ::testing::TestWithParam<ErrorCase> {};
 
 TEST_P(ExpressionErrors, NameLineColumnAndWhatWasExpected) {
@@ -153,7 +161,14 @@ INSTANTIATE_TEST_SUITE_P(
                       ErrorCase{"x0 x0", 1, 1, 4, "expected an operator or the end"},
                       ErrorCase{"pi = 3; x0", 1, 1, 1, "already a name"},
                       ErrorCase{"a = x0\nb = 2; a", 1, 2, 1, "expected ';' after the binding of 'a'"},
-                      ErrorCase{"x + 1", 2, 1, 1, "x needs an index"}));
+                      ErrorCase{"x + 1", 2, 1, 1, "x needs an index"}),
+    [](const auto& param_info) {  // a readable test name: the case number and its expected message's first word
+      std::string word = param_info.param.fragment;
+      word = word.substr(0, word.find_first_of(" '.("));
+      std::string name = "case" + std::to_string(param_info.index) + "_";
+      for (char c : word) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      return name;
+    });
 
 TEST(Expression, DynamicIndexOutOfRangeYieldsNaNNotAWildRead) {
   // A program whose index leaves the range is rejected at compile time; the interpreter must also
