@@ -2,6 +2,8 @@
 // call per round over every still-active start, then deduplication of the converged points with basin counts.
 #include "hessa/critical_search.hpp"
 
+#include "hessa/grid.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -34,15 +36,7 @@ std::vector<double> grid_points(const SearchBox& box, const std::vector<int>& co
   }
   std::vector<double> points(total * std::size_t(n));
   for (std::size_t p = 0; p < total; ++p) {
-    std::size_t rest = p;
-    for (int i = n - 1; i >= 0; --i) {
-      const std::size_t c = std::size_t(counts[std::size_t(i)]);
-      const std::size_t k = rest % c;
-      rest /= c;
-      const double lo = box.lower[std::size_t(i)], hi = box.upper[std::size_t(i)];
-      points[p * std::size_t(n) + std::size_t(i)] =
-          c == 1 ? 0.5 * (lo + hi) : lo + (hi - lo) * double(k) / double(c - 1);
-    }
+    grid_point(box.lower.data(), box.upper.data(), counts.data(), std::size_t(n), p, &points[p * std::size_t(n)]);
   }
   return points;
 }

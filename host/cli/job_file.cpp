@@ -1,6 +1,8 @@
 // TOML job files: parsed with toml++, checked table by table against the schema, defaults resolved.
 #include "cli/job_file.hpp"
 
+#include "hessa/grid.hpp"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -272,17 +274,7 @@ void JobSpec::points(std::size_t first, std::size_t count, std::vector<double>& 
     return;
   }
   for (std::size_t p = 0; p < count; ++p) {
-    std::size_t index = first + p;
-    for (std::size_t axis = dim; axis-- > 0;) {  // last axis fastest
-      const std::size_t k = index % counts[axis];
-      index /= counts[axis];
-      double x = lower[axis];
-      if (counts[axis] > 1) {
-        x = k + 1 == counts[axis] ? upper[axis]
-                                  : lower[axis] + double(k) * ((upper[axis] - lower[axis]) / double(counts[axis] - 1));
-      }
-      out[p * dim + axis] = x;
-    }
+    grid_point(lower.data(), upper.data(), counts.data(), dim, first + p, &out[p * dim]);
   }
 }
 
