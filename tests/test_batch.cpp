@@ -19,27 +19,15 @@
 #include <thread>
 #include <vector>
 
+#include "cli_support.hpp"
 #include "hessa/io.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code;
-  std::string output;
-};
-
-CliRun run_hessa(const std::string& args) {
-  const std::string command = std::string(HESSA_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using hessa::test::CliRun;
+using hessa::test::run_hessa;
 
 // Every dataset of a result file as raw bytes in its stored type, plus the root attribute `complete`.
 struct StoredFile {
