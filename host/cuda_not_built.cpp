@@ -5,6 +5,8 @@ namespace hessa {
 
 bool cuda_backend_compiled() { return false; }
 
+int cuda_device_count() { return 0; }
+
 std::unique_ptr<Backend> make_cuda_backend(std::string* why_unavailable) {
   if (why_unavailable != nullptr)
     *why_unavailable = "this hessa was built without the CUDA backend (configure with -DHESSA_CUDA=ON and nvcc)";

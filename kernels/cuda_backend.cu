@@ -171,6 +171,15 @@ class CudaBackend final : public Backend {
 
 bool cuda_backend_compiled() { return true; }
 
+int cuda_device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();  // no driver or no device: none to bind to
+    return 0;
+  }
+  return count;
+}
+
 std::unique_ptr<Backend> make_cuda_backend(std::string* why_unavailable) {
   const auto unavailable = [&](const std::string& reason) -> std::unique_ptr<Backend> {
     if (why_unavailable != nullptr) *why_unavailable = reason;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -346,5 +347,153 @@ TEST_F(Batch, RelativePathsAreRelativeToTheJobFile) {
   EXPECT_EQ(f->datasets.at("points").size(), 3u * 2u * 8u);
   EXPECT_EQ(f->complete, 1);
 }
+
+#ifdef HESSA_WITH_MPI
+// `mpirun -np RANKS hessa ARGS`: as root too (--allow-run-as-root), more ranks than cores (--oversubscribe), one
+// OpenMP thread per rank; -q keeps mpirun's own banners ("a process returned a non-zero exit code") out of the
+// output, so that what remains is hessa's. OpenMPI needs no other setting in the test container.
+CliRun run_mpi(int ranks, const std::string& args) {
+  const std::string command = std::string("OMP_NUM_THREADS=1 ") + HESSA_MPIEXEC +
+                              " -q --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " " +
+                              HESSA_EXE + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// 120 x 120 himmelblau points in 29 chunks of 500, every optional array stored.
+std::string mpi_job_text(const std::string& output) {
+  return R"([function]
+catalogue = "himmelblau"
+[points]
+kind = "grid"
+lower = [-5, -5]
+upper = [5, 5]
+counts = [120, 120]
+[analysis]
+eigenvectors = true
+gradient = true
+hessian = true
+[output]
+path = ")" + output + R"("
+chunk = 500
+[run]
+backend = "cpu"
+)";
+}
+
+// Marks `chunks` not done and overwrites their /f rows, as a run killed before them would have left them.
+void undo_chunks(const std::string& path, const std::vector<std::size_t>& chunks, std::size_t chunk_points) {
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  const hid_t done = H5Dopen2(file, "done", H5P_DEFAULT), f = H5Dopen2(file, "f", H5P_DEFAULT);
+  ASSERT_GE(done, 0);
+  ASSERT_GE(f, 0);
+  const hid_t done_space = H5Dget_space(done), f_space = H5Dget_space(f);
+  std::vector<std::uint8_t> flags(std::size_t(H5Sget_simple_extent_npoints(done_space)));
+  std::vector<double> values(std::size_t(H5Sget_simple_extent_npoints(f_space)));
+  ASSERT_GE(H5Dread(done, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()), 0);
+  ASSERT_GE(H5Dread(f, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
+  for (std::size_t c : chunks) {
+    flags.at(c) = 0;
+    for (std::size_t p = c * chunk_points; p < std::min(values.size(), (c + 1) * chunk_points); ++p) values[p] = -1.0;
+  }
+  EXPECT_GE(H5Dwrite(done, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()), 0);
+  EXPECT_GE(H5Dwrite(f, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
+  H5Sclose(done_space);
+  H5Sclose(f_space);
+  H5Dclose(done);
+  H5Dclose(f);
+  H5Fclose(file);
+}
+
+TEST_F(Batch, MpiTwoRanksWriteOneFileEqualToOneProcessBitForBit) {
+  const std::vector<std::string> names = per_point_datasets(true);
+  const CliRun mpi = run_mpi(2, "run " + write("mpi.toml", mpi_job_text("mpi.h5")));
+  ASSERT_EQ(mpi.exit_code, 0) << mpi.output;
+  // One summary, by rank 0, counting both ranks' points.
+  EXPECT_EQ(occurrences(mpi.output, "points computed,"), 1u) << mpi.output;
+  EXPECT_NE(mpi.output.find("hessa: 14400 points computed"), std::string::npos) << mpi.output;
+  EXPECT_NE(mpi.output.find("2 MPI ranks"), std::string::npos) << mpi.output;
+  EXPECT_NE(mpi.output.find("chunks: 29 computed, 0 already done"), std::string::npos) << mpi.output;
+  EXPECT_FALSE(fs::exists(path("mpi.shard-1-of-2.h5")));
+
+  const CliRun single = run_hessa("run " + write("single.toml", mpi_job_text("single.h5")) + " --quiet");
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+  const auto a = read_file(path("mpi.h5"), names);
+  const auto b = read_file(path("single.h5"), names);
+  ASSERT_TRUE(a && b);
+  expect_same_per_point_data(*a, *b, names);
+  EXPECT_EQ(a->done(), std::vector<unsigned char>(29, 1));
+  EXPECT_EQ(a->complete, 1);
+}
+
+TEST_F(Batch, MpiResumesAndShardsLikeOneProcess) {
+  const std::vector<std::string> names = per_point_datasets(true);
+  const std::string job = write("job.toml", mpi_job_text("scan.h5"));
+  ASSERT_EQ(run_hessa("run " + job + " --quiet").exit_code, 0);
+  const auto reference = read_file(path("scan.h5"), names);
+  ASSERT_TRUE(reference);
+
+  // Three chunks not done (with wrong data), as after a kill: two ranks recompute exactly those.
+  undo_chunks(path("scan.h5"), {3, 4, 28}, 500);
+  const CliRun resumed = run_mpi(2, "run " + job + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("chunks: 3 computed, 26 already done"), std::string::npos) << resumed.output;
+  const auto after = read_file(path("scan.h5"), names);
+  ASSERT_TRUE(after);
+  expect_same_per_point_data(*after, *reference, names);
+  EXPECT_EQ(after->done(), reference->done());
+
+  // A shard split over three ranks (more ranks than the shard has chunks to spare) equals the same shard run alone.
+  const CliRun shard = run_mpi(3, "run " + job + " --shard 2/3");
+  ASSERT_EQ(shard.exit_code, 0) << shard.output;
+  EXPECT_NE(shard.output.find("(shard 2/3: 10 of 29)"), std::string::npos) << shard.output;
+  const auto mpi_shard = read_file(path("scan.shard-2-of-3.h5"), names);
+  ASSERT_TRUE(mpi_shard);
+  fs::rename(path("scan.shard-2-of-3.h5"), path("mpi-shard.h5"));
+  ASSERT_EQ(run_hessa("run " + job + " --quiet --shard 2/3").exit_code, 0);
+  const auto one_shard = read_file(path("scan.shard-2-of-3.h5"), names);
+  ASSERT_TRUE(one_shard);
+  EXPECT_EQ(mpi_shard->done(), one_shard->done());
+  EXPECT_EQ(count_done(*mpi_shard), 10u);
+  EXPECT_EQ(mpi_shard->complete, 1);
+  // Only the rows of done chunks are defined; compare /points and /f there.
+  for (const std::string name : {"points", "f"}) {
+    const std::size_t row = name == "points" ? 16 : 8;
+    for (std::size_t c = 1; c < 29; c += 3) {
+      const std::size_t begin = c * 500 * row, end = std::min((c + 1) * 500 * row, mpi_shard->datasets.at(name).size());
+      EXPECT_TRUE(std::equal(mpi_shard->datasets.at(name).begin() + long(begin),
+                             mpi_shard->datasets.at(name).begin() + long(end),
+                             one_shard->datasets.at(name).begin() + long(begin)))
+          << name << " chunk " << c;
+    }
+  }
+}
+
+TEST_F(Batch, MpiBadJobOrExistingOutputExitsWith2AndOneMessage) {
+  const CliRun bad = run_mpi(2, "run " + write("bad.toml", "[function]\ncatalogue = \"himmelblau\"\ncolour = 3\n"));
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_EQ(occurrences(bad.output, "hessa: error"), 1u) << bad.output;
+  EXPECT_NE(bad.output.find("bad.toml:3:1: function.colour: unknown key"), std::string::npos) << bad.output;
+
+  const std::string job = write("job.toml", mpi_job_text("scan.h5"));
+  ASSERT_EQ(run_hessa("run " + job + " --quiet").exit_code, 0);
+  const CliRun again = run_mpi(2, "run " + job);
+  EXPECT_EQ(again.exit_code, 2) << again.output;
+  EXPECT_EQ(occurrences(again.output, "hessa: error"), 1u) << again.output;
+  EXPECT_NE(again.output.find("exists; use --resume or delete it"), std::string::npos) << again.output;
+}
+#endif  // HESSA_WITH_MPI
 
 }  // namespace

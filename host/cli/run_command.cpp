@@ -12,6 +12,7 @@
 #include <optional>
 #include <regex>
 
+#include "cli/chunk_team.hpp"
 #include "cli/commands.hpp"
 #include "cli/function_options.hpp"
 #include "cli/job_file.hpp"
@@ -131,11 +132,29 @@ void tally(RunSummary& summary, const ChunkResult& result) {
   summary.points += result.count;
 }
 
-int run_job(const RunArgs& args) {
-  const JobSpec job = read_job(args.job);
-  const Shard shard = args.shard.empty() ? Shard{} : parse_shard(args.shard);
-  const std::string out = args.shard.empty() ? job.output_path : shard_path(job.output_path, shard);
-  const nlohmann::json settings = job.settings();
+// Everything a run needs before its first chunk. The output file is opened (or created) only by the process that
+// writes it: under MPI, rank 0.
+struct PreparedRun {
+  JobSpec job;
+  Shard shard;
+  std::string out;
+  nlohmann::json settings;
+  CompiledFunction f;
+  StoreLayout layout;
+  std::unique_ptr<ResultStore> store;  // writer only
+  std::unique_ptr<Backend> backend;
+};
+
+PreparedRun prepare_run(const RunArgs& args, ChunkTeam& team) {
+  PreparedRun run;
+  run.job = read_job(args.job);
+  const JobSpec& job = run.job;
+  run.shard = args.shard.empty() ? Shard{} : parse_shard(args.shard);
+  const Shard& shard = run.shard;
+  run.out = args.shard.empty() ? job.output_path : shard_path(job.output_path, shard);
+  const std::string& out = run.out;
+  run.settings = job.settings();
+  const nlohmann::json& settings = run.settings;
 
   ExpressionOptions expression_options;
   expression_options.dimension = job.n;
@@ -146,9 +165,9 @@ int run_job(const RunArgs& args) {
       usable_as_variable_names(job.file_columns)) {
     expression_options.variable_names = job.file_columns;  // as `hessa analyze` does with a CSV header
   }
-  const CompiledFunction f = compile_expression(job.function.expression, expression_options);
+  run.f = compile_expression(job.function.expression, expression_options);
 
-  StoreLayout layout;
+  StoreLayout& layout = run.layout;
   layout.total_points = job.total_points;
   layout.n = job.n;
   layout.chunk_points = job.chunk_points;
@@ -160,8 +179,10 @@ int run_job(const RunArgs& args) {
   layout.settings_json = settings.dump();
   layout.shard = args.shard.empty() ? "" : std::to_string(shard.k) + "/" + std::to_string(shard.n);
 
-  std::unique_ptr<ResultStore> store;
-  if (fs::exists(out)) {
+  std::unique_ptr<ResultStore>& store = run.store;
+  if (!team.writer()) {
+    // The writer alone opens the output.
+  } else if (fs::exists(out)) {
     if (!args.resume) throw InputError(out, 0, 0, "exists; use --resume or delete it");
     store = ResultStore::open(out, true);
     const auto stored = nlohmann::json::parse(store->layout().settings_json, nullptr, false);
@@ -180,21 +201,44 @@ int run_job(const RunArgs& args) {
     store = ResultStore::create(out, layout);
   }
 
-  auto backend = choose_backend(args.backend.empty() ? job.backend : args.backend, args.quiet);
-  const std::size_t capacity = std::max<std::size_t>(1, backend->chunk_capacity(job.n, job.options));
+  const std::string wanted = args.backend.empty() ? job.backend : args.backend;
+  team.bind_device(wanted);
+  run.backend = choose_backend(wanted, args.quiet || !team.writer());
+  return run;
+}
 
-  // This shard's chunks, and which of them are still to do.
-  const std::vector<std::uint8_t> done = store->done_mask();
+int run_job(const RunArgs& args) {
+  // One process, or MPI ranks when started by mpirun: every rank computes chunks, the writer (rank 0) owns the file.
+  const std::unique_ptr<ChunkTeam> team = make_chunk_team();
+  PreparedRun run;
+  std::exception_ptr setup_error;
+  try {
+    run = prepare_run(args, *team);
+  } catch (...) {
+    setup_error = std::current_exception();
+  }
+  if (const int code = team->agree(setup_error)) return code;  // one process reports the error
+  const JobSpec& job = run.job;
+  const Shard& shard = run.shard;
+  const StoreLayout& layout = run.layout;
+  Backend& backend = *run.backend;
+  const bool quiet = args.quiet || !team->writer();
+  const std::size_t capacity = std::max<std::size_t>(1, backend.chunk_capacity(job.n, job.options));
+
+  // This shard's chunks, and which of them are still to do (known to the writer).
   std::vector<std::size_t> todo;
   std::size_t mine = 0, skipped = 0, points_todo = 0;
-  for (std::size_t c = 0; c < layout.chunk_count(); ++c) {
-    if (c % shard.n != shard.k - 1) continue;
-    ++mine;
-    if (done[c]) {
-      ++skipped;
-    } else {
-      todo.push_back(c);
-      points_todo += layout.chunk_size(c);
+  if (run.store) {
+    const std::vector<std::uint8_t> done = run.store->done_mask();
+    for (std::size_t c = 0; c < layout.chunk_count(); ++c) {
+      if (c % shard.n != shard.k - 1) continue;
+      ++mine;
+      if (done[c]) {
+        ++skipped;
+      } else {
+        todo.push_back(c);
+        points_todo += layout.chunk_size(c);
+      }
     }
   }
 
@@ -202,31 +246,48 @@ int run_job(const RunArgs& args) {
   RunSummary summary;
   summary.lambda_min = std::numeric_limits<double>::infinity();
   summary.lambda_max = -std::numeric_limits<double>::infinity();
-  BatchProgress progress(!args.quiet, points_todo);
-  std::vector<double> points;
-  ChunkResult whole, part;
-  for (std::size_t c : todo) {
-    const std::size_t first = layout.chunk_begin(c), count = layout.chunk_size(c);
-    job.points(first, count, points);
-    whole = ChunkResult{};
-    for (std::size_t p = 0; p < count; p += capacity) {
-      const std::size_t m = std::min(capacity, count - p);
-      backend->analyze(f, job.options, points.data() + p * std::size_t(job.n), m, part);
-      append(whole, part);
+  BatchProgress progress(!quiet, points_todo);
+  std::size_t points_written = 0;
+  try {
+    const std::vector<std::size_t> my_chunks =
+        team->share(todo, [&](std::size_t c, const double* chunk_points, const ChunkResult& result) {
+          run.store->write_chunk(c, chunk_points, result);
+          points_written += result.count;
+          progress.update(points_written);
+        });
+    std::vector<double> points;
+    ChunkResult whole, part;
+    for (std::size_t c : my_chunks) {
+      const std::size_t first = layout.chunk_begin(c), count = layout.chunk_size(c);
+      job.points(first, count, points);
+      whole = ChunkResult{};
+      for (std::size_t p = 0; p < count; p += capacity) {
+        const std::size_t m = std::min(capacity, count - p);
+        backend.analyze(run.f, job.options, points.data() + p * std::size_t(job.n), m, part);
+        append(whole, part);
+      }
+      tally(summary, whole);
+      ++summary.chunks;
+      team->deliver(c, points.data(), whole);
     }
-    store->write_chunk(c, points.data(), whole);
-    tally(summary, whole);
-    ++summary.chunks;
-    progress.update(summary.points);
+    team->finish();
+    if (run.store) {
+      run.store->set_complete(true);  // every chunk of this job (or shard) is done
+      run.store.reset();
+    }
+    team->combine(summary);
+  } catch (...) {
+    team->fail();  // rethrows, or (MPI) reports and aborts every rank
   }
+  if (!team->writer()) return 0;
   if (summary.points == summary.failed) summary.lambda_min = summary.lambda_max = std::nan("");
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  store->set_complete(true);  // every chunk of this job (or shard) is done
-  store.reset();
 
   if (!args.quiet) {
     std::cout << "hessa: " << summary.points << " points computed, " << job.function.label << " (n = " << job.n
-              << "), " << stencil_name(job.options.stencil) << " stencil, " << backend->name() << '\n';
+              << "), " << stencil_name(job.options.stencil) << " stencil, " << backend.name();
+    if (!team->describe().empty()) std::cout << ", " << team->describe();
+    std::cout << '\n';
     std::cout << "  chunks: " << summary.chunks << " computed, " << skipped << " already done";
     if (shard.n > 1) std::cout << " (shard " << shard.k << "/" << shard.n << ": " << mine << " of " << layout.chunk_count() << ")";
     std::cout << '\n';
@@ -238,7 +299,7 @@ int run_job(const RunArgs& args) {
     std::cout << "  eigenvalues in [" << summary.lambda_min << ", " << summary.lambda_max << "] (points computed now)\n";
     std::cout << "  " << summary.seconds << " s, "
               << (summary.seconds > 0 ? double(summary.points) / summary.seconds : 0.0) << " points/s\n";
-    std::cout << "  wrote " << out << "\n  settings: " << settings.dump() << '\n';
+    std::cout << "  wrote " << run.out << "\n  settings: " << run.settings.dump() << '\n';
   }
   return 0;
 }

@@ -29,6 +29,8 @@ std::unique_ptr<Backend> make_cpu_backend();
 bool cuda_backend_compiled();
 // The CUDA backend, or nullptr with the reason in `why_unavailable` (not compiled, no device, driver error).
 std::unique_ptr<Backend> make_cuda_backend(std::string* why_unavailable);
+// CUDA devices this process sees (0 without the CUDA backend, a driver or a GPU); for binding MPI ranks to GPUs.
+int cuda_device_count();
 
 // Bytes per point a chunk needs (stencil values, g, H, eigen workspace, results): sizes chunks on either backend.
 std::size_t bytes_per_point(int n, const AnalysisOptions& options);

@@ -1,0 +1,50 @@
+// The single-process ChunkTeam (every chunk of the share written at once) and
+// the choice between it and MPI.
+#include "cli/chunk_team.hpp"
+
+#ifdef HESSA_WITH_MPI
+#include "cli/run_mpi.hpp"
+#endif
+
+namespace hessa::cli {
+namespace {
+
+class SerialTeam final : public ChunkTeam {
+public:
+  bool writer() const override { return true; }
+  std::string describe() const override { return ""; }
+  int agree(std::exception_ptr setup_error) override {
+    if (setup_error)
+      std::rethrow_exception(setup_error);
+    return 0;
+  }
+  void bind_device(const std::string &) override {
+  } // HESSA_CUDA_DEVICE, if set, picks the GPU as usual
+  std::vector<std::size_t> share(const std::vector<std::size_t> &todo,
+                                 WriteChunk write) override {
+    write_ = std::move(write);
+    return todo;
+  }
+  void deliver(std::size_t chunk, const double *points,
+               const ChunkResult &result) override {
+    write_(chunk, points, result);
+  }
+  void finish() override {}
+  void combine(RunSummary &) override {}
+  [[noreturn]] void fail() override { throw; }
+
+private:
+  WriteChunk write_;
+};
+
+} // namespace
+
+std::unique_ptr<ChunkTeam> make_chunk_team() {
+#ifdef HESSA_WITH_MPI
+  if (launched_by_mpi())
+    return make_mpi_team();
+#endif
+  return std::make_unique<SerialTeam>();
+}
+
+} // namespace hessa::cli
