@@ -8,6 +8,19 @@
 
 namespace hessa {
 
+void add_to_summary(RunSummary& summary, const ChunkResult& result) {
+  for (const PointAnalysis& a : result.points) {
+    ++summary.per_class[std::size_t(a.point_class)];
+    if (a.status != PointStatus::Ok) {
+      ++summary.failed;
+      continue;
+    }
+    summary.lambda_min = std::fmin(summary.lambda_min, a.lambda_min);
+    summary.lambda_max = std::fmax(summary.lambda_max, a.lambda_max);
+  }
+  summary.points += result.count;
+}
+
 RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& options, Backend& backend,
                         PointReader& reader, ResultWriter& writer, std::size_t chunk_points,
                         const ProgressCallback& progress) {
@@ -22,16 +35,7 @@ RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& option
     if (count == 0) break;
     backend.analyze(f, options, points.data(), count, result);
     writer.write(points.data(), result);
-    for (const PointAnalysis& a : result.points) {
-      ++summary.per_class[std::size_t(a.point_class)];
-      if (a.status != PointStatus::Ok) {
-        ++summary.failed;
-        continue;
-      }
-      summary.lambda_min = std::fmin(summary.lambda_min, a.lambda_min);
-      summary.lambda_max = std::fmax(summary.lambda_max, a.lambda_max);
-    }
-    summary.points += count;
+    add_to_summary(summary, result);
     ++summary.chunks;
     if (progress) progress(summary.points, reader.total_points());
   }

@@ -17,9 +17,9 @@ struct CliRun {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `hessa ARGS` (the binary CMake built: HESSA_EXE) through the shell.
-inline CliRun run_hessa(const std::string& args) {
-  const std::string command = std::string(HESSA_EXE) + " " + args + " 2>&1";
+// Runs a shell command line, stdout and stderr together.
+inline CliRun run_command(const std::string& command_line) {
+  const std::string command = command_line + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return {-1, "popen failed"};
   std::string output;
@@ -28,6 +28,9 @@ inline CliRun run_hessa(const std::string& args) {
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
+
+// Runs `hessa ARGS` (the binary CMake built: HESSA_EXE).
+inline CliRun run_hessa(const std::string& args) { return run_command(std::string(HESSA_EXE) + " " + args); }
 
 // A fixture with a fresh directory per test (named after the test), removed afterwards.
 class ScratchDirTest : public ::testing::Test {

@@ -353,16 +353,9 @@ TEST_F(Batch, RelativePathsAreRelativeToTheJobFile) {
 // OpenMP thread per rank; -q keeps mpirun's own banners ("a process returned a non-zero exit code") out of the
 // output, so that what remains is hessa's. OpenMPI needs no other setting in the test container.
 CliRun run_mpi(int ranks, const std::string& args) {
-  const std::string command = std::string("OMP_NUM_THREADS=1 ") + HESSA_MPIEXEC +
-                              " -q --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " " +
-                              HESSA_EXE + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return hessa::test::run_command(std::string("OMP_NUM_THREADS=1 ") + HESSA_MPIEXEC +
+                                  " -q --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " " +
+                                  HESSA_EXE + " " + args);
 }
 
 std::size_t occurrences(const std::string& text, const std::string& what) {

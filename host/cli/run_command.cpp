@@ -119,19 +119,6 @@ void append(ChunkResult& whole, const ChunkResult& part) {
   whole.eigenvectors.insert(whole.eigenvectors.end(), part.eigenvectors.begin(), part.eigenvectors.end());
 }
 
-void tally(RunSummary& summary, const ChunkResult& result) {
-  for (const PointAnalysis& a : result.points) {
-    ++summary.per_class[std::size_t(a.point_class)];
-    if (a.status != PointStatus::Ok) {
-      ++summary.failed;
-      continue;
-    }
-    summary.lambda_min = std::fmin(summary.lambda_min, a.lambda_min);
-    summary.lambda_max = std::fmax(summary.lambda_max, a.lambda_max);
-  }
-  summary.points += result.count;
-}
-
 // Everything a run needs before its first chunk. The output file is opened (or created) only by the process that
 // writes it: under MPI, rank 0.
 struct PreparedRun {
@@ -266,7 +253,7 @@ int run_job(const RunArgs& args) {
         backend.analyze(run.f, job.options, points.data() + p * std::size_t(job.n), m, part);
         append(whole, part);
       }
-      tally(summary, whole);
+      add_to_summary(summary, whole);
       ++summary.chunks;
       team->deliver(c, points.data(), whole);
     }

@@ -22,6 +22,9 @@ struct RunSummary {
   std::size_t chunks = 0;
 };
 
+// Adds one analyzed chunk to the counts (classes, failures, eigenvalue range, points).
+void add_to_summary(RunSummary& summary, const ChunkResult& result);
+
 // Called after each chunk with the points done so far and the total when known.
 using ProgressCallback = std::function<void(std::size_t done, std::optional<std::size_t> total)>;
 
