@@ -1,5 +1,6 @@
 // TOML job files: parsed with toml++, checked table by table against the schema, defaults resolved.
 #include "cli/job_file.hpp"
+#include "cli/job_table.hpp"
 
 #include "hessa/grid.hpp"
 
@@ -23,125 +24,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Reads one table of the job with the location of every node, so each error names file, line, column, key path.
-class TableReader {
- public:
-  TableReader(const std::string& job, const toml::table& table, std::string path)
-      : job_(job), table_(table), path_(std::move(path)) {}
-
-  [[noreturn]] void fail(const toml::source_region& where, const std::string& key, const std::string& what) const {
-    throw InputError(job_, int(where.begin.line), int(where.begin.column), key_path(key) + ": " + what);
-  }
-  [[noreturn]] void fail_missing(const std::string& key, const std::string& what) const {
-    const int line = int(table_.source().begin.line);
-    throw InputError(job_, line > 0 ? line : 1, 0,
-                     key_path(key) + ": missing (" + what + ")" + (path_.empty() ? "" : " in [" + path_ + "]"));
-  }
-  std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-
-  void allow_only(const std::set<std::string>& keys) const {
-    for (auto&& [key, node] : table_) {
-      (void)node;
-      if (!keys.count(std::string(key.str()))) {
-        std::string known;
-        for (const std::string& k : keys) known += (known.empty() ? "" : ", ") + k;
-        fail(key.source(), std::string(key.str()), "unknown key (expected one of: " + known + ")");
-      }
-    }
-  }
-  bool has(const std::string& key) const { return table_.contains(key); }
-  const toml::node* node(const std::string& key) const { return table_.get(key); }
-
-  [[noreturn]] void wrong_type(const toml::node& n, const std::string& key, const std::string& expected) const {
-    std::ostringstream found;
-    found << n.type();
-    fail(n.source(), key, "expected " + expected + ", found " + found.str());
-  }
-
-  std::string string(const std::string& key) const {
-    const toml::node& n = *node(key);
-    if (!n.is_string()) wrong_type(n, key, "a string");
-    return n.as_string()->get();
-  }
-  double number(const toml::node& n, const std::string& key) const {
-    if (n.is_integer()) return double(n.as_integer()->get());
-    if (!n.is_floating_point()) wrong_type(n, key, "a number");
-    const double v = n.as_floating_point()->get();
-    if (!std::isfinite(v)) fail(n.source(), key, "expected a finite number");
-    return v;
-  }
-  double number(const std::string& key) const { return number(*node(key), key); }
-  double nonnegative(const std::string& key, bool strictly_positive) const {
-    const double v = number(key);
-    if (strictly_positive ? v <= 0 : v < 0) {
-      fail(node(key)->source(), key, strictly_positive ? "must be > 0" : "must be >= 0");
-    }
-    return v;
-  }
-  std::int64_t integer(const toml::node& n, const std::string& key) const {
-    if (!n.is_integer()) wrong_type(n, key, "an integer");
-    return n.as_integer()->get();
-  }
-  bool boolean(const std::string& key) const {
-    const toml::node& n = *node(key);
-    if (!n.is_boolean()) wrong_type(n, key, "true or false");
-    return n.as_boolean()->get();
-  }
-  const toml::array& array(const std::string& key) const {
-    const toml::node& n = *node(key);
-    if (!n.is_array()) wrong_type(n, key, "an array");
-    if (n.as_array()->empty()) fail(n.source(), key, "must not be empty");
-    return *n.as_array();
-  }
-  std::vector<double> numbers(const std::string& key) const {
-    std::vector<double> v;
-    const toml::array& a = array(key);
-    for (std::size_t i = 0; i < a.size(); ++i) v.push_back(number(a[i], key + "[" + std::to_string(i) + "]"));
-    return v;
-  }
-  std::vector<std::string> strings(const std::string& key) const {
-    std::vector<std::string> v;
-    const toml::array& a = array(key);
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      if (!a[i].is_string()) wrong_type(a[i], key + "[" + std::to_string(i) + "]", "a string");
-      v.push_back(a[i].as_string()->get());
-    }
-    return v;
-  }
-  const toml::table& table(const std::string& key) const {
-    const toml::node& n = *node(key);
-    if (!n.is_table()) wrong_type(n, key, "a table");
-    return *n.as_table();
-  }
-  const toml::table& get() const { return table_; }
-  const std::string& job() const { return job_; }
-
- private:
-  const std::string& job_;
-  const toml::table& table_;
-  std::string path_;
-};
-
-std::string resolve_path(const std::string& job_path, const std::string& path) {
-  const fs::path p(path);
-  if (p.is_absolute()) return p.lexically_normal().string();
-  return (fs::path(job_path).parent_path() / p).lexically_normal().string();
-}
-
-// 64-bit FNV-1a of the point values: a file edited between runs is a different job.
-std::string fingerprint(const std::vector<double>& values) {
-  std::uint64_t h = 1469598103934665603ULL;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(values.data());
-  for (std::size_t i = 0; i < values.size() * sizeof(double); ++i) {
-    h ^= bytes[i];
-    h *= 1099511628211ULL;
-  }
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
-  return text;
-}
-
 void read_function(const TableReader& t, JobSpec& job) {
+  if (t.has("model")) {
+    read_model_function(t, job);
+    return;
+  }
   t.allow_only({"expression", "catalogue", "vars", "params"});
   const bool expression = t.has("expression"), named = t.has("catalogue");
   if (expression == named) {
@@ -170,10 +57,14 @@ void read_function(const TableReader& t, JobSpec& job) {
 }
 
 void read_points(const TableReader& t, JobSpec& job) {
-  t.allow_only({"kind", "lower", "upper", "counts", "file"});
-  if (!t.has("kind")) t.fail_missing("kind", "\"grid\" or \"file\"");
+  if (!t.has("kind")) t.fail_missing("kind", "\"grid\", \"file\" or \"directions\"");
   const std::string kind = t.string("kind");
-  if (kind == "grid") {
+  if (kind == "directions") {
+    t.allow_only({"kind", "lower", "upper", "counts", "centre", "directions", "seed", "hessian"});
+  } else {
+    t.allow_only({"kind", "lower", "upper", "counts", "file"});
+  }
+  if (kind == "grid" || kind == "directions") {
     for (const char* key : {"lower", "upper", "counts"})
       if (!t.has(key)) t.fail_missing(key, "a grid needs lower, upper and counts");
     if (t.has("file")) t.fail(t.node("file")->source(), "file", "not used by kind = \"grid\"");
@@ -200,6 +91,7 @@ void read_points(const TableReader& t, JobSpec& job) {
     if (total > 9.007199254740992e15) t.fail(t.node("counts")->source(), "counts", "more than 2^53 points");
     job.total_points = 1;
     for (std::size_t c : job.counts) job.total_points *= c;
+    if (kind == "directions") read_direction_scan(t, job);
   } else if (kind == "file") {
     if (!t.has("file")) t.fail_missing("file", "kind = \"file\" needs file = \"points.csv\"");
     for (const char* key : {"lower", "upper", "counts"})
@@ -218,7 +110,7 @@ void read_points(const TableReader& t, JobSpec& job) {
     if (job.total_points == 0) t.fail(t.node("file")->source(), "file", "'" + job.points_file + "' has no points");
     job.grid = false;
   } else {
-    t.fail(t.node("kind")->source(), "kind", "expected \"grid\" or \"file\", found \"" + kind + "\"");
+    t.fail(t.node("kind")->source(), "kind", "expected \"grid\", \"file\" or \"directions\", found \"" + kind + "\"");
   }
 }
 
@@ -258,7 +150,18 @@ void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::s
 }  // namespace
 
 std::vector<std::string> JobSpec::coordinate_names() const {
+  if (directions_scan) {
+    const std::vector<std::string> greek = {"alpha", "beta", "gamma"};
+    std::vector<std::string> names;
+    for (int a = 0; a < n; ++a) names.push_back(a < 3 ? greek[std::size_t(a)] : "a" + std::to_string(a));
+    return names;
+  }
   if (!variable_names.empty()) return variable_names;
+  if (model && file_columns.empty()) {
+    std::vector<std::string> names;
+    for (int i = 0; i < n; ++i) names.push_back("p" + std::to_string(i));
+    return names;
+  }
   if (!file_columns.empty()) return file_columns;
   std::vector<std::string> names;
   for (int i = 0; i < n; ++i) names.push_back("x" + std::to_string(i));
@@ -280,12 +183,18 @@ void JobSpec::points(std::size_t first, std::size_t count, std::vector<double>& 
 
 nlohmann::json JobSpec::settings() const {
   nlohmann::json s;
-  s["function"] = {{"name", function.label},
-                   {"expression", function.expression},
-                   {"dimension", n},
-                   {"vars", coordinate_names()},
-                   {"params", parameters}};
-  if (grid) {
+  if (model) {
+    s["function"] = model_settings(*this);
+  } else {
+    s["function"] = {{"name", function.label},
+                     {"expression", function.expression},
+                     {"dimension", function_n},
+                     {"vars", directions_scan ? variable_names : coordinate_names()},
+                     {"params", parameters}};
+  }
+  if (directions_scan) {
+    s["points"] = direction_settings(*this);
+  } else if (grid) {
     s["points"] = {{"kind", "grid"}, {"lower", lower}, {"upper", upper}, {"counts", counts}, {"total", total_points}};
   } else {
     s["points"] = {{"kind", "file"},
@@ -328,16 +237,33 @@ JobSpec read_job(const std::string& job_path) {
   if (!top.has("points")) top.fail_missing("points", "a [points] table");
   const TableReader points(job_path, top.table("points"), "points");
   read_points(points, job);
-  if (!job.variable_names.empty() && int(job.variable_names.size()) != job.n) {
-    function.fail(function.node("vars")->source(), "vars",
-                  "names " + std::to_string(job.variable_names.size()) + " variables but the points have " +
-                      std::to_string(job.n) + " coordinates");
+  if (!job.directions_scan && job.model && job.n != job.function_n) {
+    points.fail(points.node(job.grid ? "counts" : "file")->source(), job.grid ? "counts" : "file",
+                "the points have " + std::to_string(job.n) + " coordinates, but the model has " +
+                    std::to_string(job.function_n) + " parameters (one coordinate each)");
   }
-  check_function_dimension(job.function, job.n, job_path, job.function_line,
-                           "the points have " + std::to_string(job.n) + " coordinates");
+  if (!job.directions_scan && !job.model) job.function_n = job.n;
+  const std::string counted = job.directions_scan ? "the centre has " + std::to_string(job.function_n) + " coordinates"
+                                                  : "the points have " + std::to_string(job.n) + " coordinates";
+  if (!job.model && !job.variable_names.empty() && int(job.variable_names.size()) != job.function_n) {
+    function.fail(function.node("vars")->source(), "vars",
+                  "names " + std::to_string(job.variable_names.size()) + " variables but " + counted);
+  }
+  if (!job.model) check_function_dimension(job.function, job.function_n, job_path, job.function_line, counted);
 
-  if (top.has("analysis")) read_analysis(TableReader(job_path, top.table("analysis"), "analysis"), job.options);
-  else job.options.step_scale = default_step_scale(job.options.stencil);
+  if (top.has("analysis")) {
+    const TableReader analysis(job_path, top.table("analysis"), "analysis");
+    read_analysis(analysis, job.options);
+    const bool materialized = job.model || (job.directions_scan && job.restricted_hessian);
+    if (job.options.stencil == StencilKind::HyperDual && materialized) {
+      analysis.fail(analysis.node("stencil")->source(), "stencil",
+                    std::string("hyperdual needs a plain expression; ") +
+                        (job.model ? "a model loss" : "a restricted direction scan") +
+                        " takes central, compact or richardson");
+    }
+  } else {
+    job.options.step_scale = default_step_scale(job.options.stencil);
+  }
 
   if (!top.has("output")) top.fail_missing("output", "an [output] table with path");
   const TableReader output(job_path, top.table("output"), "output");
@@ -373,9 +299,13 @@ std::vector<std::string> result_setting_differences(const nlohmann::json& a, con
   };
   fa["output.chunk"] = chunk(a);
   fb["output.chunk"] = chunk(b);
-  // The points file may move; its content (points.fnv1a64) is what must match.
-  fa.erase("points.file");
-  fb.erase("points.file");
+  // Files may move; their content (the *_fnv1a64 fingerprints) is what must match.
+  const auto is_path = [](const std::string& key) {
+    return key == "points.file" || (key.size() > 5 && key.compare(key.size() - 5, 5, "_file") == 0);
+  };
+  for (auto* m : {&fa, &fb}) {
+    for (auto it = m->begin(); it != m->end();) it = is_path(it->first) ? m->erase(it) : std::next(it);
+  }
   std::set<std::string> keys;
   for (const auto& [k, v] : fa) keys.insert(k);
   for (const auto& [k, v] : fb) keys.insert(k);

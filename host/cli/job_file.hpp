@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -11,6 +12,8 @@
 
 #include "cli/function_options.hpp"
 #include "hessa/analysis_options.hpp"
+#include "hessa/model.hpp"
+#include "hessa/objective.hpp"
 
 namespace hessa::cli {
 
@@ -21,15 +24,36 @@ struct JobSpec {
   std::map<std::string, double> parameters;
   int function_line = 0;  // of the [function] table, for dimension errors
 
-  // [points]: a grid over a box (last axis fastest) or every row of a file.
-  bool grid = true;
+  // [function] model = "mlp": the loss of an MLP on a data set as a function of its flat parameter vector.
+  bool model = false;
+  MlpModel mlp;
+  std::string data_path;              // resolved; the data set is in mlp.data
+  std::string parameters_path;        // "" when [function] parameters is not given
+  std::vector<double> model_parameters;  // the trained vector (the default centre of a direction scan)
+  std::string data_fingerprint;       // of the data file's values
+  int function_n = 0;                 // coordinates of the function: an expression's n, a model's P
+
+  // [points]: a grid over a box (last axis fastest), every row of a file, or a direction scan: a grid over
+  // (alpha, beta, ...) mapped to centre + alpha d1 + beta d2 (subspace).
+  bool grid = true;                   // also true for a direction scan (its coordinates form a grid)
+  bool directions_scan = false;
+  std::string directions_source;      // "filter", "random", "file" or "inline"
+  std::string directions_file;        // resolved, when from a file
+  std::string centre_source;          // "parameters", "file" or "inline"
+  std::string centre_file;
+  std::uint64_t seed = 0;
+  bool restricted_hessian = true;     // hessian = "restricted" (k x k) or "full" (n x n)
+  AffineSubspace subspace;            // origin = the centre, directions k x function_n
   std::vector<double> lower, upper;
   std::vector<std::size_t> counts;
   std::string points_file;          // resolved against the job's directory
   std::vector<double> file_points;  // row-major, all rows (kind = "file")
   std::vector<std::string> file_columns;
-  int n = 0;
+  int n = 0;                          // coordinates of a point of the set (k for a direction scan)
   std::size_t total_points = 0;
+
+  // Dimension of g, H and the eigenvalues: k for a restricted direction scan, else function_n.
+  int analysis_n() const { return directions_scan && restricted_hessian ? n : function_n; }
 
   AnalysisOptions options;
   std::string output_path;  // resolved against the job's directory
@@ -42,6 +66,15 @@ struct JobSpec {
   // Every setting with its default filled in (function, points, analysis, output, run).
   nlohmann::json settings() const;
 };
+
+class TableReader;  // job_table.hpp
+// Parts of read_job in job_model.cpp: [function] with model = "mlp", and the directions of a direction scan
+// (after its (alpha, beta) grid is read).
+void read_model_function(const TableReader& t, JobSpec& job);
+void read_direction_scan(const TableReader& t, JobSpec& job);
+// The model's part of the settings (function.*) and the direction scan's (points.*).
+nlohmann::json model_settings(const JobSpec& job);
+nlohmann::json direction_settings(const JobSpec& job);
 
 // Reads and checks the job file; throws InputError(job, line, column, "key.path: ...") for anything wrong.
 JobSpec read_job(const std::string& job_path);

@@ -119,6 +119,19 @@ void append(ChunkResult& whole, const ChunkResult& part) {
   whole.eigenvectors.insert(whole.eigenvectors.end(), part.eigenvectors.begin(), part.eigenvectors.end());
 }
 
+void compile_function(const JobSpec& job, CompiledFunction& f) {
+  ExpressionOptions expression_options;
+  expression_options.dimension = job.function_n;
+  expression_options.parameters = job.parameters;
+  expression_options.source_name = job.function.source_name;
+  expression_options.variable_names = job.variable_names;
+  if (job.variable_names.empty() && !job.file_columns.empty() && job.function.user_expression &&
+      usable_as_variable_names(job.file_columns)) {
+    expression_options.variable_names = job.file_columns;  // as `hessa analyze` does with a CSV header
+  }
+  f = compile_expression(job.function.expression, expression_options);
+}
+
 // Everything a run needs before its first chunk. The output file is opened (or created) only by the process that
 // writes it: under MPI, rank 0.
 struct PreparedRun {
@@ -126,10 +139,20 @@ struct PreparedRun {
   Shard shard;
   std::string out;
   nlohmann::json settings;
-  CompiledFunction f;
+  CompiledFunction f;  // an expression job's function
   StoreLayout layout;
   std::unique_ptr<ResultStore> store;  // writer only
   std::unique_ptr<Backend> backend;
+
+  // What the backend analyzes: f or the model loss; a restricted direction scan analyzes (alpha, beta) ->
+  // f(centre + alpha d1 + beta d2), a full one f itself at the mapped points. (Pointers into this object.)
+  Objective objective() const {
+    Objective o;
+    o.expression = job.model ? nullptr : &f;
+    o.model = job.model ? &job.mlp : nullptr;
+    o.subspace = job.directions_scan && job.restricted_hessian ? &job.subspace : nullptr;
+    return o;
+  }
 };
 
 PreparedRun prepare_run(const RunArgs& args, ChunkTeam& team) {
@@ -143,20 +166,16 @@ PreparedRun prepare_run(const RunArgs& args, ChunkTeam& team) {
   run.settings = job.settings();
   const nlohmann::json& settings = run.settings;
 
-  ExpressionOptions expression_options;
-  expression_options.dimension = job.n;
-  expression_options.parameters = job.parameters;
-  expression_options.source_name = job.function.source_name;
-  expression_options.variable_names = job.variable_names;
-  if (job.variable_names.empty() && !job.file_columns.empty() && job.function.user_expression &&
-      usable_as_variable_names(job.file_columns)) {
-    expression_options.variable_names = job.file_columns;  // as `hessa analyze` does with a CSV header
-  }
-  run.f = compile_expression(job.function.expression, expression_options);
+  if (!job.model) compile_function(job, run.f);
 
   StoreLayout& layout = run.layout;
   layout.total_points = job.total_points;
-  layout.n = job.n;
+  layout.n = job.analysis_n();
+  layout.coordinates = job.n;
+  if (job.directions_scan) {
+    layout.scan_centre = job.subspace.origin;
+    layout.scan_directions = job.subspace.directions;
+  }
   layout.chunk_points = job.chunk_points;
   layout.coordinate_names = job.coordinate_names();
   layout.gradient = job.options.keep_gradient;
@@ -210,7 +229,10 @@ int run_job(const RunArgs& args) {
   const StoreLayout& layout = run.layout;
   Backend& backend = *run.backend;
   const bool quiet = args.quiet || !team->writer();
-  const std::size_t capacity = std::max<std::size_t>(1, backend.chunk_capacity(job.n, job.options));
+  const int analysis_n = job.analysis_n();
+  const std::size_t capacity = std::max<std::size_t>(1, backend.chunk_capacity(analysis_n, job.options));
+  // A full-Hessian direction scan analyzes the mapped points centre + alpha d1 + ..., written out per chunk.
+  const bool map_points = job.directions_scan && !job.restricted_hessian;
 
   // This shard's chunks, and which of them are still to do (known to the writer).
   std::vector<std::size_t> todo;
@@ -242,15 +264,22 @@ int run_job(const RunArgs& args) {
           points_written += result.count;
           progress.update(points_written);
         });
-    std::vector<double> points;
+    const Objective objective = run.objective();
+    std::vector<double> points, mapped;
     ChunkResult whole, part;
     for (std::size_t c : my_chunks) {
       const std::size_t first = layout.chunk_begin(c), count = layout.chunk_size(c);
       job.points(first, count, points);
+      if (map_points) {
+        mapped.resize(count * std::size_t(analysis_n));
+        for (std::size_t p = 0; p < count; ++p)
+          job.subspace.map(points.data() + p * std::size_t(job.n), mapped.data() + p * std::size_t(analysis_n));
+      }
+      const double* analyzed = map_points ? mapped.data() : points.data();
       whole = ChunkResult{};
       for (std::size_t p = 0; p < count; p += capacity) {
         const std::size_t m = std::min(capacity, count - p);
-        backend.analyze(run.f, job.options, points.data() + p * std::size_t(job.n), m, part);
+        backend.analyze(objective, job.options, analyzed + p * std::size_t(analysis_n), m, part);
         append(whole, part);
       }
       add_to_summary(summary, whole);
@@ -271,7 +300,10 @@ int run_job(const RunArgs& args) {
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (!args.quiet) {
-    std::cout << "hessa: " << summary.points << " points computed, " << job.function.label << " (n = " << job.n
+    std::cout << "hessa: " << summary.points << " points computed, " << job.function.label << " (n = " << job.function_n
+              << (job.directions_scan ? ", " + std::to_string(analysis_n) + "x" + std::to_string(analysis_n) + " Hessian of a " +
+                                            std::to_string(job.n) + "-direction scan"
+                                      : std::string())
               << "), " << stencil_name(job.options.stencil) << " stencil, " << backend.name();
     if (!team->describe().empty()) std::cout << ", " << team->describe();
     std::cout << '\n';
@@ -304,7 +336,9 @@ int run_merge(const MergeArgs& args) {
     if (!differing.empty()) {
       throw InputError(args.inputs[i], 0, 0, "its settings differ from " + args.inputs[0] + "'s in: " + join(differing));
     }
-    if (other.total_points != ref.total_points || other.n != ref.n || other.chunk_points != ref.chunk_points ||
+    if (other.total_points != ref.total_points || other.n != ref.n || other.coordinates != ref.coordinates ||
+        other.scan_centre != ref.scan_centre || other.scan_directions != ref.scan_directions ||
+        other.chunk_points != ref.chunk_points ||
         other.gradient != ref.gradient || other.hessian != ref.hessian || other.eigenvalues != ref.eigenvalues ||
         other.eigenvectors != ref.eigenvectors) {
       throw InputError(args.inputs[i], 0, 0, "its datasets do not have the shape of " + args.inputs[0] + "'s");

@@ -45,7 +45,31 @@ class CpuBackend final : public Backend {
 
   void analyze(const CompiledFunction& f, const AnalysisOptions& options, const double* points, std::size_t count,
                ChunkResult& out) override {
+    const detail::ProgramView program = f.view();
+    run_stages(f.dimension(), program, options, points, count, out, [&](double* evals) {
+      cpu::evaluate_stencil(program, options.stencil, options.step_scale, points, count, evals);
+    });
+  }
+
+  void analyze(const Objective& f, const AnalysisOptions& options, const double* points, std::size_t count,
+               ChunkResult& out) override {
+    if (f.plain_expression()) {
+      analyze(*f.expression, options, points, count, out);
+      return;
+    }
     const int n = f.dimension();
+    // No program: analyze() leaves f(x - step g) pending, evaluated below in blocks like the stencil.
+    run_stages(n, detail::ProgramView{nullptr, 0, n}, options, points, count, out, [&](double* evals) {
+      cpu::evaluate_objective_stencil(f, options.stencil, options.step_scale, points, count, evals);
+    });
+    cpu::evaluate_gradient_steps(f, points, g_.data(), count, out.points.data());
+  }
+
+ private:
+  // stencil (given) -> assemble -> eigen -> analyze over one chunk of n-dimensional points.
+  template <class EvaluateStencil>
+  void run_stages(int n, const detail::ProgramView& program, const AnalysisOptions& options, const double* points,
+                  std::size_t count, ChunkResult& out, EvaluateStencil evaluate_stencil) {
     const std::size_t nn = std::size_t(n) * std::size_t(n);
     out.resize(count, n, options);
     evals_.resize(count * std::size_t(detail::stencil_size(options.stencil, n) *
@@ -59,8 +83,7 @@ class CpuBackend final : public Backend {
     info_.resize(count);
     status_.resize(count);
 
-    const detail::ProgramView program = f.view();
-    cpu::evaluate_stencil(program, options.stencil, options.step_scale, points, count, evals_.data());
+    evaluate_stencil(evals_.data());
     cpu::assemble(options.stencil, n, options.step_scale, points, count, evals_.data(), fx_.data(), g_.data(),
                   H_.data(), hess_err_.data(), grad_err_.data(), status_.data());
     cpu::eigensolve(n, count, H_.data(), status_.data(), w_.data(),
@@ -73,7 +96,6 @@ class CpuBackend final : public Backend {
     if (options.keep_eigenvalues) std::copy(w_.begin(), w_.end(), out.eigenvalues.begin());
   }
 
- private:
   std::vector<double> evals_, fx_, g_, H_, w_, hess_err_, grad_err_;
   std::vector<int> info_;
   std::vector<PointStatus> status_;

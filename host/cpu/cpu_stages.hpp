@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "hessa/analysis_options.hpp"
 #include "hessa/detail/bytecode.hpp"
+#include "hessa/objective.hpp"
 
 namespace hessa::cpu {
 
@@ -32,9 +34,36 @@ void small_eigensolve(int n, std::size_t count, const double* H, const PointStat
 void lapack_eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
                        int* info);
 
+// OpenBLAS's own threads inside our OpenMP loops made dsyevd 20x slower at n = 32: BLAS calls made from
+// OpenMP threads (LAPACK here, dgemm in model_loss.cpp) run single-threaded. Idempotent.
+void use_single_threaded_blas();
+
 // The second-derivative test and gradient-step quantities per point.
 void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const double* points, std::size_t count,
              const double* fx, const double* g, const double* H, const double* w, const int* info,
              const double* hess_err, const double* grad_err, const PointStatus* status, PointAnalysis* out);
+
+// --- Objectives evaluated at materialized points (model losses, affine subspaces): objective_stencil.cpp ---
+
+// The evaluate_stencil layout for an objective (finite-difference kinds only): every stencil point is written
+// out in the function's own coordinates (mapped through f.subspace when set) and evaluated in blocks.
+void evaluate_objective_stencil(const Objective& f, StencilKind kind, double step_scale, const double* points,
+                                std::size_t count, double* evals);
+
+// f(x - step g) for every point whose step is pending (detail::step_pending), then detail::set_step_value.
+void evaluate_gradient_steps(const Objective& f, const double* points, const double* g, std::size_t count,
+                             PointAnalysis* out);
+
+// The objective at `count` points given in its own coordinates (count x f.inner_dimension(), row-major), on
+// the calling thread. `scratch` is resized as needed and may be reused across calls.
+void evaluate_objective_points(const Objective& f, const double* x, std::size_t count, double* values,
+                               std::vector<double>& scratch);
+
+// --- model_loss.cpp ---
+
+// The MLP's loss at `count` parameter vectors (count x P, row-major), on the calling thread: per vector and
+// layer one BLAS dgemm over all samples, then bias + activation, then the mean loss (detail/mlp.hpp).
+void mlp_loss(const MlpModel& model, const double* parameters, std::size_t count, double* losses,
+              std::vector<double>& scratch);
 
 }  // namespace hessa::cpu

@@ -40,6 +40,14 @@ void small_eigensolve(int n, std::size_t count, const double* H, const PointStat
   }
 }
 
+void use_single_threaded_blas() {
+  static const bool done = [] {
+    if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)done;
+}
+
 void eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
                 int* info) {
   if (n <= detail::kSmallEigenMaxN) {
@@ -51,11 +59,7 @@ void eigensolve(int n, std::size_t count, const double* H, const PointStatus* st
 
 void lapack_eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
                        int* info) {
-  static const bool single_threaded_blas = [] {
-    if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
-    return true;
-  }();
-  (void)single_threaded_blas;
+  use_single_threaded_blas();
   const char jobz = V != nullptr ? 'V' : 'N';
   const std::int64_t nn = std::int64_t(n) * n;
   // Workspace query: the same for every matrix of this n and jobz.

@@ -122,7 +122,7 @@ struct DatasetSpec {
 std::vector<DatasetSpec> dataset_specs(const StoreLayout& layout) {
   const auto n = hsize_t(layout.n);
   std::vector<DatasetSpec> specs;
-  specs.push_back({"points", Source::Points, Kind::Real, {n}});
+  specs.push_back({"points", Source::Points, Kind::Real, {hsize_t(layout.point_columns())}});
   for (const std::string& name : analysis_field_names()) {
     const auto it = field_table().find(name);
     // A new analysis field must be given a storage kind here; failing loudly keeps the names in step.
@@ -250,6 +250,31 @@ Handle memory_space(std::size_t values) {
   return Handle(check_id(H5Screate_simple(1, dims, nullptr), "H5Screate_simple"), H5Sclose);
 }
 
+// /scan/centre (N) and /scan/directions (k x N): what a direction scan's coordinates mean.
+void write_matrix(hid_t group, const char* name, const std::vector<double>& values, std::vector<hsize_t> dims) {
+  const Handle space(check_id(H5Screate_simple(int(dims.size()), dims.data(), nullptr), "H5Screate_simple"), H5Sclose);
+  const Handle ds(check_id(H5Dcreate2(group, name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                           std::string("create /scan/") + name),
+                  H5Dclose);
+  check(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), name);
+}
+
+void write_scan(hid_t file, const StoreLayout& layout) {
+  const Handle group(check_id(H5Gcreate2(file, "scan", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create /scan"),
+                     H5Gclose);
+  const auto N = hsize_t(layout.scan_centre.size());
+  write_matrix(group.get(), "centre", layout.scan_centre, {N});
+  write_matrix(group.get(), "directions", layout.scan_directions, {hsize_t(layout.scan_directions.size()) / N, N});
+}
+
+std::vector<double> read_all(hid_t file, const char* path) {
+  const Handle ds(check_id(H5Dopen2(file, path, H5P_DEFAULT), std::string("open ") + path), H5Dclose);
+  const Handle space(check_id(H5Dget_space(ds.get()), "H5Dget_space"), H5Sclose);
+  std::vector<double> values(std::size_t(H5Sget_simple_extent_npoints(space.get())));
+  check(H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path);
+  return values;
+}
+
 }  // namespace
 
 std::size_t StoreLayout::chunk_size(std::size_t c) const {
@@ -327,7 +352,9 @@ std::unique_ptr<ResultStore> ResultStore::create(const std::string& path, const 
     const std::vector<std::uint8_t> zeros(layout.chunk_count(), 0);
     check(H5Dwrite(impl->done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros.data()), "write /done");
   }
+  if (!layout.scan_centre.empty()) write_scan(file, layout);
   write_string_attribute(file, "hessa_version", HESSA_VERSION);
+  write_scalar_attribute<std::int32_t>(file, "dimension", H5T_STD_I32LE, H5T_NATIVE_INT32, std::int32_t(layout.n));
   write_string_attribute(file, "settings", layout.settings_json);
   write_scalar_attribute<std::uint64_t>(file, "chunk_points", H5T_STD_U64LE, H5T_NATIVE_UINT64,
                                         std::uint64_t(layout.chunk_points));
@@ -369,7 +396,13 @@ std::unique_ptr<ResultStore> ResultStore::open(const std::string& path, bool wri
     if (H5Sget_simple_extent_ndims(space.get()) != 2) throw InputError(path, 0, 0, "/points is not B x n");
     H5Sget_simple_extent_dims(space.get(), dims, nullptr);
     layout.total_points = std::size_t(dims[0]);
-    layout.n = int(dims[1]);
+    layout.coordinates = int(dims[1]);
+  }
+  layout.n = H5Aexists(file, "dimension") > 0 ? read_scalar_attribute<std::int32_t>(file, "dimension", H5T_NATIVE_INT32)
+                                               : layout.coordinates;
+  if (H5Lexists(file, "scan", H5P_DEFAULT) > 0) {
+    layout.scan_centre = read_all(file, "scan/centre");
+    layout.scan_directions = read_all(file, "scan/directions");
   }
   if (layout.chunk_points == 0) throw InputError(path, 0, 0, "chunk_points is 0");
   impl->specs = dataset_specs(layout);

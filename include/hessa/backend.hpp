@@ -8,6 +8,7 @@
 
 #include "hessa/analysis_options.hpp"
 #include "hessa/expression.hpp"
+#include "hessa/objective.hpp"
 
 namespace hessa {
 
@@ -21,6 +22,12 @@ class Backend {
   // Analyzes `count` points (row-major, count x n) into `out` (resized here).
   virtual void analyze(const CompiledFunction& f, const AnalysisOptions& options, const double* points,
                        std::size_t count, ChunkResult& out) = 0;
+  // Analyzes `count` points of dimension f.dimension(). A plain expression takes the call above; model losses
+  // and affine subspaces materialize each stencil point (mapped to the function's own coordinates) and evaluate
+  // them in batches, then run the same assemble / eigen / analyze stages. HyperDual needs a plain expression
+  // (InputError otherwise).
+  virtual void analyze(const Objective& f, const AnalysisOptions& options, const double* points, std::size_t count,
+                       ChunkResult& out) = 0;
 };
 
 std::unique_ptr<Backend> make_cpu_backend();

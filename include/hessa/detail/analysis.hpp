@@ -107,6 +107,15 @@ struct GradientStepPoint {
   HESSA_HD double operator()(int k) const { return x[k] - eps * g[k]; }
 };
 
+// f(x - step g) once evaluated: uphill when it exceeds f.
+HESSA_HD inline void set_step_value(PointAnalysis* a, double f_step) {
+  a->f_step = f_step;
+  a->uphill = f_step > a->f ? 1 : 0;
+}
+
+// True when analyze_step chose a step whose f(x - step g) is still to be evaluated (taylor_pred is set).
+HESSA_HD inline bool step_pending(const PointAnalysis& a) { return a.status == PointStatus::Ok && isfinite(a.taylor_pred); }
+
 // Quantities of the gradient step x -> x - eps g (second-order Taylor model):
 //   f(x - eps g) ~ f - eps g'g + eps^2/2 g'Hg; best eps* = g'g / g'Hg when g'Hg > 0.
 // `H` is column-major n x n. `lr` <= 0 means "use eps*".
@@ -132,9 +141,10 @@ HESSA_HD inline void analyze_step(const ProgramView& program, const double* x, c
   }
   const double eps = a->step;
   a->taylor_pred = a->f - eps * gg + 0.5 * eps * eps * gHg;
+  // Without a program (model losses, subspaces) the caller evaluates f(x - eps g) in a batch: set_step_value.
+  if (program.code == nullptr) return;
   const GradientStepPoint view{x, g, eps};
-  a->f_step = evaluate<double>(program, view);
-  a->uphill = a->f_step > a->f ? 1 : 0;
+  set_step_value(a, evaluate<double>(program, view));
 }
 
 HESSA_HD inline bool all_finite(const double* v, int64_t count) {

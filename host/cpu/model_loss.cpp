@@ -1,0 +1,48 @@
+// CPU model loss: an MLP's mean loss at many parameter vectors. Per vector and layer one dgemm over all
+// samples (activations column-major, one column per sample: the row-major data set is already X^T), then
+// bias + activation, then the per-sample loss (detail/mlp.hpp, shared with kernels/model_loss.cu).
+#include <cblas.h>
+
+#include <algorithm>
+
+#include "cpu/cpu_stages.hpp"
+#include "hessa/detail/mlp.hpp"
+
+namespace hessa::cpu {
+
+void mlp_loss(const MlpModel& model, const double* parameters, std::size_t count, double* losses,
+              std::vector<double>& scratch) {
+  const auto m = std::int64_t(model.data.samples);
+  const int layers = model.layer_count();
+  const int k = model.outputs();
+  const std::int64_t P = model.parameter_count();
+  const std::size_t plane = std::size_t(m) * std::size_t(model.max_width());
+  scratch.resize(2 * plane);
+  double* activations[2] = {scratch.data(), scratch.data() + plane};
+  const double normalizer = detail::loss_normalizer(model.loss, m, k);
+  for (std::size_t v = 0; v < count; ++v) {
+    const double* theta = parameters + std::int64_t(v) * P;
+    const double* a = model.data.x.data();  // features x samples, column-major
+    for (int l = 0; l < layers; ++l) {
+      const int in = model.widths[std::size_t(l)], out = model.widths[std::size_t(l) + 1];
+      double* z = activations[l % 2];
+      // Z (out x m) = W (out x in) A (in x m); W row-major out x in is column-major in x out, hence Trans.
+      cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, out, int(m), in, 1.0,
+                  theta + detail::layer_weight_offset(model.widths.data(), l), in, a, in, 0.0, z, out);
+      const double* b = theta + detail::layer_bias_offset(model.widths.data(), l);
+      const bool hidden = l + 1 < layers;
+      for (std::int64_t s = 0; s < m; ++s) {
+        double* zs = z + s * out;
+        for (int o = 0; o < out; ++o) zs[o] = hidden ? detail::activate(model.activation, zs[o] + b[o]) : zs[o] + b[o];
+      }
+      a = z;
+    }
+    double total = 0.0;
+    for (std::int64_t s = 0; s < m; ++s) {
+      total += detail::sample_loss(model.loss, a + s * k, k, model.data.y.data() + s * model.data.targets);
+    }
+    losses[v] = total / normalizer;
+  }
+}
+
+}  // namespace hessa::cpu

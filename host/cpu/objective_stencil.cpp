@@ -1,0 +1,101 @@
+// CPU stencil stage for objectives that are not a plain expression (model losses, affine subspaces): each
+// stencil point is written out in the function's own coordinates and evaluated in blocks, so a model loss runs
+// as BLAS GEMMs over a block of parameter vectors. Same evaluation layout as stencil.cpp (detail/stencil.hpp).
+#include <algorithm>
+#include <vector>
+
+#include "cpu/cpu_stages.hpp"
+#include "hessa/detail/analysis.hpp"
+#include "hessa/detail/stencil.hpp"
+#include "hessa/errors.hpp"
+
+namespace hessa::cpu {
+namespace {
+
+// Stencil points materialized and evaluated at once per thread: enough to amortize a call, few enough that
+// n x 32 doubles stay in cache for moderate n.
+constexpr std::int64_t kBlockPoints = 32;
+
+// Writes point y (f.dimension() coordinates, read through `view`) in the function's coordinates into x.
+template <class View>
+void materialize(const Objective& f, const View& view, double* y, double* x) {
+  const int k = f.dimension();
+  if (f.subspace == nullptr) {
+    for (int c = 0; c < k; ++c) x[c] = view(c);
+    return;
+  }
+  for (int c = 0; c < k; ++c) y[c] = view(c);
+  f.subspace->map(y, x);
+}
+
+}  // namespace
+
+void evaluate_objective_points(const Objective& f, const double* x, std::size_t count, double* values,
+                               std::vector<double>& scratch) {
+  if (f.model != nullptr) {
+    mlp_loss(*f.model, x, count, values, scratch);
+    return;
+  }
+  const auto n = std::size_t(f.inner_dimension());
+  for (std::size_t i = 0; i < count; ++i) values[i] = (*f.expression)(x + i * n);
+}
+
+void evaluate_objective_stencil(const Objective& f, StencilKind kind, double step_scale, const double* points,
+                                std::size_t count, double* evals) {
+  if (kind == StencilKind::HyperDual) {
+    throw InputError("the hyperdual stencil needs a plain expression; model losses and direction subspaces use "
+                     "central, compact or richardson");
+  }
+  use_single_threaded_blas();
+  const int k = f.dimension();
+  const auto n = std::size_t(f.inner_dimension());
+  const std::int64_t per_point = detail::stencil_size(kind, k);
+  const std::int64_t total = std::int64_t(count) * per_point;
+  const std::int64_t blocks = (total + kBlockPoints - 1) / kBlockPoints;
+#pragma omp parallel
+  {
+    std::vector<double> x(std::size_t(kBlockPoints) * n), y(static_cast<std::size_t>(k)), scratch;
+#pragma omp for schedule(dynamic)
+    for (std::int64_t block = 0; block < blocks; ++block) {
+      const std::int64_t first = block * kBlockPoints;
+      const std::int64_t lanes = std::min(kBlockPoints, total - first);
+      for (std::int64_t l = 0; l < lanes; ++l) {
+        const std::int64_t p = (first + l) / per_point, e = (first + l) % per_point;
+        const detail::PerturbedPoint view =
+            detail::perturbed_point(points + p * k, detail::stencil_offset(kind, k, e), step_scale);
+        materialize(f, view, y.data(), x.data() + std::size_t(l) * n);
+      }
+      evaluate_objective_points(f, x.data(), std::size_t(lanes), evals + first, scratch);
+    }
+  }
+}
+
+void evaluate_gradient_steps(const Objective& f, const double* points, const double* g, std::size_t count,
+                             PointAnalysis* out) {
+  use_single_threaded_blas();
+  const int k = f.dimension();
+  const auto n = std::size_t(f.inner_dimension());
+  std::vector<std::int64_t> pending;
+  for (std::size_t p = 0; p < count; ++p)
+    if (detail::step_pending(out[p])) pending.push_back(std::int64_t(p));
+  const auto total = std::int64_t(pending.size());
+  const std::int64_t blocks = (total + kBlockPoints - 1) / kBlockPoints;
+#pragma omp parallel
+  {
+    std::vector<double> x(std::size_t(kBlockPoints) * n), y(static_cast<std::size_t>(k)), values(kBlockPoints), scratch;
+#pragma omp for schedule(dynamic)
+    for (std::int64_t block = 0; block < blocks; ++block) {
+      const std::int64_t first = block * kBlockPoints;
+      const std::int64_t lanes = std::min(kBlockPoints, total - first);
+      for (std::int64_t l = 0; l < lanes; ++l) {
+        const std::int64_t p = pending[std::size_t(first + l)];
+        const detail::GradientStepPoint view{points + p * k, g + p * k, out[p].step};
+        materialize(f, view, y.data(), x.data() + std::size_t(l) * n);
+      }
+      evaluate_objective_points(f, x.data(), std::size_t(lanes), values.data(), scratch);
+      for (std::int64_t l = 0; l < lanes; ++l) detail::set_step_value(&out[pending[std::size_t(first + l)]], values[std::size_t(l)]);
+    }
+  }
+}
+
+}  // namespace hessa::cpu
