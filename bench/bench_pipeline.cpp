@@ -8,6 +8,8 @@
 #include "cpu/cpu_stages.hpp"
 #include "hessa/backend.hpp"
 #include "hessa/catalogue.hpp"
+#include "hessa/model.hpp"
+#include "hessa/objective.hpp"
 
 namespace {
 
@@ -152,6 +154,65 @@ void BM_CudaPipeline(benchmark::State& state) {
   run_pipeline(state, backend.get());
 }
 
+// --- model losses: an MLP 2-h-h-1 (tanh, logistic) on 200 random samples --------------------------------------
+
+MlpModel bench_model(int hidden) {
+  MlpModel model;
+  model.widths = {2, std::int32_t(hidden), std::int32_t(hidden), 1};
+  model.loss = LossKind::Logistic;
+  const std::vector<double> x = random_points(200, 2);
+  std::vector<double> rows;
+  for (std::size_t s = 0; s < 200; ++s) rows.insert(rows.end(), {x[2 * s], x[2 * s + 1], double(s % 2)});
+  if (!make_dataset(rows, 3, model, &model.data).empty()) std::abort();
+  return model;
+}
+
+// Loss evaluations per second (each one a forward pass over all 200 samples), one thread.
+void BM_CpuMlpLoss(benchmark::State& state) {
+  const MlpModel model = bench_model(int(state.range(0)));
+  const std::size_t count = 64;
+  const std::vector<double> theta = random_points(count, int(model.parameter_count()));
+  std::vector<double> losses(count), scratch;
+  for (auto _ : state) cpu::mlp_loss(model, theta.data(), count, losses.data(), scratch);
+  report(state, count);
+}
+
+// A restricted 2-direction scan (2x2 Hessians) of B points: points per second through the whole pipeline.
+void run_model_scan(benchmark::State& state, Backend* backend) {
+  const MlpModel model = bench_model(int(state.range(0)));
+  const std::size_t B = std::size_t(state.range(1));
+  const int P = int(model.parameter_count());
+  const std::vector<double> centre = random_points(1, P), directions = random_points(2, P);
+  const AffineSubspace subspace{2, P, centre, directions};
+  Objective objective;
+  objective.model = &model;
+  objective.subspace = &subspace;
+  const std::vector<double> ab = random_points(B, 2);
+  AnalysisOptions options;
+  ChunkResult result;
+  for (auto _ : state) backend->analyze(objective, options, ab.data(), B, result);
+  state.SetLabel(backend->name());
+  report(state, B);
+}
+
+void BM_CpuModelScan(benchmark::State& state) {
+  auto backend = make_cpu_backend();
+  run_model_scan(state, backend.get());
+}
+
+void BM_CudaModelScan(benchmark::State& state) {
+  std::string why;
+  auto backend = make_cuda_backend(&why);
+  if (!backend) {
+    state.SkipWithError(("no usable GPU: " + why).c_str());
+    return;
+  }
+  run_model_scan(state, backend.get());
+}
+
+BENCHMARK(BM_CpuMlpLoss)->Arg(16)->Arg(64)->Arg(256);
+BENCHMARK(BM_CpuModelScan)->ArgsProduct({{16, 64}, {1024}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CudaModelScan)->ArgsProduct({{16, 64}, {1024, 16384}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CpuStencil)->Apply(pipeline_args);
 BENCHMARK(BM_CpuAssemble)->Apply(pipeline_args);
 BENCHMARK(BM_CpuEigen)->Apply(pipeline_args);

@@ -1,5 +1,5 @@
 // The CUDA backend: runs the four stages over a chunk on one stream of one GPU, as host/cpu/cpu_backend.cpp
-// does with OpenMP. Device buffers, the cuSOLVER handle and its workspaces persist across chunks.
+// does with OpenMP. Device buffers, the cuSOLVER/cuBLAS handles and their workspaces persist across chunks.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -75,7 +75,8 @@ using cuda::device_from_env;
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(int device, EigenChoice choice) : device_(device), choice_(choice), eigen_(stream_.get()) {
+  CudaBackend(int device, EigenChoice choice)
+      : device_(device), choice_(choice), eigen_(stream_.get()), objective_(stream_.get()) {
     cudaDeviceProp prop{};
     HESSA_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
     device_name_ = prop.name;
@@ -105,11 +106,10 @@ class CudaBackend final : public Backend {
   void analyze(const CompiledFunction& f, const AnalysisOptions& options, const double* points, std::size_t count,
                ChunkResult& out) override {
     const int n = f.dimension();
-    const std::size_t nn = std::size_t(n) * std::size_t(n);
     out.resize(count, n, options);
     if (count == 0) return;
     device_.make_current();
-    const EigenMethod method = eigen_method_for(choice_, n);
+    const EigenMethod method = eigen_method_for(choice_, n);  // before any work: it may reject n
     const cudaStream_t stream = stream_.get();
 
     // The program is a few hundred bytes: copied every chunk rather than cached by the address of its
@@ -117,9 +117,44 @@ class CudaBackend final : public Backend {
     const std::vector<detail::Instruction>& code = f.code();
     code_.resize(code.size());
     cuda::copy_to_device(code_.data(), code.data(), code.size(), stream);
-    points_.resize(count * std::size_t(n));
-    cuda::copy_to_device(points_.data(), points, count * std::size_t(n), stream);
+    prepare_chunk(n, options, points, count);
 
+    const detail::ProgramView program{code_.data(), std::int32_t(code.size()), n};
+    cuda::evaluate_stencil(program, options.stencil, options.step_scale, points_.data(), count, evals_.data(), stream);
+    assemble_to_analysis(program, method, n, options, count);
+    copy_out(options, count, out);
+  }
+
+  void analyze(const Objective& f, const AnalysisOptions& options, const double* points, std::size_t count,
+               ChunkResult& out) override {
+    if (f.plain_expression()) {
+      analyze(*f.expression, options, points, count, out);
+      return;
+    }
+    if (options.stencil == StencilKind::HyperDual) {
+      throw InputError("the hyperdual stencil needs a plain expression; model losses and direction subspaces use "
+                       "central, compact or richardson");
+    }
+    const int n = f.dimension();
+    out.resize(count, n, options);
+    if (count == 0) return;
+    device_.make_current();
+    const EigenMethod method = eigen_method_for(choice_, n);
+    prepare_chunk(n, options, points, count);
+    objective_.prepare(f);
+    objective_.evaluate_stencil(options.stencil, options.step_scale, points_.data(), count, evals_.data());
+    // No program: analyze leaves f(x - step g) pending, evaluated below in batches like the stencil.
+    assemble_to_analysis(detail::ProgramView{nullptr, 0, n}, method, n, options, count);
+    objective_.evaluate_gradient_steps(points_.data(), g_.data(), count, results_.data());
+    copy_out(options, count, out);
+  }
+
+ private:
+  // Copies the chunk's points (count x n) to the device and sizes the per-chunk buffers.
+  void prepare_chunk(int n, const AnalysisOptions& options, const double* points, std::size_t count) {
+    const std::size_t nn = std::size_t(n) * std::size_t(n);
+    points_.resize(count * std::size_t(n));
+    cuda::copy_to_device(points_.data(), points, count * std::size_t(n), stream_.get());
     evals_.resize(count * std::size_t(detail::stencil_size(options.stencil, n) *
                                       detail::values_per_evaluation(options.stencil)));
     fx_.resize(count);
@@ -132,26 +167,31 @@ class CudaBackend final : public Backend {
     info_.resize(count);
     status_.resize(count);
     results_.resize(count);
+  }
 
-    const detail::ProgramView program{code_.data(), std::int32_t(code.size()), n};
-    cuda::evaluate_stencil(program, options.stencil, options.step_scale, points_.data(), count, evals_.data(), stream);
+  // assemble -> eigen -> analyze on the stencil values in evals_.
+  void assemble_to_analysis(const detail::ProgramView& program, EigenMethod method, int n,
+                            const AnalysisOptions& options, std::size_t count) {
+    const cudaStream_t stream = stream_.get();
     cuda::assemble(options.stencil, n, options.step_scale, points_.data(), count, evals_.data(), fx_.data(), g_.data(),
                    H_.data(), hess_err_.data(), grad_err_.data(), status_.data(), stream);
     eigen_.eigensolve(method, n, count, H_.data(), status_.data(), w_.data(),
                       options.eigenvectors ? V_.data() : nullptr, info_.data(), stream);
     cuda::analyze(program, options, points_.data(), count, fx_.data(), g_.data(), H_.data(), w_.data(), info_.data(),
                   hess_err_.data(), grad_err_.data(), status_.data(), results_.data(), stream);
+  }
 
+  void copy_out(const AnalysisOptions& options, std::size_t count, ChunkResult& out) {
+    const cudaStream_t stream = stream_.get();
     cuda::copy_to_host(out.points.data(), results_.data(), count, stream);
     if (options.keep_gradient) cuda::copy_to_host(out.gradient.data(), g_.data(), g_.size(), stream);
     if (options.keep_hessian) cuda::copy_to_host(out.hessian.data(), H_.data(), H_.size(), stream);
     if (options.keep_eigenvalues) cuda::copy_to_host(out.eigenvalues.data(), w_.data(), w_.size(), stream);
     if (options.eigenvectors) cuda::copy_to_host(out.eigenvectors.data(), V_.data(), V_.size(), stream);
-    // Also where a fault inside any kernel above is reported.
+    // Also where a fault inside any kernel above is reported; `out` is read only after it.
     HESSA_CUDA_TRY(cudaStreamSynchronize(stream));
   }
 
- private:
   // Declaration order is construction order: the device first; buffers are freed before the handle and
   // the stream they were used with are destroyed.
   CurrentDevice device_;
@@ -160,6 +200,7 @@ class CudaBackend final : public Backend {
   std::string sm_;
   cuda::CudaStream stream_;
   cuda::Eigensolver eigen_;
+  cuda::ObjectiveEvaluator objective_;
   device_buffer<detail::Instruction> code_;
   device_buffer<double> points_, evals_, fx_, g_, H_, w_, V_, hess_err_, grad_err_;
   device_buffer<int> info_;

@@ -1,4 +1,5 @@
-// The CUDA backend's pipeline stages (one .cu file each): stencil -> assemble -> eigen -> analyze.
+// The CUDA backend's pipeline stages (one .cu file each): stencil -> assemble -> eigen -> analyze, and the
+// stencil stage of objectives that are not a plain expression (objective_stencil.cu, model_loss.cu).
 // Same contracts as host/cpu/cpu_stages.hpp, on device pointers, enqueued on `stream` (nothing here synchronizes).
 #pragma once
 
@@ -6,11 +7,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "device_buffer.cuh"
 #include "hessa/analysis_options.hpp"
 #include "hessa/detail/bytecode.hpp"
+#include "hessa/objective.hpp"
 
 namespace hessa::cuda {
 
@@ -105,5 +108,70 @@ void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const
              const double* fx, const double* g, const double* H, const double* w, const int* info,
              const double* hess_err, const double* grad_err, const PointStatus* status, PointAnalysis* out,
              cudaStream_t stream);
+
+// --- Objectives at materialized points (model losses, affine subspaces) ---
+
+// The MLP's mean loss (detail/mlp.hpp) at many parameter vectors at once, as host/cpu/model_loss.cpp: per layer
+// one cublasDgemmStridedBatched over the vectors (activations column-major d x samples, one column per sample),
+// then bias + activation, then one block per vector sums the sample losses. model_loss.cu.
+class MlpLoss {
+ public:
+  // Creates the cuBLAS handle bound to `stream`; every call below is enqueued on it.
+  explicit MlpLoss(cudaStream_t stream);
+
+  // The most vectors one evaluate() takes: cuBLAS's batch count is an int, and PyTorch works around a cuBLAS
+  // failure past 65535 batches on some GPUs (pytorch/pytorch#45724), so batches stay below that.
+  static constexpr std::size_t kMaxBatch = 63 * 1024;
+  // Device bytes evaluate() needs per parameter vector (the two activation buffers).
+  static std::size_t bytes_per_vector(const MlpModel& model);
+
+  // Copies the model's data set to the device (every analyze call: data sets are small, and the address of a
+  // model is no safe cache key). Throws std::invalid_argument when the data set does not fit the model.
+  void upload(const MlpModel& model);
+  // losses[v] = the mean loss at parameter vector v (parameters: count x P row-major, device), count <= kMaxBatch.
+  void evaluate(const MlpModel& model, const double* parameters, std::size_t count, double* losses);
+
+ private:
+  cudaStream_t stream_;
+  CublasHandle handle_;
+  device_buffer<double> x_;               // features x samples, column-major (the row-major data set as is)
+  device_buffer<double> y_;               // targets, data.targets per sample
+  device_buffer<double> activations_[2];  // layer outputs, alternating between layers
+};
+
+// The stencil stage for an Objective that is not a plain expression, as host/cpu/objective_stencil.cpp: stencil
+// points (and gradient-step points) are written out in the function's own coordinates, mapped through the
+// subspace when set, a batch at a time, and each batch is evaluated at once: by MlpLoss for a model, by the
+// shared interpreter for an expression. Buffers persist across chunks. objective_stencil.cu.
+class ObjectiveEvaluator {
+ public:
+  explicit ObjectiveEvaluator(cudaStream_t stream) : stream_(stream) {}
+
+  // Per analyze call, before the calls below: copies the program, the subspace and the data set, and picks
+  // the batch size. What `f` points to must outlive those calls (`f` itself is copied).
+  void prepare(const Objective& f);
+  // evaluate_stencil's layout for f: evals[p E + e], E = stencil_size(kind, f.dimension()) (not HyperDual).
+  void evaluate_stencil(StencilKind kind, double step_scale, const double* points, std::size_t count,
+                        double* evals);
+  // f(x - step g) for every point whose step is pending (detail::step_pending), then detail::set_step_value.
+  void evaluate_gradient_steps(const double* points, const double* g, std::size_t count, PointAnalysis* results);
+
+ private:
+  // Materializes points 0 .. total - 1 of `source` batch by batch and evaluates them into values[0 .. total).
+  template <class Points>
+  void evaluate_points(const Points& source, std::int64_t total, double* values);
+  // values[b] = f at the b-th row of x (count x f.inner_dimension(), device).
+  void evaluate_rows(const double* x, std::int64_t count, double* values);
+
+  cudaStream_t stream_;
+  Objective f_{};
+  std::int64_t batch_ = 1;  // points materialized at once
+  device_buffer<detail::Instruction> code_;
+  detail::ProgramView program_{nullptr, 0, 0};  // device copy of f_.expression
+  device_buffer<double> origin_, directions_;  // device copy of f_.subspace
+  device_buffer<double> x_;                    // batch_ x inner_dimension
+  device_buffer<double> step_values_;          // f(x - step g) per point of the chunk
+  std::optional<MlpLoss> mlp_;                 // made on first use: expressions need no cuBLAS handle
+};
 
 }  // namespace hessa::cuda

@@ -1,7 +1,9 @@
 // RAII owners of device resources: device_buffer<T> (device memory) and handles for a CUDA stream, a
-// cuSOLVER context, syevj parameters and 64-bit-API parameters. The only place cudaMalloc/cudaFree appear.
+// cuSOLVER context, syevj parameters, 64-bit-API parameters and a cuBLAS context. The only place
+// cudaMalloc/cudaFree appear.
 #pragma once
 
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
 
@@ -130,10 +132,15 @@ struct CusolverParamsTraits {
   static void create(cusolverDnParams_t* p) { HESSA_CUSOLVER_TRY(cusolverDnCreateParams(p)); }
   static void destroy(cusolverDnParams_t p) noexcept { (void)cusolverDnDestroyParams(p); }
 };
+struct CublasHandleTraits {
+  static void create(cublasHandle_t* h) { HESSA_CUBLAS_TRY(cublasCreate(h)); }
+  static void destroy(cublasHandle_t h) noexcept { (void)cublasDestroy(h); }
+};
 
 using CudaStream = UniqueHandle<cudaStream_t, StreamTraits>;
 using CusolverHandle = UniqueHandle<cusolverDnHandle_t, CusolverHandleTraits>;
 using SyevjInfo = UniqueHandle<syevjInfo_t, SyevjInfoTraits>;
 using CusolverParams = UniqueHandle<cusolverDnParams_t, CusolverParamsTraits>;
+using CublasHandle = UniqueHandle<cublasHandle_t, CublasHandleTraits>;
 
 }  // namespace hessa::cuda
