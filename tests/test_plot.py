@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Tests of scripts/hessa-plot: builds scan files in the HDF5 layout of `hessa run` (a synthetic 2-D saddle, an
-incomplete one, a 1-D cubic, bad inputs, and -- given --hessa EXE -- himmelblau's real landscape analyzed by
-hessa and converted here), runs the script, and checks its exit codes and PNGs (valid, the expected size, not
-blank). A plain script: prints each failure and 'N passed, N failed'; exit 0, 1 on failure, 77 (skipped) when
+incomplete one, a 1-D cubic, direction scans of a model loss, bad inputs, and -- given --hessa EXE --
+himmelblau's real landscape analyzed by hessa and converted here), runs the script, and checks its exit codes
+and PNGs (valid, the expected size, not blank, and for direction scans the labels in their PNG text). A plain
+script: prints each failure and 'N passed, N failed'; exit 0, 1 on failure, 77 (skipped) when
 numpy / matplotlib / h5py are not importable.
 
   python3 tests/test_plot.py [--hessa build-cpu/hessa] [--keep DIR]
@@ -15,6 +16,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 try:
     import numpy as np
@@ -55,14 +57,17 @@ def check(cond, what):
 
 
 def write_scan(path, points, data, *, counts=None, lower=None, upper=None, names=None, function=None,
-               eigenvalues=None, chunk=64, done=None, kind="grid", drop=()):
-    """data: per-point arrays by field name; class/status may be given as strings or codes."""
+               eigenvalues=None, chunk=64, done=None, kind="grid", drop=(), points_extra=None):
+    """data: per-point arrays by field name; class/status may be given as strings or codes. A grid (kind
+    "grid" or "directions") takes lower, upper and counts; points_extra adds keys to settings.points."""
     B, n = points.shape
     nchunks = -(-B // chunk)
     done = np.ones(nchunks, np.uint8) if done is None else np.asarray(done, np.uint8)
     settings = {"function": function or {"name": "test", "expression": "test", "dimension": n},
-                "points": ({"kind": "grid", "lower": list(lower), "upper": list(upper), "counts": list(counts),
-                            "total": B} if kind == "grid" else {"kind": kind, "file": "pts.csv", "total": B})}
+                "points": ({"kind": kind, "lower": list(lower), "upper": list(upper), "counts": list(counts),
+                            "total": B} if kind in ("grid", "directions")
+                           else {"kind": kind, "file": "pts.csv", "total": B})}
+    settings["points"].update(points_extra or {})
     with h5py.File(path, "w") as h:
         h.create_dataset("points", data=points.astype(np.float64))
         for name in FIELDS:
@@ -180,6 +185,31 @@ def check_png(path, size, what, content=0.15):
     return img
 
 
+def png_text(path):
+    """The PNG's text chunks (tEXt, zTXt, iTXt) as a dict."""
+    out = {}
+    with open(path, "rb") as fh:
+        data = fh.read()
+    at = 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + length]
+        at += 12 + length
+        if kind == b"tEXt":
+            key, _, text = body.partition(b"\0")
+            out[key.decode("latin-1")] = text.decode("latin-1")
+        elif kind == b"zTXt":
+            key, _, rest = body.partition(b"\0")
+            out[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+        elif kind == b"iTXt":
+            key, _, rest = body.partition(b"\0")
+            compressed, rest = rest[0], rest[2:]
+            _, _, rest = rest.partition(b"\0")  # language tag
+            _, _, text = rest.partition(b"\0")  # translated keyword
+            out[key.decode("latin-1")] = (zlib.decompress(text) if compressed else text).decode("utf-8")
+    return out
+
+
 def has_grey(img):
     """The 'no value' grey #b4b4b4 fills a region of the picture (more than its legend patch)."""
     return int(np.sum(np.all(np.abs(img - 180 / 255) < 1.5 / 255, axis=2))) > 2000
@@ -258,6 +288,101 @@ def test_1d(tmp):
     check_png(os.path.join(out, "cubic_eig_curves.png"), (960, 1224), "1-D with an extra panel", content=0.02)
 
 
+# settings.function of a model job, as hessa run writes it
+MLP = {"name": "MLP 2-16-16-1 tanh, logistic loss", "model": "mlp", "layers": [2, 16, 16, 1], "activation": "tanh",
+       "loss": "logistic", "data_file": "examples/mlp_moons/moons.csv", "samples": 200,
+       "parameters_file": "examples/mlp_moons/params.npy", "parameter_count": 337, "dimension": 337}
+
+
+def add_direction_datasets(path, centre, directions, dimension):
+    """What hessa run adds for a direction scan: /scan/centre, /scan/directions, the root attribute dimension."""
+    with h5py.File(path, "r+") as h:
+        h.create_dataset("scan/centre", data=centre)
+        h.create_dataset("scan/directions", data=directions)
+        h.attrs["dimension"] = np.uint64(dimension)
+
+
+def direction_scan_2d(path):
+    """f(θ* + α d1 + β d2) = 0.2 + α² + β² (1 - α) / 2 on 21 x 17 over [-1, 1] x [-0.5, 0.5], with the
+    eigenvalues of its 2 x 2 Hessian [[2, -β], [-β, 1 - α]]: a minimum at the centre, saddle-like near α = 1."""
+    lower, upper, counts = [-1.0, -0.5], [1.0, 0.5], [21, 17]
+    p = grid_points(lower, upper, counts)
+    a, b = p[:, 0], p[:, 1]
+    H = np.stack([np.stack([np.full(len(a), 2.0), -b], 1), np.stack([-b, 1 - a], 1)], 1)
+    lam = np.linalg.eigvalsh(H)
+    g = np.hypot(2 * a - b * b / 2, b * (1 - a))
+    data = {"f": 0.2 + a * a + b * b * (1 - a) / 2, "grad_norm": g, "lambda_min": lam[:, 0],
+            "lambda_max": lam[:, 1], "class": np.where(g < 1e-12, "minimum", "noncritical"),
+            "morse_index": np.sum(lam < 0, axis=1).astype(np.int32), "lr_max": 1 / lam[:, 1]}
+    write_scan(path, p, data, counts=counts, lower=lower, upper=upper, names=["alpha", "beta"], function=MLP,
+               eigenvalues=lam, kind="directions",
+               points_extra={"hessian": "restricted", "directions": "filter", "seed": 1, "centre": "parameters"})
+    rng = np.random.default_rng(1)
+    add_direction_datasets(path, rng.normal(size=337), rng.normal(size=(2, 337)), 2)
+
+
+def direction_scan_1d_full(path, P=337):
+    """Along α with β fixed at 0 (counts 41 x 1) from a centre and directions in files, the eigenvalues of the
+    full P x P Hessian (P of them a point)."""
+    lower, upper, counts = [-2.0, 0.0], [2.0, 0.0], [41, 1]
+    p = grid_points(lower, upper, counts)
+    a = p[:, 0]
+    rng = np.random.default_rng(2)
+    spectrum = np.sort(np.concatenate([rng.normal(scale=0.01, size=P - 3), [-0.3, 0.8, 2.0]]))
+    eig = np.sort(spectrum[None, :] * (1 + 0.3 * a[:, None] ** 2) + 0.05 * a[:, None], axis=1)
+    data = {"f": 0.1 + 0.5 * a * a - 0.05 * a ** 4, "grad_norm": np.abs(a - 0.2 * a ** 3),
+            "lambda_min": eig[:, 0], "lambda_max": eig[:, -1], "class": np.full(len(a), "noncritical"),
+            "morse_index": np.sum(eig < 0, axis=1).astype(np.int32)}
+    write_scan(path, p, data, counts=counts, lower=lower, upper=upper, names=["alpha", "beta"], function=MLP,
+               eigenvalues=eig, kind="directions", chunk=16,
+               points_extra={"hessian": "full", "directions": "file", "directions_file": "/data/run7/dirs.npy",
+                             "seed": 0, "centre": "file", "centre_file": "/data/run7/epoch_40.npy"})
+    add_direction_datasets(path, rng.normal(size=P), rng.normal(size=(2, P)), P)
+
+
+def test_directions(tmp):
+    h5 = os.path.join(tmp, "dirs.h5")
+    direction_scan_2d(h5)
+    out = os.path.join(tmp, "plots_dirs")
+    rc, so, se = run(h5, "-o", out)
+    check(rc == 0, f"direction scan 2-D: exit {rc}, stderr: {se.strip()}")
+    for name in MAPS + ["overview"]:
+        path = os.path.join(out, f"dirs_{name}.png")
+        # the box is twice as wide as high: the overview's panels are lower (3.6 in) than for a square one
+        if check_png(path, (1860, 724) if name == "overview" else SINGLE_PX, "direction scan 2-D") is None:
+            continue
+        text = png_text(path)
+        desc, title = text.get("Description", ""), text.get("Title", "")
+        for needle in ("x axis: α (direction 1)", "y axis: β (direction 2)", "MLP 2-16-16-1 tanh, logistic loss",
+                       "eigenvalues of the 2×2 Hessian of f(θ* + α d₁ + β d₂)", "around θ* = params.npy",
+                       "d₁, d₂ random, filter-normalized (seed 1)", "21×17 grid"):
+            check(needle in desc, f"direction scan 2-D: {name} says {needle!r}: {desc!r}")
+        if name != "overview":
+            check("MLP 2-16-16-1" in title, f"direction scan 2-D: {name}'s title names the model: {title!r}")
+
+    h5 = os.path.join(tmp, "dirs_full.h5")
+    direction_scan_1d_full(h5)
+    rc, so, se = run(h5, "-o", out)
+    check(rc == 0, f"direction scan 1-D, full Hessian: exit {rc}, stderr: {se.strip()}")
+    path = os.path.join(out, "dirs_full_curves.png")
+    if check_png(path, CURVES_PX, "direction scan 1-D, full Hessian", content=0.02) is not None:
+        desc = png_text(path).get("Description", "")
+        for needle in ("x axis: α (direction 1)", "eigenvalues of the full 337×337 Hessian at θ* + α d₁ + β d₂",
+                       "around θ* = epoch_40.npy", "d₁, d₂ from dirs.npy", "β = 0", "41-point grid"):
+            check(needle in desc, f"direction scan 1-D: says {needle!r}: {desc!r}")
+
+    # a direction scan without its grid keys is bad input
+    bad_h5 = os.path.join(tmp, "dirs_bad.h5")
+    direction_scan_2d(bad_h5)
+    with h5py.File(bad_h5, "r+") as h:
+        st = json.loads(h.attrs["settings"])
+        del st["points"]["counts"]
+        h.attrs["settings"] = json.dumps(st)
+    rc, _, se = run(bad_h5, "-o", os.path.join(tmp, "plots_dirs_bad"))
+    check(rc == 2 and "kind directions" in se and "'counts'" in se and se.count("\n") == 1,
+          f"direction scan without counts: exit {rc}, {se!r}")
+
+
 def test_bad_input(tmp):
     def bad(args, needle, what):
         rc, so, se = run(*args)
@@ -332,6 +457,7 @@ def main():
         test_2d(tmp)
         test_incomplete(tmp)
         test_1d(tmp)
+        test_directions(tmp)
         test_bad_input(tmp)
         if args.hessa:
             test_himmelblau(tmp, args.hessa)
