@@ -22,6 +22,7 @@
 
 #include "cli_support.hpp"
 #include "hessa/io.hpp"
+#include "store_reader.hpp"
 
 namespace {
 
@@ -30,61 +31,11 @@ namespace fs = std::filesystem;
 using hessa::test::CliRun;
 using hessa::test::run_hessa;
 
-// Every dataset of a result file as raw bytes in its stored type, plus the root attribute `complete`.
-struct StoredFile {
-  std::map<std::string, std::vector<unsigned char>> datasets;
-  int complete = -1;
-  std::vector<unsigned char> done() const { return datasets.at("done"); }
-};
-
-std::vector<std::string> per_point_datasets(bool with_matrices) {
-  std::vector<std::string> names = {"points"};
-  for (const std::string& f : hessa::analysis_field_names()) names.push_back(f);
-  if (with_matrices) names.insert(names.end(), {"gradient", "hessian", "eigenvalues", "eigenvectors"});
-  return names;
-}
-
-// Reads without HDF5's file lock, so a test can watch a file another process is writing. Empty when unreadable.
-std::optional<StoredFile> read_file(const std::string& path, const std::vector<std::string>& names) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_file_locking(fapl, false, true);
-  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
-  H5Pclose(fapl);
-  if (file < 0) return std::nullopt;
-  StoredFile out;
-  bool ok = true;
-  std::vector<std::string> all = names;
-  all.push_back("done");
-  for (const std::string& name : all) {
-    const hid_t ds = H5Dopen2(file, name.c_str(), H5P_DEFAULT);
-    if (ds < 0) {
-      ok = false;
-      break;
-    }
-    const hid_t type = H5Dget_type(ds);
-    const hid_t space = H5Dget_space(ds);
-    std::vector<unsigned char> bytes(std::size_t(H5Sget_simple_extent_npoints(space)) * H5Tget_size(type));
-    ok = ok && H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()) >= 0;
-    out.datasets[name] = std::move(bytes);
-    H5Sclose(space);
-    H5Tclose(type);
-    H5Dclose(ds);
-  }
-  const hid_t attr = H5Aopen(file, "complete", H5P_DEFAULT);
-  std::uint8_t complete = 0;
-  if (attr >= 0 && H5Aread(attr, H5T_NATIVE_UINT8, &complete) >= 0) out.complete = complete;
-  if (attr >= 0) H5Aclose(attr);
-  H5Fclose(file);
-  if (!ok) return std::nullopt;
-  return out;
-}
-
-std::size_t count_done(const StoredFile& f) {
-  std::size_t n = 0;
-  for (unsigned char d : f.done()) n += d != 0;
-  return n;
-}
+using hessa::test::count_done;
+using hessa::test::expect_same_per_point_data;
+using hessa::test::per_point_datasets;
+using hessa::test::read_file;
+using hessa::test::StoredFile;
 
 class Batch : public ::testing::Test {
  protected:
@@ -146,14 +97,6 @@ chunk = 100
 
   fs::path dir_;
 };
-
-void expect_same_per_point_data(const StoredFile& a, const StoredFile& b, const std::vector<std::string>& names) {
-  for (const std::string& name : names) {
-    ASSERT_TRUE(a.datasets.count(name) && b.datasets.count(name)) << name;
-    EXPECT_EQ(a.datasets.at(name).size(), b.datasets.at(name).size()) << name;
-    EXPECT_TRUE(a.datasets.at(name) == b.datasets.at(name)) << "/" << name << " differs";
-  }
-}
 
 TEST_F(Batch, KilledRunResumedEqualsAnUninterruptedRunBitForBit) {
   const std::vector<std::string> names = per_point_datasets(true);

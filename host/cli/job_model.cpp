@@ -175,6 +175,11 @@ void read_direction_scan(const TableReader& t, JobSpec& job) {
   }
   const int N = int(centre.size());
   const int k = job.n;  // one direction per axis of the (alpha, beta, ...) grid
+  if (k > N) {
+    t.fail(t.node("counts")->source(), "counts",
+           "has " + std::to_string(k) + " axes (one per direction), more than the " + std::to_string(N) +
+               " coordinates of the centre");
+  }
 
   if (t.has("seed")) {
     const std::int64_t seed = t.integer(*t.node("seed"), "seed");

@@ -9,13 +9,7 @@
 #include "hessa/detail/scalar_math.hpp"
 #include "hessa/detail/stencil.hpp"
 
-// On x86-64 g++ also compiles run() for AVX2 and picks the copy at load time (about 2x at n = 32). AVX2 does not
-// include FMA, so no multiply-add is fused and the results stay those of the scalar interpreter.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HESSA_CPU_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
-#else
-#define HESSA_CPU_AVX2_CLONE
-#endif
+#include "cpu/avx2_clone.hpp"
 
 namespace hessa::cpu {
 
