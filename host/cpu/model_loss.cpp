@@ -15,7 +15,7 @@ namespace hessa::cpu {
 namespace {
 
 // The activation over a whole layer's outputs: one switch, then a loop the compiler vectorizes.
-HESSA_CPU_AVX2_CLONE void activate_all(Activation activation, double* z, std::size_t count) {
+HESSA_CPU_AVX512_CLONE void activate_all(Activation activation, double* z, std::size_t count) {
   switch (activation) {
     case Activation::Tanh:
 #pragma omp simd
@@ -23,7 +23,7 @@ HESSA_CPU_AVX2_CLONE void activate_all(Activation activation, double* z, std::si
       return;
     case Activation::Sigmoid:
 #pragma omp simd
-      for (std::size_t i = 0; i < count; ++i) z[i] = vector_activate(Activation::Sigmoid, z[i]);
+      for (std::size_t i = 0; i < count; ++i) z[i] = vector_sigmoid(z[i]);
       return;
     case Activation::Relu:
     case Activation::Gelu: break;
