@@ -156,3 +156,20 @@ TEST_F(Cli, FunctionsListsTheCatalogue) {
 
 }  // namespace
 }  // namespace hessa
+
+namespace hessa {
+namespace {
+
+// `hessa plot` hands every argument to scripts/hessa-plot (found beside the build tree): its help, and its
+// one-message exit 2 for a missing scan, come back through hessa unchanged.
+TEST(CliPlot, HandsItsArgumentsToThePlotScript) {
+  const test::CliRun help = test::run_hessa("plot --help");
+  EXPECT_EQ(help.exit_code, 0) << help.output;
+  EXPECT_NE(help.output.find("usage: hessa-plot"), std::string::npos) << help.output;
+  const test::CliRun missing = test::run_hessa("plot /nonexistent/scan.h5");
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("/nonexistent/scan.h5: no such file"), std::string::npos) << missing.output;
+}
+
+}  // namespace
+}  // namespace hessa

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   const auto jacobian = hessa::cli::add_jacobian_command(app);
   const auto run = hessa::cli::add_run_command(app);
   const auto merge = hessa::cli::add_merge_command(app);
+  const auto plot = hessa::cli::add_plot_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("jacobian")) return jacobian();
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("merge")) return merge();
+    if (app.got_subcommand("plot")) return plot();
   } catch (const hessa::InputError& e) {
     std::cerr << "hessa: error: " << e.what() << '\n';
     return 2;
