@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -721,6 +722,51 @@ TEST(ModelDataset, NamesRoundTrip) {
   LossKind l;
   EXPECT_FALSE(activation_from_name("softmax", &a));
   EXPECT_FALSE(loss_from_name("hinge", &l));
+}
+
+}  // namespace
+}  // namespace hessa
+
+namespace hessa {
+namespace {
+
+// The CPU's full-Hessian stencil reuses the centre's forward pass layer by layer (host/cpu/model_stencil.cpp).
+// Through the identity subspace with origin 0 and y = theta, the materialized path evaluates the loss at the very
+// same points (0 + sum_a theta_a e_a == theta, steps from the same coordinates) by whole forward passes, so the two
+// differ only in the rounding of each loss: a few ulps of the largest stencil value (8 eps f_max, say), which the
+// central Hessian divides by h^2 with h = 2^-13 max(|theta_i|, 1): |dH| <= 4 * 8 eps f_max / h^2 ~ 2e-7 f_max.
+TEST(ModelLayerwiseStencil, EqualsWholeForwardPassesToRounding) {
+  for (const auto& [widths, activation, loss] :
+       {std::tuple{std::vector<std::int32_t>{3, 4, 3, 2}, Activation::Tanh, LossKind::CrossEntropy},
+        std::tuple{std::vector<std::int32_t>{2, 5, 1}, Activation::Sigmoid, LossKind::Logistic},
+        std::tuple{std::vector<std::int32_t>{2, 3, 3, 2}, Activation::Gelu, LossKind::Mse}}) {
+    const MlpModel model = make_model(widths, activation, loss, 25, 41);
+    const int P = int(model.parameter_count());
+    const std::vector<double> theta = random_vector(std::size_t(P), -1.5, 1.5, 42);
+    AffineSubspace identity{P, P, std::vector<double>(std::size_t(P), 0.0), std::vector<double>(std::size_t(P) * P, 0.0)};
+    for (int a = 0; a < P; ++a) identity.directions[std::size_t(a) * P + a] = 1.0;
+    for (StencilKind kind : {StencilKind::Central, StencilKind::Compact, StencilKind::Richardson}) {
+      SCOPED_TRACE(std::string(stencil_name(kind)) + ", P = " + std::to_string(P));
+      const auto backend = make_cpu_backend();
+      Objective layerwise, materialized;
+      layerwise.model = materialized.model = &model;
+      materialized.subspace = &identity;
+      ChunkResult a, b;
+      backend->analyze(layerwise, keep_all(kind), theta.data(), 1, a);
+      backend->analyze(materialized, keep_all(kind), theta.data(), 1, b);
+      EXPECT_EQ(a.points[0].f, b.points[0].f);  // the centre: the same forward pass
+      const double f_max = std::max(std::fabs(a.points[0].f), 1.0);
+      // h_i h_j >= scale^2; Richardson's (4 D(h/2) - D(h)) / 3 multiplies the rounding by 68/3 / 4 < 6.
+      const double h2 = default_step_scale(kind) * default_step_scale(kind);
+      const double bound = 4 * 8 * 2.220446049250313e-16 * f_max / h2 * (kind == StencilKind::Richardson ? 6 : 1);
+      const double dH = test::scaled_max_error(a.hessian.data(), b.hessian.data(), a.hessian.size());
+      EXPECT_LE(dH, bound);
+      EXPECT_LE(test::scaled_max_error(a.gradient.data(), b.gradient.data(), a.gradient.size()), bound);
+      char text[32];
+      std::snprintf(text, sizeof text, "%.3g", dH);
+      RecordProperty(std::string("dH_") + stencil_name(kind) + "_P" + std::to_string(P), text);
+    }
+  }
 }
 
 }  // namespace

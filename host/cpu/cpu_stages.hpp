@@ -66,4 +66,18 @@ void evaluate_objective_points(const Objective& f, const double* x, std::size_t 
 void mlp_loss(const MlpModel& model, const double* parameters, std::size_t count, double* losses,
               std::vector<double>& scratch);
 
+// Its parts, for model_stencil.cpp: one layer (Z = W_l A + b_l over all samples, activated when hidden; A is
+// in x m and Z out x m, column-major), the mean loss of the output layer, the activation over `count` values.
+void mlp_layer(const MlpModel& model, const double* theta, int layer, const double* a, double* z);
+void mlp_preactivation(const MlpModel& model, const double* theta, int layer, const double* a, double* z);  // no activation
+double mlp_mean_loss(const MlpModel& model, const double* outputs);
+void activate_layer(Activation activation, double* z, std::size_t count);
+
+// --- model_stencil.cpp ---
+
+// The evaluate_stencil layout for a model's loss on its own parameters (the full Hessian): per point, one
+// forward pass is kept and each stencil point recomputes only from the first layer its perturbation touches.
+void mlp_stencil(const MlpModel& model, StencilKind kind, double step_scale, const double* points, std::size_t count,
+                 double* evals);
+
 }  // namespace hessa::cpu

@@ -46,6 +46,10 @@ void evaluate_objective_stencil(const Objective& f, StencilKind kind, double ste
     throw InputError("the hyperdual stencil needs a plain expression; model losses and direction subspaces use "
                      "central, compact or richardson");
   }
+  if (f.model != nullptr && f.subspace == nullptr) {
+    mlp_stencil(*f.model, kind, step_scale, points, count, evals);  // a full Hessian: layer-wise reuse
+    return;
+  }
   use_single_threaded_blas();
   const int k = f.dimension();
   const auto n = std::size_t(f.inner_dimension());
