@@ -11,12 +11,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "cli_support.hpp"
 #include "hessa/backend.hpp"
+#include "hessa/io.hpp"
 #include "hessa/model.hpp"
 #include "hessa/objective.hpp"
 #include "store_reader.hpp"
@@ -575,6 +577,55 @@ TEST_F(ModelJobs, ShardsOfADirectionScanMergedEqualOneRun) {
   test::expect_same_per_point_data(*a, *b, names);
   EXPECT_EQ(a->done(), std::vector<unsigned char>(8, 1));
   EXPECT_EQ(a->complete, 1);
+}
+
+}  // namespace
+}  // namespace hessa
+
+namespace hessa {
+namespace {
+
+// The README's example (scripts/demo mlp): examples/mlp_moons_scan.toml as shipped, on an 11 x 11 grid into this
+// test's folder. Its f at the centre is the bundled network's loss on the bundled data (an independent long-double
+// forward pass, 1e-12), and the bundled parameters are what the example says: a trained point (loss < 1e-3) at
+// which the plotted surface curves up in both directions.
+TEST_F(ModelJobs, BundledTwoMoonsExampleRunsAndItsCentreIsTheTrainedNetwork) {
+  const std::string examples = std::string(HESSA_SOURCE_DIR) + "/examples/";
+  std::ifstream in(examples + "mlp_moons_scan.toml");
+  ASSERT_TRUE(in) << "examples/mlp_moons_scan.toml";
+  std::string job((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto replace = [&](const std::string& from, const std::string& to) {
+    const std::size_t at = job.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    job.replace(at, from.size(), to);
+  };
+  replace("\"mlp_moons/moons.csv\"", "\"" + examples + "mlp_moons/moons.csv\"");
+  replace("\"mlp_moons/params.npy\"", "\"" + examples + "mlp_moons/params.npy\"");
+  replace("counts = [61, 61]", "counts = [11, 11]");
+  replace("\"out/mlp_moons_scan.h5\"", "\"scan.h5\"");
+  const CliRun r = run_hessa("run " + write("example.toml", job) + " --quiet --backend cpu");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  MlpModel model;
+  model.widths = {2, 16, 16, 1};
+  model.activation = Activation::Tanh;
+  model.loss = LossKind::Logistic;
+  std::vector<double> rows, theta, part;
+  auto data = open_point_reader(examples + "mlp_moons/moons.csv");
+  while (data->read(1024, part) > 0) rows.insert(rows.end(), part.begin(), part.end());
+  ASSERT_EQ(make_dataset(rows, data->dimension(), model, &model.data), "");
+  auto params = open_point_reader(examples + "mlp_moons/params.npy");
+  while (params->read(1024, part) > 0) theta.insert(theta.end(), part.begin(), part.end());
+  ASSERT_EQ(theta.size(), 337u);
+
+  const DoubleArray f = doubles("scan.h5", "f");
+  ASSERT_EQ(f.values.size(), 121u);
+  const double centre_loss = loss_at(model, {theta.begin(), theta.end()});
+  EXPECT_TRUE(close(f.values[60], centre_loss, 1e-12)) << "f at (0, 0)";
+  EXPECT_LT(centre_loss, 1e-3);
+  const DoubleArray lambda = doubles("scan.h5", "eigenvalues");
+  ASSERT_EQ(lambda.shape, (std::vector<hsize_t>{121, 2}));
+  EXPECT_GT(lambda.values[120], 0.0) << "lambda_min of the 2x2 Hessian at the centre";
 }
 
 }  // namespace
