@@ -266,6 +266,10 @@ TEST_F(Batch, BadJobFilesExitWithCode2AndTheKeyPathAndLine) {
        "[function]\ncatalogue = \"himmelblau\"\n[points]\nkind = \"grid\"\nlower = [0]\nupper = [1]\n"
        "counts = [2]\n[output]\npath = \"o.h5\"\n",
        "job.toml:1: himmelblau takes 2 coordinates"},
+      {"zero threads",
+       "[function]\ncatalogue = \"booth\"\n[points]\nkind = \"grid\"\nlower = [0, 0]\nupper = [1, 1]\n"
+       "counts = [2, 2]\n[output]\npath = \"o.h5\"\n[run]\nthreads = 0\n",
+       "job.toml:11:11: run.threads: must be between 1 and 4096"},
   };
   for (const BadJob& c : cases) {
     const std::string job = write("job.toml", c.text);
@@ -274,6 +278,20 @@ TEST_F(Batch, BadJobFilesExitWithCode2AndTheKeyPathAndLine) {
     EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.name << ": " << r.output;
     EXPECT_FALSE(fs::exists(path("o.h5"))) << c.name;
   }
+}
+
+// [run] threads sets the CPU threads of the run, and --threads overrides it; the summary names the count.
+TEST_F(Batch, ThreadsComeFromTheJobOrTheCommandLine) {
+  const std::string job = write("job.toml",
+                                "[function]\ncatalogue = \"booth\"\n[points]\nkind = \"grid\"\nlower = [0, 0]\n"
+                                "upper = [1, 1]\ncounts = [3, 3]\n[output]\npath = \"o.h5\"\n[run]\nthreads = 1\n");
+  const CliRun one = run_hessa("run " + job + " --backend cpu");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_NE(one.output.find("OpenMP, 1 thread;"), std::string::npos) << one.output;
+  fs::remove(path("o.h5"));
+  const CliRun two = run_hessa("run " + job + " --backend cpu --threads 2");
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("OpenMP, 2 threads;"), std::string::npos) << two.output;
 }
 
 TEST_F(Batch, RelativePathsAreRelativeToTheJobFile) {

@@ -213,7 +213,7 @@ nlohmann::json JobSpec::settings() const {
                    {"gradient", options.keep_gradient},
                    {"hessian", options.keep_hessian}};
   s["output"] = {{"path", output_path}, {"chunk", chunk_points}};
-  s["run"] = {{"backend", backend}};
+  s["run"] = {{"backend", backend}, {"threads", threads > 0 ? nlohmann::json(threads) : nlohmann::json("default")}};
   return s;
 }
 
@@ -283,7 +283,12 @@ JobSpec read_job(const std::string& job_path) {
   }
   if (top.has("run")) {
     const TableReader run(job_path, top.table("run"), "run");
-    run.allow_only({"backend"});
+    run.allow_only({"backend", "threads"});
+    if (run.has("threads")) {
+      const std::int64_t t = run.integer(*run.node("threads"), "threads");
+      if (t < 1 || t > 4096) run.fail(run.node("threads")->source(), "threads", "must be between 1 and 4096");
+      job.threads = int(t);
+    }
     if (run.has("backend")) {
       job.backend = run.string("backend");
       if (job.backend != "auto" && job.backend != "cpu" && job.backend != "cuda") {

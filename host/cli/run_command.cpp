@@ -1,4 +1,5 @@
 // `hessa run JOB.toml` (a batch job into an HDF5 store: resumable, shardable) and `hessa merge` (shards -> one file).
+#include <omp.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -31,6 +32,7 @@ struct RunArgs {
   bool resume = false;
   std::string shard;
   std::string backend;  // overrides [run] backend when given
+  int threads = 0;      // overrides [run] threads when > 0
   bool quiet = false;
 };
 
@@ -207,6 +209,9 @@ PreparedRun prepare_run(const RunArgs& args, ChunkTeam& team) {
     store = ResultStore::create(out, layout);
   }
 
+  // CPU threads for this process (each MPI rank: its own), before the backend sizes anything from them.
+  const int threads = args.threads > 0 ? args.threads : job.threads;
+  if (threads > 0) omp_set_num_threads(threads);
   const std::string wanted = args.backend.empty() ? job.backend : args.backend;
   team.bind_device(wanted);
   run.backend = choose_backend(wanted, args.quiet || !team.writer());
@@ -409,6 +414,8 @@ std::function<int()> add_run_command(CLI::App& app) {
                   "--shard $((SLURM_ARRAY_TASK_ID+1))/$SLURM_ARRAY_TASK_COUNT)");
   cmd->add_option("--backend", args->backend, "Override the job's [run] backend: auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_option("--threads", args->threads, "Override the job's [run] threads: CPU threads per process")
+      ->check(CLI::Range(1, 4096));
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no progress, no fallback notice");
   return [args]() { return run_job(*args); };
 }

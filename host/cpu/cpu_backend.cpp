@@ -29,7 +29,7 @@ namespace {
 class CpuBackend final : public Backend {
  public:
   std::string name() const override {
-    return "cpu (OpenMP, " + std::to_string(omp_get_max_threads()) + " threads; eigen: Jacobi for n <= " +
+    return "cpu (OpenMP, " + std::to_string(omp_get_max_threads()) + (omp_get_max_threads() == 1 ? " thread" : " threads") + "; eigen: Jacobi for n <= " +
            std::to_string(detail::kSmallEigenMaxN) + ", else LAPACK dsyevd)";
   }
 
