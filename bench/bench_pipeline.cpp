@@ -195,6 +195,36 @@ void run_model_scan(benchmark::State& state, Backend* backend) {
   report(state, B);
 }
 
+// The full P x P Hessian of the model at B parameter vectors (2 P^2 + 1 loss evaluations each): points per second.
+// The CPU reuses the centre's forward pass layer by layer (host/cpu/model_stencil.cpp); CUDA runs whole passes.
+void run_model_full(benchmark::State& state, Backend* backend) {
+  const MlpModel model = bench_model(int(state.range(0)));
+  const std::size_t B = std::size_t(state.range(1));
+  const std::vector<double> theta = random_points(B, int(model.parameter_count()));
+  Objective objective;
+  objective.model = &model;
+  AnalysisOptions options;
+  ChunkResult result;
+  for (auto _ : state) backend->analyze(objective, options, theta.data(), B, result);
+  state.SetLabel(backend->name());
+  report(state, B);
+}
+
+void BM_CpuModelFullHessian(benchmark::State& state) {
+  auto backend = make_cpu_backend();
+  run_model_full(state, backend.get());
+}
+
+void BM_CudaModelFullHessian(benchmark::State& state) {
+  std::string why;
+  auto backend = make_cuda_backend(&why);
+  if (!backend) {
+    state.SkipWithError(("no usable GPU: " + why).c_str());
+    return;
+  }
+  run_model_full(state, backend.get());
+}
+
 void BM_CpuModelScan(benchmark::State& state) {
   auto backend = make_cpu_backend();
   run_model_scan(state, backend.get());
@@ -212,6 +242,8 @@ void BM_CudaModelScan(benchmark::State& state) {
 
 BENCHMARK(BM_CpuMlpLoss)->Arg(16)->Arg(64)->Arg(256);
 BENCHMARK(BM_CpuModelScan)->ArgsProduct({{16, 64}, {1024}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CpuModelFullHessian)->ArgsProduct({{8, 16}, {2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CudaModelFullHessian)->ArgsProduct({{8, 16}, {2, 64}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CudaModelScan)->ArgsProduct({{16, 64}, {1024, 16384}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CpuStencil)->Apply(pipeline_args);
 BENCHMARK(BM_CpuAssemble)->Apply(pipeline_args);
