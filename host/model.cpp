@@ -15,6 +15,11 @@ std::int64_t MlpModel::parameter_count() const {
 
 int MlpModel::max_width() const { return *std::max_element(widths.begin(), widths.end()); }
 
+detail::MlpView MlpModel::view() const {
+  return {widths.data(), layer_count(), activation, loss, data.x.data(), data.y.data(), std::int64_t(data.samples),
+          data.features, data.targets, max_width()};
+}
+
 double MlpModel::loss_at(const double* parameters) const {
   const int k = outputs();
   std::vector<double> a, z;

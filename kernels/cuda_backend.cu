@@ -131,10 +131,6 @@ class CudaBackend final : public Backend {
       analyze(*f.expression, options, points, count, out);
       return;
     }
-    if (options.stencil == StencilKind::HyperDual) {
-      throw InputError("the hyperdual stencil needs a plain expression; model losses and direction subspaces use "
-                       "central, compact or richardson");
-    }
     const int n = f.dimension();
     out.resize(count, n, options);
     if (count == 0) return;

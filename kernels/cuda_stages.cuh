@@ -13,6 +13,7 @@
 #include "device_buffer.cuh"
 #include "hessa/analysis_options.hpp"
 #include "hessa/detail/bytecode.hpp"
+#include "hessa/detail/hyper_dual.hpp"
 #include "hessa/objective.hpp"
 
 namespace hessa::cuda {
@@ -130,6 +131,9 @@ class MlpLoss {
   void upload(const MlpModel& model);
   // losses[v] = the mean loss at parameter vector v (parameters: count x P row-major, device), count <= kMaxBatch.
   void evaluate(const MlpModel& model, const double* parameters, std::size_t count, double* losses);
+  // The uploaded data set (device): features and targets, row-major per sample.
+  const double* features() const { return x_.data(); }
+  const double* targets() const { return y_.data(); }
 
  private:
   cudaStream_t stream_;
@@ -150,7 +154,9 @@ class ObjectiveEvaluator {
   // Per analyze call, before the calls below: copies the program, the subspace and the data set, and picks
   // the batch size. What `f` points to must outlive those calls (`f` itself is copied).
   void prepare(const Objective& f);
-  // evaluate_stencil's layout for f: evals[p E + e], E = stencil_size(kind, f.dimension()) (not HyperDual).
+  // evaluate_stencil's layout for f: evals[p E + e], E = stencil_size(kind, f.dimension()); for HyperDual four
+  // doubles per evaluation, from the direct forward pass (a model) or the interpreter (an expression) on
+  // hyper-dual numbers seeded through the subspace.
   void evaluate_stencil(StencilKind kind, double step_scale, const double* points, std::size_t count,
                         double* evals);
   // f(x - step g) for every point whose step is pending (detail::step_pending), then detail::set_step_value.
@@ -160,6 +166,7 @@ class ObjectiveEvaluator {
   // Materializes points 0 .. total - 1 of `source` batch by batch and evaluates them into values[0 .. total).
   template <class Points>
   void evaluate_points(const Points& source, std::int64_t total, double* values);
+  void evaluate_hyperdual(const double* points, std::size_t count, double* evals);
   // values[b] = f at the b-th row of x (count x f.inner_dimension(), device).
   void evaluate_rows(const double* x, std::int64_t count, double* values);
 
@@ -172,6 +179,8 @@ class ObjectiveEvaluator {
   device_buffer<double> x_;                    // batch_ x inner_dimension
   device_buffer<double> step_values_;          // f(x - step g) per point of the chunk
   std::optional<MlpLoss> mlp_;                 // made on first use: expressions need no cuBLAS handle
+  device_buffer<std::int32_t> widths_;         // device copy of the model's widths (the hyper-dual path)
+  device_buffer<detail::HyperDual> hyperdual_scratch_;  // 2 max_width per evaluation of a hyper-dual batch
 };
 
 }  // namespace hessa::cuda

@@ -8,6 +8,8 @@
 
 #include "cuda_stages.cuh"
 #include "hessa/detail/analysis.hpp"
+#include "hessa/detail/hyper_dual.hpp"
+#include "hessa/detail/mlp.hpp"
 #include "hessa/detail/interpreter.hpp"
 #include "hessa/detail/stencil.hpp"
 
@@ -91,7 +93,67 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   }
 }
 
+// Exact derivatives: evaluation t = p E + e seeds the pair (i, j) of e (hyperdual_pair) - through the subspace
+// when there is one - and evaluates a model by the direct forward pass (scratch: 2 max_width hyper-duals per
+// evaluation of the batch) or an expression by the interpreter, on hyper-dual numbers (host/cpu/objective_stencil.cpp).
+__global__ void __launch_bounds__(kThreadsPerBlock)
+    hyperdual_objective_kernel(detail::MlpView model, detail::ProgramView program, const double* __restrict__ points,
+                               int k, int n, const double* __restrict__ origin, const double* __restrict__ directions,
+                               std::int64_t per_point, std::int64_t first, std::int64_t batch,
+                               detail::HyperDual* __restrict__ scratch, double* __restrict__ evals) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t b = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; b < batch; b += stride) {
+    const std::int64_t t = first + b;
+    int i = 0, j = 0;
+    detail::hyperdual_pair(k, t % per_point, &i, &j);
+    const double* y = points + (t / per_point) * k;
+    detail::HyperDual* own = scratch + b * 2 * std::int64_t(model.max_width);
+    detail::HyperDual v;
+    if (directions != nullptr) {
+      const detail::SubspaceHyperDualPoint<detail::HyperDual> seeded{y, origin, directions, k, n, i, j};
+      v = program.code == nullptr ? detail::mlp_loss_direct(model, seeded, own)
+                                  : detail::evaluate<detail::HyperDual>(program, seeded);
+    } else {
+      v = detail::mlp_loss_direct(model, detail::HyperDualPoint<detail::HyperDual>{y, i, j}, own);
+    }
+    evals[4 * t + 0] = v.a;
+    evals[4 * t + 1] = v.b;
+    evals[4 * t + 2] = v.c;
+    evals[4 * t + 3] = v.d;
+  }
+}
+
 }  // namespace
+
+void ObjectiveEvaluator::evaluate_hyperdual(const double* points, std::size_t count, double* evals) {
+  const int k = f_.dimension();
+  const std::int64_t per_point = detail::stencil_size(StencilKind::HyperDual, k);
+  const std::int64_t total = std::int64_t(count) * per_point;
+  detail::MlpView model{};
+  if (f_.model != nullptr) {
+    model = f_.model->view();  // host pointers, replaced by their device copies
+    widths_.resize(f_.model->widths.size());
+    copy_to_device(widths_.data(), f_.model->widths.data(), f_.model->widths.size(), stream_);
+    model.widths = widths_.data();
+    model.x = mlp_->features();
+    model.y = mlp_->targets();
+  }
+  const std::size_t per_evaluation = 2 * std::size_t(model.max_width > 0 ? model.max_width : 0);
+  const std::int64_t batch =
+      per_evaluation == 0 ? total
+                          : std::int64_t(std::clamp<std::size_t>(
+                                kBatchBudgetBytes / (per_evaluation * sizeof(detail::HyperDual)), 1, std::size_t(total)));
+  hyperdual_scratch_.resize(std::size_t(batch) * per_evaluation);
+  const bool mapped = f_.subspace != nullptr;
+  const detail::ProgramView program = f_.expression != nullptr ? program_ : detail::ProgramView{nullptr, 0, 0};
+  for (std::int64_t first = 0; first < total; first += batch) {
+    const std::int64_t size = std::min(batch, total - first);
+    hyperdual_objective_kernel<<<grid_blocks(size), kThreadsPerBlock, 0, stream_>>>(
+        model, program, points, k, f_.inner_dimension(), mapped ? origin_.data() : nullptr,
+        mapped ? directions_.data() : nullptr, per_point, first, size, hyperdual_scratch_.data(), evals);
+    HESSA_CUDA_CHECK_LAUNCH();
+  }
+}
 
 void ObjectiveEvaluator::prepare(const Objective& f) {
   if ((f.expression == nullptr) == (f.model == nullptr))
@@ -153,6 +215,11 @@ void ObjectiveEvaluator::evaluate_rows(const double* x, std::int64_t count, doub
 
 void ObjectiveEvaluator::evaluate_stencil(StencilKind kind, double step_scale, const double* points,
                                           std::size_t count, double* evals) {
+  if (count == 0) return;
+  if (kind == StencilKind::HyperDual) {
+    evaluate_hyperdual(points, count, evals);
+    return;
+  }
   const int k = f_.dimension();
   const std::int64_t per_point = detail::stencil_size(kind, k);
   const std::int64_t total = std::int64_t(count) * per_point;

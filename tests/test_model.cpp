@@ -432,6 +432,8 @@ std::vector<double> parameters_for(const MlpCase& c, const MlpModel& model, std:
 //     the bar the catalogue's central Hessians are held to.
 //   richardson (h = 2^-9, then h/2): truncation ~h^4 f^(6) / 360 ~ 4e-14 |f^(6)|, rounding 68/3 df / h^2 ~ 1e-8 |f|
 //     (worst case) -> 2e-8.
+//   hyperdual (the direct forward pass on hyper-dual numbers): exact up to its own rounding, ~1e-15 -> 1e-10, which
+//     leaves room only for the reference's error.
 // The reference's own error (~1e-12, see reference_hessian) is negligible against both.
 TEST_P(ModelOnBackend, SmallMlpHessiansMatchAnIndependentForwardPassAndStencil) {
   for (const MlpCase& c : kMlpCases) {
@@ -446,9 +448,9 @@ TEST_P(ModelOnBackend, SmallMlpHessiansMatchAnIndependentForwardPassAndStencil) 
       g_ref.push_back(reference_gradient(loss, to_real(theta)));
       H_ref.push_back(reference_hessian(loss, to_real(theta)));
     }
-    for (StencilKind stencil : {StencilKind::Central, StencilKind::Richardson}) {
+    for (StencilKind stencil : {StencilKind::Central, StencilKind::Richardson, StencilKind::HyperDual}) {
       SCOPED_TRACE(stencil_name(stencil));
-      const double bar = stencil == StencilKind::Central ? 1e-6 : 2e-8;
+      const double bar = stencil == StencilKind::Central ? 1e-6 : stencil == StencilKind::Richardson ? 2e-8 : 1e-10;
       const ChunkResult r = analyze_model(model, thetas, keep_all(stencil));
       for (std::size_t p = 0; p < thetas.size(); ++p) {
         SCOPED_TRACE("theta #" + std::to_string(p));
@@ -620,31 +622,39 @@ TEST_P(ModelOnBackend, GradientStepValueIsTheLossAtTheStep) {
   EXPECT_GE(steps_checked, 9) << "most points must take a step";
 }
 
-// Hyper-dual numbers propagate through an expression's program only: a model or a subspace is an InputError
-// (not a crash, not a silent fallback), while a plain expression through the same call is fine.
-TEST_P(ModelOnBackend, HyperDualWithAModelOrASubspaceIsAnInputError) {
-  const MlpModel model = make_model({2, 3, 1}, Activation::Tanh, LossKind::Logistic, 10, 61);
-  const std::vector<double> theta = random_vector(std::size_t(model.parameter_count()), -1, 1, 62);
-  const CompiledFunction expression = test::compile("x0^2 + x0*x1", 2);
+// Hyper-dual numbers through a model on a subspace and an expression on a subspace: the k x k Hessian is exact,
+// so it equals D H D^T of the independent reference Hessian (whose own error, ~1e-12, sets the bar 1e-10) and, for
+// rosenbrock on a plane, the analytic D H D^T to rounding (1e-12 of its scale). f is the double path's value at the
+// same point (the direct forward pass sums in another order: 1e-12 relative).
+TEST_P(ModelOnBackend, HyperDualGivesExactHessiansOnSubspaces) {
+  const MlpModel model = make_model({2, 3, 1}, Activation::Tanh, LossKind::Logistic, 20, 61);
+  const std::size_t n = std::size_t(model.parameter_count());
+  const std::vector<double> theta = random_vector(n, -1, 1, 62);
   const AffineSubspace on_model = random_subspace(theta, 2, 63);
-  const AffineSubspace on_expression = random_subspace({0.5, 0.5}, 1, 64);
-  AnalysisOptions options;
-  options.stencil = StencilKind::HyperDual;
-  options.step_scale = default_step_scale(StencilKind::HyperDual);
-  Objective f;
-  f.model = &model;
-  EXPECT_THROW(analyze(f, {theta}, options), InputError) << "model";
-  f.subspace = &on_model;
-  EXPECT_THROW(analyze(f, {{0.1, 0.2}}, options), InputError) << "model on a subspace";
+  const RealFunction loss = [&](const std::vector<Real>& x) { return reference_loss(model, x); };
+  const std::vector<std::vector<double>> ys = {{0.0, 0.0}, {0.3, -0.7}};
+  const ChunkResult exact = analyze_model(model, ys, keep_all(StencilKind::HyperDual), &on_model);
+  const ChunkResult central = analyze_model(model, ys, keep_all(StencilKind::Central), &on_model);
+  for (std::size_t p = 0; p < ys.size(); ++p) {
+    SCOPED_TRACE("point #" + std::to_string(p));
+    const std::vector<Real> x = map_point(on_model, ys[p].data());
+    EXPECT_LE(scaled_error(&exact.hessian[p * 4], restrict_matrix(on_model.directions, 2, reference_hessian(loss, x), n)),
+              1e-10);
+    EXPECT_LE(scaled_error(&exact.gradient[p * 2], restrict_vector(on_model.directions, 2, reference_gradient(loss, x))),
+              1e-10);
+    EXPECT_NEAR(exact.points[p].f, central.points[p].f, 1e-12 * std::fabs(central.points[p].f));
+  }
+
+  const CompiledFunction rosenbrock = test::compile("100*(x1 - x0^2)^2 + (1 - x0)^2", 2);
+  const AffineSubspace line = {1, 2, {0.5, 0.2}, {0.6, 0.8}};  // x(t) = (0.5 + 0.6 t, 0.2 + 0.8 t)
   Objective g;
-  g.expression = &expression;
-  g.subspace = &on_expression;
-  EXPECT_THROW(analyze(g, {{0.3}}, options), InputError) << "expression on a subspace";
-  g.subspace = nullptr;
-  ChunkResult r;
-  EXPECT_NO_THROW(r = analyze(g, {{1.0, 2.0}}, options));
-  ASSERT_EQ(r.points.size(), 1u);
-  EXPECT_EQ(r.points[0].f, 3.0);
+  g.expression = &rosenbrock;
+  g.subspace = &line;
+  const ChunkResult r = analyze(g, {{0.25}}, keep_all(StencilKind::HyperDual));
+  const double x0 = 0.5 + 0.6 * 0.25, x1 = 0.2 + 0.8 * 0.25;
+  const double h00 = 1200 * x0 * x0 - 400 * x1 + 2, h01 = -400 * x0, h11 = 200;
+  const double restricted = 0.6 * 0.6 * h00 + 2 * 0.6 * 0.8 * h01 + 0.8 * 0.8 * h11;
+  EXPECT_NEAR(r.hessian[0], restricted, 1e-12 * std::fabs(restricted));
 }
 
 INSTANTIATE_TEST_SUITE_P(ModelBackends, ModelOnBackend, ::testing::Values("cpu", "cuda"),

@@ -252,15 +252,7 @@ JobSpec read_job(const std::string& job_path) {
   if (!job.model) check_function_dimension(job.function, job.function_n, job_path, job.function_line, counted);
 
   if (top.has("analysis")) {
-    const TableReader analysis(job_path, top.table("analysis"), "analysis");
-    read_analysis(analysis, job.options);
-    const bool materialized = job.model || (job.directions_scan && job.restricted_hessian);
-    if (job.options.stencil == StencilKind::HyperDual && materialized) {
-      analysis.fail(analysis.node("stencil")->source(), "stencil",
-                    std::string("hyperdual needs a plain expression; ") +
-                        (job.model ? "a model loss" : "a restricted direction scan") +
-                        " takes central, compact or richardson");
-    }
+    read_analysis(TableReader(job_path, top.table("analysis"), "analysis"), job.options);
   } else {
     job.options.step_scale = default_step_scale(job.options.stencil);
   }

@@ -6,8 +6,9 @@
 
 #include "cpu/cpu_stages.hpp"
 #include "hessa/detail/analysis.hpp"
+#include "hessa/detail/hyper_dual.hpp"
+#include "hessa/detail/interpreter.hpp"
 #include "hessa/detail/stencil.hpp"
-#include "hessa/errors.hpp"
 
 namespace hessa::cpu {
 namespace {
@@ -40,11 +41,50 @@ void evaluate_objective_points(const Objective& f, const double* x, std::size_t 
   for (std::size_t i = 0; i < count; ++i) values[i] = (*f.expression)(x + i * n);
 }
 
+namespace {
+
+// Hyper-dual evaluations (exact g and H, 4 doubles each) of a model or a subspace: evaluation e of a point seeds
+// coordinates i and j of its pair (hyperdual_pair); a model runs the direct forward pass on hyper-dual numbers,
+// an expression the interpreter, the subspace mapping the seeds as it maps the point.
+void evaluate_objective_hyperdual(const Objective& f, const double* points, std::size_t count, double* evals) {
+  const int k = f.dimension();
+  const int n = f.inner_dimension();
+  const std::int64_t per_point = detail::stencil_size(StencilKind::HyperDual, k);
+  const std::int64_t total = std::int64_t(count) * per_point;
+  const detail::MlpView model = f.model != nullptr ? f.model->view() : detail::MlpView{};
+  const detail::ProgramView program = f.expression != nullptr ? f.expression->view() : detail::ProgramView{};
+#pragma omp parallel
+  {
+    std::vector<detail::HyperDual> scratch(f.model != nullptr ? 2 * std::size_t(model.max_width) : 0);
+#pragma omp for schedule(dynamic, 4)
+    for (std::int64_t t = 0; t < total; ++t) {
+      int i = 0, j = 0;
+      detail::hyperdual_pair(k, t % per_point, &i, &j);
+      const double* y = points + (t / per_point) * k;
+      detail::HyperDual v;
+      if (f.subspace != nullptr) {
+        const detail::SubspaceHyperDualPoint<detail::HyperDual> seeded{
+            y, f.subspace->origin.data(), f.subspace->directions.data(), k, n, i, j};
+        v = f.model != nullptr ? detail::mlp_loss_direct(model, seeded, scratch.data())
+                               : detail::evaluate<detail::HyperDual>(program, seeded);
+      } else {
+        v = detail::mlp_loss_direct(model, detail::HyperDualPoint<detail::HyperDual>{y, i, j}, scratch.data());
+      }
+      evals[4 * t + 0] = v.a;
+      evals[4 * t + 1] = v.b;
+      evals[4 * t + 2] = v.c;
+      evals[4 * t + 3] = v.d;
+    }
+  }
+}
+
+}  // namespace
+
 void evaluate_objective_stencil(const Objective& f, StencilKind kind, double step_scale, const double* points,
                                 std::size_t count, double* evals) {
   if (kind == StencilKind::HyperDual) {
-    throw InputError("the hyperdual stencil needs a plain expression; model losses and direction subspaces use "
-                     "central, compact or richardson");
+    evaluate_objective_hyperdual(f, points, count, evals);
+    return;
   }
   if (f.model != nullptr && f.subspace == nullptr) {
     mlp_stencil(*f.model, kind, step_scale, points, count, evals);  // a full Hessian: layer-wise reuse

@@ -37,6 +37,8 @@ struct MlpModel {
   int target_columns() const { return loss == LossKind::Mse ? outputs() : 1; }
   // The loss of one parameter vector, evaluated directly (no BLAS); a slow, plain reference.
   double loss_at(const double* parameters) const;
+  // The model and its data set as the direct (hyper-dual) forward pass reads them, in host memory.
+  detail::MlpView view() const;
 };
 
 const char* activation_name(Activation a);  // "tanh", "relu", "sigmoid", "gelu"

@@ -109,6 +109,12 @@ HESSA_HD inline HyperDual s_cbrt(const HyperDual& x) {
   return chain(x, r, g1, -2.0 * g1 / (3.0 * x.a));
 }
 HESSA_HD inline HyperDual s_abs(const HyperDual& x) { return x.a >= 0.0 ? x : -x; }
+// erf'(x) = 2/sqrt(pi) e^(-x^2), erf''(x) = -2 x erf'(x).
+HESSA_HD inline HyperDual s_erf(const HyperDual& x) {
+  const double g1 = 1.12837916709551257390 * ::exp(-x.a * x.a);
+  return chain(x, ::erf(x.a), g1, -2.0 * x.a * g1);
+}
+HESSA_HD inline double real_part(const HyperDual& x) { return x.a; }
 // x^y: power rule when y is a plain number (valid for negative x with integer y), else exp(y log x).
 HESSA_HD inline HyperDual s_pow(const HyperDual& x, const HyperDual& y) {
   if (y.b == 0.0 && y.c == 0.0 && y.d == 0.0) {

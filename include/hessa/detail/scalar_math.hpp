@@ -24,6 +24,9 @@ HESSA_HD inline double s_expm1(double a) { return ::expm1(a); }
 HESSA_HD inline double s_sqrt(double a) { return ::sqrt(a); }
 HESSA_HD inline double s_cbrt(double a) { return ::cbrt(a); }
 HESSA_HD inline double s_abs(double a) { return ::fabs(a); }
+HESSA_HD inline double s_erf(double a) { return ::erf(a); }
+// The real part of a scalar (a hyper-dual number adds its overload): branches follow it.
+HESSA_HD inline double real_part(double a) { return a; }
 HESSA_HD inline double s_pow(double a, double b) { return ::pow(a, b); }
 HESSA_HD inline double s_atan2(double a, double b) { return ::atan2(a, b); }
 HESSA_HD inline double s_hypot(double a, double b) { return ::hypot(a, b); }

@@ -294,4 +294,26 @@ struct HyperDualPoint {
   }
 };
 
+// A point y of an affine subspace (origin + sum_a y_a d_a; k directions of n coordinates, row-major) seen through
+// hyper-dual seeds on y_i (e1) and y_j (e2): coordinate m is the mapped value, with e1 part d_im and e2 part d_jm.
+// The real part is summed in AffineSubspace::map's order, so it is the point a materialized stencil evaluates.
+template <class T>
+struct SubspaceHyperDualPoint {
+  const double* y;
+  const double* origin;
+  const double* directions;
+  int k;
+  int n;
+  int i;
+  int j;
+  HESSA_HD T operator()(int m) const {
+    double v = origin[m];
+    for (int a = 0; a < k; ++a) v += y[a] * directions[int64_t(a) * n + m];
+    T t(v);
+    t.b = directions[int64_t(i) * n + m];
+    t.c = directions[int64_t(j) * n + m];
+    return t;
+  }
+};
+
 }  // namespace hessa::detail
