@@ -20,28 +20,19 @@ detail::MlpView MlpModel::view() const {
           data.features, data.targets, max_width()};
 }
 
+namespace {
+
+// Plain parameter reads for the direct forward pass: the hyper-dual path's code, run on doubles.
+struct PlainParameters {
+  const double* theta;
+  double operator()(int k) const { return theta[k]; }
+};
+
+}  // namespace
+
 double MlpModel::loss_at(const double* parameters) const {
-  const int k = outputs();
-  std::vector<double> a, z;
-  double total = 0.0;
-  for (std::size_t s = 0; s < data.samples; ++s) {
-    a.assign(data.x.begin() + std::ptrdiff_t(s * std::size_t(data.features)),
-             data.x.begin() + std::ptrdiff_t((s + 1) * std::size_t(data.features)));
-    for (int l = 0; l < layer_count(); ++l) {
-      const int in = widths[std::size_t(l)], out = widths[std::size_t(l) + 1];
-      const double* W = parameters + detail::layer_weight_offset(widths.data(), l);
-      const double* b = parameters + detail::layer_bias_offset(widths.data(), l);
-      z.assign(std::size_t(out), 0.0);
-      for (int o = 0; o < out; ++o) {
-        double v = b[o];
-        for (int i = 0; i < in; ++i) v += W[std::int64_t(o) * in + i] * a[std::size_t(i)];
-        z[std::size_t(o)] = l + 1 < layer_count() ? detail::activate(activation, v) : v;
-      }
-      a.swap(z);
-    }
-    total += detail::sample_loss(loss, a.data(), k, data.y.data() + s * std::size_t(data.targets));
-  }
-  return total / detail::loss_normalizer(loss, std::int64_t(data.samples), k);
+  std::vector<double> scratch(2 * std::size_t(max_width()));
+  return detail::mlp_loss_direct(view(), PlainParameters{parameters}, scratch.data());
 }
 
 const char* activation_name(Activation a) {

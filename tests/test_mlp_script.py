@@ -14,10 +14,8 @@ import importlib.machinery
 import importlib.util
 import math
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 try:
     import numpy as np
@@ -36,17 +34,7 @@ ACTIVATIONS = ["tanh", "relu", "sigmoid", "gelu"]
 # or loss changes the value in the first few digits.
 LOSS_RTOL = 1e-12
 
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}")
-    return cond
+from script_harness import check, run_tests  # noqa: E402  (the folder of this script is on sys.path)
 
 
 def run(*args, env=None):
@@ -549,21 +537,10 @@ def main():
     ap.add_argument("--hessa", help="the hessa executable: also compares hessa run's model losses with `loss`")
     ap.add_argument("--keep", help="write the files here and keep them")
     args = ap.parse_args()
-    tmp = args.keep or tempfile.mkdtemp(prefix="hessa_mlp_test_")
-    os.makedirs(tmp, exist_ok=True)
-    try:
-        test_dataset(tmp)
-        test_train(tmp, load_module())
-        test_loss(tmp)
-        test_export(tmp)
-        test_bad_input(tmp)
-        if args.hessa:
-            test_hessa_agrees(tmp, args.hessa)
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    tests = [test_dataset, lambda tmp: test_train(tmp, load_module()), test_loss, test_export, test_bad_input]
+    if args.hessa:
+        tests.append(lambda tmp: test_hessa_agrees(tmp, args.hessa))
+    return run_tests(tests, args.keep, "hessa_mlp_test_")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ numpy / matplotlib / h5py are not importable.
 import argparse
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import zlib
 
 try:
@@ -39,17 +37,7 @@ SINGLE_PX = (960, 780)     # 8 x 6.5 in at 120 dpi
 OVERVIEW_PX = (1860, 1120)  # 3 x 2 maps of 6.2 x 5.6 in at 100 dpi
 CURVES_PX = (960, 840)     # 8 x 7 in at 120 dpi
 
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}")
-    return cond
+from script_harness import check, run_tests  # noqa: E402  (the folder of this script is on sys.path)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -451,21 +439,10 @@ def main():
     ap.add_argument("--hessa", help="the hessa executable: also plots himmelblau's landscape analyzed by it")
     ap.add_argument("--keep", help="write the files here and keep them (to look at the PNGs)")
     args = ap.parse_args()
-    tmp = args.keep or tempfile.mkdtemp(prefix="hessa_plot_test_")
-    os.makedirs(tmp, exist_ok=True)
-    try:
-        test_2d(tmp)
-        test_incomplete(tmp)
-        test_1d(tmp)
-        test_directions(tmp)
-        test_bad_input(tmp)
-        if args.hessa:
-            test_himmelblau(tmp, args.hessa)
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    tests = [test_2d, test_incomplete, test_1d, test_directions, test_bad_input]
+    if args.hessa:
+        tests.append(lambda tmp: test_himmelblau(tmp, args.hessa))
+    return run_tests(tests, args.keep, "hessa_plot_test_")
 
 
 if __name__ == "__main__":

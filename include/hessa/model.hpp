@@ -35,7 +35,7 @@ struct MlpModel {
   int max_width() const;
   // Target columns the data set must have: the outputs for mse, 1 (class index or 0/1 label) otherwise.
   int target_columns() const { return loss == LossKind::Mse ? outputs() : 1; }
-  // The loss of one parameter vector, evaluated directly (no BLAS); a slow, plain reference.
+  // The loss of one parameter vector by the direct forward pass (detail::mlp_loss_direct on doubles, no BLAS).
   double loss_at(const double* parameters) const;
   // The model and its data set as the direct (hyper-dual) forward pass reads them, in host memory.
   detail::MlpView view() const;
