@@ -2,6 +2,8 @@
 // call per round over every still-active start, then deduplication of the converged points with basin counts.
 #include "hessa/critical_search.hpp"
 
+#include "hessa/stop_signals.hpp"
+
 #include "hessa/grid.hpp"
 
 #include <algorithm>
@@ -181,6 +183,7 @@ std::vector<char> evaluate_trials(const CompiledFunction& f, Backend& backend, c
   std::vector<double> points;
   ChunkResult result;
   for (std::size_t begin = 0; begin < active.size(); begin += capacity) {
+    throw_if_stop_requested();  // between backend batches
     const std::size_t end = std::min(active.size(), begin + capacity);
     points.resize((end - begin) * n);
     for (std::size_t k = begin; k < end; ++k) std::copy_n(batch.trial_of(active[k]), n, &points[(k - begin) * n]);

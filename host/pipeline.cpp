@@ -1,6 +1,8 @@
 // The chunk loop shared by every command that analyzes a point set.
 #include "hessa/pipeline.hpp"
 
+#include "hessa/stop_signals.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -31,6 +33,7 @@ RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& option
   std::vector<double> points;
   ChunkResult result;
   for (;;) {
+    throw_if_stop_requested();  // a stop signal ends the run here, between chunks
     const std::size_t count = reader.read(chunk_points, points);
     if (count == 0) break;
     backend.analyze(f, options, points.data(), count, result);

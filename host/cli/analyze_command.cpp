@@ -17,6 +17,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/function_options.hpp"
+#include "cli/chunk_options.hpp"
 #include "hessa/backend.hpp"
 #include "hessa/catalogue.hpp"
 #include "hessa/errors.hpp"
@@ -43,7 +44,7 @@ struct AnalyzeArgs {
   bool eigenvectors = false;
   bool gradient = false;
   bool hessian = false;
-  std::size_t chunk = 0;
+  ChunkOptions chunking;
   int threads = 0;
   bool quiet = false;
 };
@@ -133,7 +134,9 @@ int run_analyze(const AnalyzeArgs& args) {
   auto writer = open_result_writer(args.out, layout);  // fails now, before any work, if unwritable
 
   auto backend = choose_backend(args.backend, args.quiet);
-  const std::size_t chunk = args.chunk > 0 ? args.chunk : backend->chunk_capacity(n, options);
+  const std::size_t chunk = plan_chunk_points(
+      args.chunking.chunk, args.chunking.memory, host_bytes_per_point(n, options), backend->chunk_capacity(n, options),
+      "n = " + std::to_string(n) + ", " + stencil_name(options.stencil) + " stencil", args.quiet);
 
   Progress progress(!args.quiet);
   const RunSummary summary = run_analysis(f, options, *backend, *reader, *writer, chunk,
@@ -223,8 +226,7 @@ std::function<int()> add_analyze_command(CLI::App& app) {
   cmd->add_flag("--eigenvectors", args->eigenvectors, "Write the eigenvectors (v_k_r: component r of vector k)");
   cmd->add_flag("--gradient", args->gradient, "Write the gradient (g_0 ...)");
   cmd->add_flag("--hessian", args->hessian, "Write the Hessian (H_r_c)");
-  cmd->add_option("--chunk", args->chunk, "Points per chunk (default: sized from free memory)")
-      ->check(CLI::PositiveNumber);
+  add_chunk_options(cmd, args->chunking);
   cmd->add_option("--threads", args->threads, "CPU threads (default: OpenMP's choice)")->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no progress, no fallback notice");
   return [args]() { return run_analyze(*args); };

@@ -11,8 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/chunk_options.hpp"
 #include "cli/function_options.hpp"
 #include "hessa/errors.hpp"
+#include "hessa/stop_signals.hpp"
 #include "hessa/io.hpp"
 #include "hessa/jacobian.hpp"
 
@@ -28,7 +30,7 @@ struct JacobianArgs {
   std::string mode = "central";
   double step = 0.0;  // 0: the mode's default
   std::string backend = "auto";
-  std::size_t chunk = 0;
+  ChunkOptions chunking;
   int threads = 0;
   bool quiet = false;
 };
@@ -80,7 +82,10 @@ int run_jacobian(const JacobianArgs& args) {
   auto writer = open_jacobian_writer(args.out, layout);  // fails now, before any work, if unwritable
 
   auto backend = choose_backend_of(args.backend, args.quiet, make_cpu_jacobian_backend, make_cuda_jacobian_backend);
-  const std::size_t chunk = args.chunk > 0 ? args.chunk : backend->chunk_capacity(m, k, mode);
+  const std::size_t chunk =
+      plan_chunk_points(args.chunking.chunk, args.chunking.memory, jacobian_bytes_per_point(m, k, mode),
+                        backend->chunk_capacity(m, k, mode),
+                        "m = " + std::to_string(m) + " coordinates, k = " + std::to_string(k) + " functions", args.quiet);
 
   const auto start = std::chrono::steady_clock::now();
   std::size_t total = 0;
@@ -89,6 +94,7 @@ int run_jacobian(const JacobianArgs& args) {
   std::vector<double> points;
   JacobianResult result;
   for (;;) {
+    throw_if_stop_requested();
     const std::size_t count = reader->read(chunk, points);
     if (count == 0) break;
     backend->compute(functions, mode, step, points.data(), count, result);
@@ -169,8 +175,7 @@ std::function<int()> add_jacobian_command(CLI::App& app) {
   cmd->add_option("--backend", args->backend, "auto (GPU when usable, else CPU, said on stderr), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
-  cmd->add_option("--chunk", args->chunk, "Points per chunk (default: sized from free memory)")
-      ->check(CLI::PositiveNumber);
+  add_chunk_options(cmd, args->chunking);
   cmd->add_option("--threads", args->threads, "CPU threads (default: OpenMP's choice)")->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no fallback notice");
   return [args]() { return run_jacobian(*args); };

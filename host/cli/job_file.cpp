@@ -18,6 +18,7 @@
 #include "hessa/catalogue.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/io.hpp"
+#include "hessa/memory_budget.hpp"
 
 namespace hessa::cli {
 namespace {
@@ -275,7 +276,15 @@ JobSpec read_job(const std::string& job_path) {
   }
   if (top.has("run")) {
     const TableReader run(job_path, top.table("run"), "run");
-    run.allow_only({"backend", "threads"});
+    run.allow_only({"backend", "threads", "memory"});
+    if (run.has("memory")) {
+      job.memory = run.string("memory");
+      try {
+        (void)parse_memory_size(job.memory, "memory");
+      } catch (const InputError& e) {
+        run.fail(run.node("memory")->source(), "memory", e.message());
+      }
+    }
     if (run.has("threads")) {
       const std::int64_t t = run.integer(*run.node("threads"), "threads");
       if (t < 1 || t > 4096) run.fail(run.node("threads")->source(), "threads", "must be between 1 and 4096");

@@ -59,6 +59,7 @@ struct JobSpec {
   std::string output_path;  // resolved against the job's directory
   std::size_t chunk_points = 4096;
   std::string backend = "auto";
+  std::string memory;  // [run] memory: a host memory limit ("768M"); "" none. Not a result setting.
   int threads = 0;  // [run] threads: CPU threads (OpenMP); 0: OpenMP's default (OMP_NUM_THREADS, else every core)
 
   std::vector<std::string> coordinate_names() const;

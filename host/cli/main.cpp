@@ -4,10 +4,12 @@
 
 #include <cstdio>
 #include <iostream>
+#include <new>
 
 #include "cli/commands.hpp"
 #include "hessa/backend.hpp"
 #include "hessa/errors.hpp"
+#include "hessa/stop_signals.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  hessa::install_stop_handlers();
   try {
     if (app.got_subcommand("analyze")) return analyze();
     if (app.got_subcommand("functions")) return functions();
@@ -38,8 +41,18 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("merge")) return merge();
     if (app.got_subcommand("plot")) return plot();
+  } catch (const hessa::StopRequested& e) {
+    std::cerr << "hessa: stopped by " << hessa::signal_name(e.signal_number()) << ": "
+              << (e.kept().empty() ? "no output was written (temporary files removed)" : e.kept()) << '\n';
+    return e.exit_code();
   } catch (const hessa::InputError& e) {
     std::cerr << "hessa: error: " << e.what() << '\n';
+    return 2;
+  } catch (const std::bad_alloc&) {
+    // Memory is the machine's limit, not an internal fault; chunks are sized to fit, so this is a problem
+    // larger than the budget foresaw (or another process took the memory meanwhile).
+    std::cerr << "hessa: error: out of memory: the run needs more memory than this machine (or its cgroup) "
+                 "gave it; lower --chunk or --memory, or analyze fewer coordinates at once\n";
     return 2;
   } catch (const hessa::DeviceError& e) {
     std::cerr << "hessa: device error: " << e.what() << '\n';

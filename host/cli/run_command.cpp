@@ -1,5 +1,6 @@
 // `hessa run JOB.toml` (a batch job into an HDF5 store: resumable, shardable) and `hessa merge` (shards -> one file).
 #include <omp.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,14 +14,17 @@
 #include <optional>
 #include <regex>
 
+#include "cli/chunk_options.hpp"
 #include "cli/chunk_team.hpp"
 #include "cli/commands.hpp"
 #include "cli/function_options.hpp"
 #include "cli/job_file.hpp"
 #include "hessa/backend.hpp"
 #include "hessa/errors.hpp"
+#include "hessa/memory_budget.hpp"
 #include "hessa/pipeline.hpp"
 #include "hessa/result_store.hpp"
+#include "hessa/stop_signals.hpp"
 
 namespace hessa::cli {
 namespace {
@@ -33,6 +37,7 @@ struct RunArgs {
   std::string shard;
   std::string backend;  // overrides [run] backend when given
   int threads = 0;      // overrides [run] threads when > 0
+  std::string memory;   // overrides [run] memory when given
   bool quiet = false;
 };
 
@@ -157,10 +162,44 @@ struct PreparedRun {
   }
 };
 
+// Refuses a run whose store would outgrow its disk: datasets are allocated (sparse) up front, so without this a
+// run would fail with ENOSPC only when the disk fills, hours in. `points` are those still to be written.
+void check_disk_space(const std::string& out, const StoreLayout& layout, std::size_t points) {
+  const fs::path dir = fs::path(out).has_parent_path() ? fs::path(out).parent_path() : fs::path(".");
+  struct statvfs disk {};
+  if (::statvfs(dir.c_str(), &disk) != 0) return;  // unknown: the writes will tell
+  const double free_bytes = double(disk.f_bavail) * double(disk.f_frsize);
+  const double needed = double(points) * double(layout.bytes_per_point());
+  if (needed > free_bytes) {
+    throw InputError(out, 0, 0,
+                     "the store needs " + format_bytes(needed) + " for " + std::to_string(points) + " points (" +
+                         format_bytes(double(layout.bytes_per_point())) + " each) and '" + dir.string() + "' has " +
+                         format_bytes(free_bytes) + " free: free space, write elsewhere, or store fewer outputs "
+                         "(gradient, hessian, eigenvectors)");
+  }
+}
+
+// The job's chunk (points, mapped points and the whole ChunkResult) stays in memory while its sub-batches run.
+void check_job_chunk_fits(const JobSpec& job, const std::string& memory) {
+  const int n = job.analysis_n();
+  const std::size_t held = std::size_t(job.n + n) * sizeof(double) + host_bytes_per_point(n, job.options) -
+                           bytes_per_point(n, job.options) + sizeof(PointAnalysis);
+  const MemoryBudget budget = host_memory_budget(memory_limit_bytes(memory));
+  if (double(held) * double(job.chunk_points) > double(budget.chunk_bytes)) {
+    throw InputError(job.job_path, 0, 0,
+                     "[output] chunk = " + std::to_string(job.chunk_points) + " holds " +
+                         format_bytes(double(held) * double(job.chunk_points)) + " in memory, more than the budget (" +
+                         format_bytes(double(budget.chunk_bytes)) + " of the " + budget.source +
+                         "): choose a chunk of at most " + std::to_string(std::max<std::size_t>(1, budget.chunk_bytes / held)) +
+                         " points");
+  }
+}
+
 PreparedRun prepare_run(const RunArgs& args, ChunkTeam& team) {
   PreparedRun run;
   run.job = read_job(args.job);
   const JobSpec& job = run.job;
+  check_job_chunk_fits(job, args.memory.empty() ? job.memory : args.memory);
   run.shard = args.shard.empty() ? Shard{} : parse_shard(args.shard);
   const Shard& shard = run.shard;
   run.out = args.shard.empty() ? job.output_path : shard_path(job.output_path, shard);
@@ -206,6 +245,7 @@ PreparedRun prepare_run(const RunArgs& args, ChunkTeam& team) {
     }
   } else {
     if (!fs::path(out).parent_path().empty()) fs::create_directories(fs::path(out).parent_path());
+    check_disk_space(out, layout, layout.total_points);
     store = ResultStore::create(out, layout);
   }
 
@@ -235,7 +275,12 @@ int run_job(const RunArgs& args) {
   Backend& backend = *run.backend;
   const bool quiet = args.quiet || !team->writer();
   const int analysis_n = job.analysis_n();
-  const std::size_t capacity = std::max<std::size_t>(1, backend.chunk_capacity(analysis_n, job.options));
+  // Sub-batches within the memory budget; the job's chunk itself (the unit of resume) is held whole meanwhile.
+  const std::string memory = args.memory.empty() ? job.memory : args.memory;
+  const std::size_t capacity = plan_chunk_points(
+      0, memory, host_bytes_per_point(analysis_n, job.options), backend.chunk_capacity(analysis_n, job.options),
+      "n = " + std::to_string(analysis_n) + ", " + stencil_name(job.options.stencil) + " stencil", quiet);
+
   // A full-Hessian direction scan analyzes the mapped points centre + alpha d1 + ..., written out per chunk.
   const bool map_points = job.directions_scan && !job.restricted_hessian;
 
@@ -256,6 +301,8 @@ int run_job(const RunArgs& args) {
     }
   }
 
+  if (run.store && !todo.empty() && args.resume) check_disk_space(run.out, layout, points_todo);
+
   const auto start = std::chrono::steady_clock::now();
   RunSummary summary;
   summary.lambda_min = std::numeric_limits<double>::infinity();
@@ -273,6 +320,7 @@ int run_job(const RunArgs& args) {
     std::vector<double> points, mapped;
     ChunkResult whole, part;
     for (std::size_t c : my_chunks) {
+      throw_if_stop_requested();  // between chunks: the store keeps every chunk finished so far
       const std::size_t first = layout.chunk_begin(c), count = layout.chunk_size(c);
       job.points(first, count, points);
       if (map_points) {
@@ -297,6 +345,15 @@ int run_job(const RunArgs& args) {
       run.store.reset();
     }
     team->combine(summary);
+  } catch (const StopRequested& stop) {
+    const std::string kept = run.out + " keeps " + std::to_string(skipped + summary.chunks) + " of " +
+                             std::to_string(mine) + " chunks; continue with 'hessa run " + args.job + " --resume'";
+    try {
+      team->fail();
+    } catch (const StopRequested&) {
+    }
+    run.store.reset();  // closed cleanly before the message
+    throw StopRequested(stop.signal_number(), kept);
   } catch (...) {
     team->fail();  // rethrows, or (MPI) reports and aborts every rank
   }
@@ -416,6 +473,9 @@ std::function<int()> add_run_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_option("--threads", args->threads, "Override the job's [run] threads: CPU threads per process")
       ->check(CLI::Range(1, 4096));
+  cmd->add_option("--memory", args->memory,
+                  "Override the job's [run] memory: a host memory limit such as 768M (default: the cgroup's limit, "
+                  "else the available memory)");
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no progress, no fallback notice");
   return [args]() { return run_job(*args); };
 }

@@ -1,12 +1,12 @@
 // The CPU backend: runs the four stages over a chunk with OpenMP; workspaces persist across chunks.
 #include <omp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "hessa/backend.hpp"
+#include "hessa/memory_budget.hpp"
 #include "cpu/cpu_stages.hpp"
 #include "hessa/detail/small_eigen.hpp"
 
@@ -24,6 +24,14 @@ std::size_t bytes_per_point(int n, const AnalysisOptions& options) {
   return doubles * sizeof(double) + sizeof(PointAnalysis) + sizeof(int) + sizeof(PointStatus);
 }
 
+std::size_t host_bytes_per_point(int n, const AnalysisOptions& options) {
+  const std::size_t nn = std::size_t(n) * std::size_t(n);
+  const std::size_t kept = std::size_t(n)                                  // the point as read
+                           + (options.keep_gradient ? std::size_t(n) : 0)  // ChunkResult's copies
+                           + (options.keep_hessian ? nn : 0) + (options.keep_eigenvalues ? std::size_t(n) : 0);
+  return bytes_per_point(n, options) + kept * sizeof(double);
+}
+
 namespace {
 
 class CpuBackend final : public Backend {
@@ -34,12 +42,9 @@ class CpuBackend final : public Backend {
   }
 
   std::size_t chunk_capacity(int n, const AnalysisOptions& options) const override {
-    // A quarter of the memory free now, at most 2 GiB, and at most 65536 points so results stream out steadily.
-    const long pages = sysconf(_SC_AVPHYS_PAGES);
-    const long page_size = sysconf(_SC_PAGESIZE);
-    std::size_t budget = std::size_t(2) << 30;
-    if (pages > 0 && page_size > 0) budget = std::min(budget, std::size_t(pages) * std::size_t(page_size) / 4);
-    const std::size_t fit = budget / bytes_per_point(n, options);
+    // The host's memory budget (cgroup-aware; the CLI's --memory narrows it further through plan_chunk), and at
+    // most 65536 points so results stream out steadily.
+    const std::size_t fit = host_memory_budget(0).chunk_bytes / host_bytes_per_point(n, options);
     return std::clamp<std::size_t>(fit, 1, 65536);
   }
 

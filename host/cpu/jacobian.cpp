@@ -2,7 +2,6 @@
 // then over points assembling f, J and the error estimate (formulas in detail/jacobian.hpp).
 // Also the backend-independent pieces of hessa/jacobian.hpp (as cpu_backend.cpp holds bytes_per_point).
 #include <omp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "hessa/jacobian.hpp"
+#include "hessa/memory_budget.hpp"
 
 namespace hessa {
 
@@ -66,12 +66,8 @@ class CpuJacobianBackend final : public JacobianBackend {
   std::string name() const override { return "cpu (OpenMP, " + std::to_string(omp_get_max_threads()) + " threads)"; }
 
   std::size_t chunk_capacity(int m, int k, JacobianMode mode) const override {
-    // As the analysis backend: a quarter of the free memory, at most 2 GiB and 65536 points.
-    const long pages = sysconf(_SC_AVPHYS_PAGES);
-    const long page_size = sysconf(_SC_PAGESIZE);
-    std::size_t budget = std::size_t(2) << 30;
-    if (pages > 0 && page_size > 0) budget = std::min(budget, std::size_t(pages) * std::size_t(page_size) / 4);
-    return std::clamp<std::size_t>(budget / jacobian_bytes_per_point(m, k, mode), 1, 65536);
+    // As the analysis backend: the host's memory budget, at most 65536 points.
+    return std::clamp<std::size_t>(host_memory_budget(0).chunk_bytes / jacobian_bytes_per_point(m, k, mode), 1, 65536);
   }
 
   void compute(const std::vector<CompiledFunction>& functions, JacobianMode mode, double step_scale,

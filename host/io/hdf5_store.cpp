@@ -282,6 +282,12 @@ std::size_t StoreLayout::chunk_size(std::size_t c) const {
   return begin >= total_points ? 0 : std::min(chunk_points, total_points - begin);
 }
 
+std::size_t StoreLayout::bytes_per_point() const {
+  std::size_t bytes = 0;
+  for (const DatasetSpec& spec : dataset_specs(*this)) bytes += spec.row_bytes();
+  return bytes;
+}
+
 struct ResultStore::Impl {
   Handle file;
   std::vector<DatasetSpec> specs;

@@ -127,6 +127,14 @@ using io::TempFile;
 
 // --- the shared writer skeleton ----------------------------------------------------------------------------
 
+// Text writers pass rows on every few MiB: their buffer stays small whatever the chunk (a text row of an n = 256
+// Hessian is ~1.6 MB), so the memory budget need not count it.
+void flush_if_large(TempFile& file, std::string& text) {
+  if (text.size() < (std::size_t(4) << 20)) return;
+  file.write(text.data(), text.size());
+  text.clear();
+}
+
 class WriterBase : public ResultWriter {
  protected:
   WriterBase(std::string path, const OutputLayout& layout)
@@ -220,6 +228,7 @@ class CsvWriter final : public WriterBase {
         }
       }
       text += '\n';
+      flush_if_large(file_, text);
     }
     file_.write(text.data(), text.size());
   }
@@ -264,6 +273,7 @@ class JsonlWriter final : public WriterBase {
         }
       }
       text += "}\n";
+      flush_if_large(file_, text);
     }
     file_.write(text.data(), text.size());
   }

@@ -41,5 +41,8 @@ int cuda_device_count();
 
 // Bytes per point a chunk needs (stencil values, g, H, eigen workspace, results): sizes chunks on either backend.
 std::size_t bytes_per_point(int n, const AnalysisOptions& options);
+// The host memory one point takes through a whole chunk on any backend: bytes_per_point plus the point as read and
+// the ChunkResult copies of what the options keep (gradient, Hessian, eigenvalues). For plan_chunk.
+std::size_t host_bytes_per_point(int n, const AnalysisOptions& options);
 
 }  // namespace hessa

@@ -35,6 +35,8 @@ struct StoreLayout {
   // Points of chunk c: [chunk_begin(c), chunk_begin(c) + chunk_size(c)).
   std::size_t chunk_begin(std::size_t c) const { return c * chunk_points; }
   std::size_t chunk_size(std::size_t c) const;
+  // Bytes one point takes in the file's per-point datasets (what a chunk adds to the disk's usage).
+  std::size_t bytes_per_point() const;
 };
 
 class ResultStore {

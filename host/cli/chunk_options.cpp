@@ -1,0 +1,57 @@
+// --chunk / --memory: strict parsing and the chunk plan.
+#include "cli/chunk_options.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <iostream>
+
+#include "hessa/errors.hpp"
+#include "hessa/memory_budget.hpp"
+
+namespace hessa::cli {
+namespace {
+
+// Digits only, 1 <= value < 2^63: CLI11's own conversion saturates an overflowing count instead of refusing it.
+std::string check_count(std::string& text) {
+  const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  const unsigned long long value = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+  if (!digits || errno == ERANGE || value == 0 || value >= (1ull << 63))
+    return "expected a whole number of points from 1 to 2^63-1, found '" + text + "'";
+  return "";
+}
+
+std::string check_size(std::string& text) {
+  try {
+    (void)parse_memory_size(text, "'" + text + "'");
+    return "";
+  } catch (const InputError& e) {
+    return e.what();  // CLI11 puts "--memory: " before it
+  }
+}
+
+}  // namespace
+
+void add_chunk_options(CLI::App* cmd, ChunkOptions& options) {
+  cmd->add_option("--chunk", options.chunk,
+                  "Points per chunk (default: sized from the memory budget; a larger value is clamped to it)")
+      ->check(CLI::Validator(check_count, "N"));
+  cmd->add_option("--memory", options.memory,
+                  "Host memory limit for this run, e.g. 768M or 4G (default: the cgroup's limit, else the "
+                  "available memory); chunks are sized within it and a point that cannot fit is refused")
+      ->check(CLI::Validator(check_size, "SIZE"));
+}
+
+std::size_t memory_limit_bytes(const std::string& memory, const std::string& what) {
+  return memory.empty() ? 0 : parse_memory_size(memory, what + " " + memory);
+}
+
+std::size_t plan_chunk_points(std::size_t requested, const std::string& memory, std::size_t per_point,
+                              std::size_t backend_capacity, const std::string& what, bool quiet) {
+  const MemoryBudget budget = host_memory_budget(memory_limit_bytes(memory));
+  const ChunkPlan plan = plan_chunk(requested, per_point, backend_capacity, budget, what);
+  if (!plan.notice.empty() && !quiet) std::cerr << "hessa: " << plan.notice << '\n';
+  return plan.points;
+}
+
+}  // namespace hessa::cli

@@ -1,0 +1,36 @@
+// Stopping a long run cleanly on SIGINT / SIGTERM / SIGHUP: the handler only records the signal; every chunk
+// loop calls throw_if_stop_requested() at its chunk boundaries, so the exception unwinds through the writers
+// (whose temporary files are removed by their destructors) and leaves result stores resumable.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace hessa {
+
+// Thrown at a chunk boundary after a stop signal. `kept()` says what the run leaves behind (set by the command
+// that knows: "nothing was written", "out.h5 holds 12 of 40 chunks; continue with --resume").
+class StopRequested : public std::runtime_error {
+ public:
+  explicit StopRequested(int signal_number, std::string kept = "");
+  int signal_number() const { return signal_; }
+  const std::string& kept() const { return kept_; }
+  // The conventional exit status of a process ended by the signal: 128 + its number (130, 143, 129).
+  int exit_code() const { return 128 + signal_; }
+
+ private:
+  int signal_;
+  std::string kept_;
+};
+
+// Installs the handlers (idempotent). A second stop signal while the first is still being honoured ends the
+// process at once with the signal's default action: the user insisted, and that is what a second Ctrl-C means.
+void install_stop_handlers();
+// The first stop signal received, or 0.
+int stop_signal_received();
+// Throws StopRequested when a stop signal has arrived.
+void throw_if_stop_requested();
+// "SIGTERM" for 15, etc.
+std::string signal_name(int signal_number);
+
+}  // namespace hessa
