@@ -166,7 +166,7 @@ int run_analyze(const AnalyzeArgs& args) {
   for (int c = 1; c < 6; ++c) counts[class_name(PointClass(c))] = summary.per_class[std::size_t(c)];
   meta["summary"] = {{"points", summary.points}, {"classes", counts}, {"failed", summary.failed},
                      {"seconds", summary.seconds}};
-  writer->finish(meta.dump(2));
+  writer->finish(dump_json(meta, 2));
 
   if (!args.quiet) {
     std::cout << "hessa: " << summary.points << " points, " << fn.label << " (n = " << n << "), "

@@ -306,7 +306,7 @@ int run_critical(const CriticalArgs& args) {
   if (found.count() > 0) backend->analyze(nf.f, analysis, found.points.data(), found.count(), analyzed);
   analyzed.extra_columns = {std::vector<double>(found.basin_count.begin(), found.basin_count.end())};
   writer->write(found.points.data(), analyzed);
-  writer->finish(metadata(args, nf, options, analysis, found, *backend).dump(2));
+  writer->finish(dump_json(metadata(args, nf, options, analysis, found, *backend), 2));
 
   if (!args.quiet) print_summary(nf, found, analyzed, *backend, args.out);
   return 0;

@@ -88,6 +88,10 @@ std::unique_ptr<Backend> choose_backend(const std::string& wanted, bool quiet) {
   return choose_backend_of(wanted, quiet, make_cpu_backend, make_cuda_backend);
 }
 
+std::string dump_json(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   char buf[32];

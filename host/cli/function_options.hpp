@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "hessa/backend.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/expression.hpp"
@@ -55,6 +57,10 @@ auto choose_backend_of(const std::string& wanted, bool quiet, MakeCpu make_cpu, 
 }
 
 std::unique_ptr<Backend> choose_backend(const std::string& wanted, bool quiet);
+
+// Metadata and settings as JSON text. Bytes that are not UTF-8 (a file name, say) become U+FFFD instead of the
+// exception nlohmann's plain dump() throws: metadata must never be why a finished run fails.
+std::string dump_json(const nlohmann::json& value, int indent = -1);
 
 // "2024-05-01T12:00:00Z"
 std::string utc_now();

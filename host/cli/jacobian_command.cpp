@@ -136,7 +136,7 @@ int run_jacobian(const JacobianArgs& args) {
   meta["backend"] = backend->name();
   meta["chunk_points"] = chunk;
   meta["summary"] = {{"points", total}, {"failed", failed}, {"seconds", seconds}};
-  writer->finish(meta.dump(2));
+  writer->finish(dump_json(meta, 2));
 
   if (!args.quiet) {
     std::cout << "hessa: " << total << " points, " << k << " x " << m << " Jacobians, " << jacobian_mode_name(mode)

@@ -223,7 +223,7 @@ PreparedRun prepare_run(const RunArgs& args, ChunkTeam& team) {
   layout.hessian = job.options.keep_hessian;
   layout.eigenvalues = job.options.keep_eigenvalues;
   layout.eigenvectors = job.options.eigenvectors;
-  layout.settings_json = settings.dump();
+  layout.settings_json = dump_json(settings);
   layout.shard = args.shard.empty() ? "" : std::to_string(shard.k) + "/" + std::to_string(shard.n);
 
   std::unique_ptr<ResultStore>& store = run.store;
@@ -380,7 +380,7 @@ int run_job(const RunArgs& args) {
     std::cout << "  eigenvalues in [" << summary.lambda_min << ", " << summary.lambda_max << "] (points computed now)\n";
     std::cout << "  " << summary.seconds << " s, "
               << (summary.seconds > 0 ? double(summary.points) / summary.seconds : 0.0) << " points/s\n";
-    std::cout << "  wrote " << run.out << "\n  settings: " << run.settings.dump() << '\n';
+    std::cout << "  wrote " << run.out << "\n  settings: " << dump_json(run.settings) << '\n';
   }
   return 0;
 }

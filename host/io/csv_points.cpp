@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "hessa/detail/utf8.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/io.hpp"
 
@@ -35,6 +36,12 @@ class CsvPointReader final : public PointReader {
     for (const Cell& cell : cells_) {
       double ignored = 0.0;
       if (cell.begin != cell.end && !parse_number(cell, ignored)) {
+        // Names go into the metadata (JSON) and the store's UTF-8 attributes: bad bytes are refused here.
+        if (const std::size_t bad = detail::first_invalid_utf8(line_); bad < line_.size()) {
+          char byte[8];
+          std::snprintf(byte, sizeof byte, "0x%02X", unsigned(static_cast<unsigned char>(line_[bad])));
+          fail(bad, std::string("the header is not valid UTF-8 (byte ") + byte + ")");
+        }
         for (const Cell& c : cells_) names_.push_back(line_.substr(c.begin, c.end - c.begin));
         break;
       }

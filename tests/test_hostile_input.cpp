@@ -1,0 +1,53 @@
+// Hostile bytes in what users give: UTF-8 validation, CSV headers that are not UTF-8, and output names that are
+// not UTF-8 (the metadata still gets written). Each ends in exit 0 or one located message with exit 2.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli_support.hpp"
+#include "hessa/detail/utf8.hpp"
+
+namespace hessa {
+namespace {
+
+using detail::first_invalid_utf8;
+
+TEST(Utf8, AcceptsWellFormedTextAndFindsTheFirstBadByte) {
+  EXPECT_EQ(first_invalid_utf8(""), 0u);
+  EXPECT_EQ(first_invalid_utf8("x,y"), 3u);
+  const std::string good = "\xCE\xB1,\xE2\x82\xAC,\xF0\x9F\x98\x80";  // alpha, euro, an emoji
+  EXPECT_EQ(first_invalid_utf8(good), good.size());
+  EXPECT_EQ(first_invalid_utf8("ab\xFFz"), 2u);            // never valid
+  EXPECT_EQ(first_invalid_utf8("a\xC0\xAF"), 1u);          // overlong '/'
+  EXPECT_EQ(first_invalid_utf8("a\xE0\x80\xAF"), 1u);      // overlong, three bytes
+  EXPECT_EQ(first_invalid_utf8("\xED\xA0\x80"), 0u);       // a UTF-16 surrogate
+  EXPECT_EQ(first_invalid_utf8("\xF4\x90\x80\x80"), 0u);   // above U+10FFFF
+  EXPECT_EQ(first_invalid_utf8("ok\xE2\x82"), 2u);         // cut short
+  EXPECT_EQ(first_invalid_utf8("\xCE\xB1\x80"), 2u);       // a stray continuation byte
+}
+
+class HostileInput : public test::ScratchDirTest {};
+
+TEST_F(HostileInput, ACsvHeaderThatIsNotUtf8IsALocatedErrorNotAnInternalOne) {
+  const std::string points = write("h.csv", "x,\xFFy\n1,2\n");
+  const test::CliRun r =
+      test::run_hessa("analyze --function \"x^2\" --points " + points + " --out " + path("o.csv") + " --backend cpu");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("h.csv:1:3: the header is not valid UTF-8 (byte 0xFF)"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(path("o.csv")));
+}
+
+TEST_F(HostileInput, AFileNameThatIsNotUtf8StillGetsItsMetadata) {
+  const std::string points = write("p\xFF.csv", "1,2\n");
+  const test::CliRun r = test::run_hessa("analyze --function himmelblau --points '" + points + "' --out " +
+                                         path("o.csv") + " --backend cpu --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream meta(path("o.csv.meta.json"));
+  const std::string text((std::istreambuf_iterator<char>(meta)), {});
+  EXPECT_NE(text.find("p\xEF\xBF\xBD.csv"), std::string::npos) << "the bad byte becomes U+FFFD";
+}
+
+}  // namespace
+}  // namespace hessa
