@@ -5,6 +5,8 @@
 //   unary    := ('-'|'+') unary | power
 //   power    := primary [ ('^'|'**') unary ]          (right-associative; -x^2 = -(x^2))
 //   primary  := number | name | name '[' expr ']' | name '(' args ')' | '(' expr ')'
+// Nesting (parentheses, calls, indices, sum/prod, prefix signs, chained powers) is bounded by kMaxNesting so the
+// recursion cannot exhaust the stack; long flat chains (a+b+c+..., min(a,b,c,...)) are loops, not recursion.
 #include <cmath>
 #include <map>
 #include <set>
@@ -74,6 +76,11 @@ double apply_binary(Op op, double a, double b) {
   }
 }
 
+// A nesting level costs at most about 1.5 KiB of stack in a Release build (a call: parse_expr .. parse_call),
+// a few times that under sanitizers: 256 levels stay far below a 1 MiB thread stack, while real expressions
+// nest a dozen levels at most. tests/test_expression_limits.cpp parses the deepest case on a 1 MiB thread.
+constexpr int kMaxNesting = 256;
+
 bool is_integer_op(Op op) { return op == Op::Add || op == Op::Sub || op == Op::Mul || op == Op::Neg; }
 
 std::unique_ptr<Node> make_number(double value, bool is_int, SourcePosition pos) {
@@ -126,6 +133,24 @@ class Parser {
     fail(source_, options_.source_name, pos, message);
   }
 
+  // Counts one nesting level for its lifetime; refuses the level past kMaxNesting at `pos`.
+  class NestingLevel {
+   public:
+    NestingLevel(Parser& parser, SourcePosition pos) : parser_(parser) {
+      if (++parser_.depth_ > kMaxNesting) {
+        parser_.error(pos, "expression nested too deeply (more than " + std::to_string(kMaxNesting) +
+                               " levels of parentheses, calls, indices, signs or powers); split it with bindings "
+                               "'name = ...;'");
+      }
+    }
+    ~NestingLevel() { --parser_.depth_; }
+    NestingLevel(const NestingLevel&) = delete;
+    NestingLevel& operator=(const NestingLevel&) = delete;
+
+   private:
+    Parser& parser_;
+  };
+
   void expect(const char* symbol, const std::string& what) {
     if (!at_symbol(symbol)) {
       const Token& t = peek();
@@ -163,6 +188,7 @@ class Parser {
   }
 
   std::unique_ptr<Node> parse_expr() {
+    const NestingLevel level(*this, peek().pos);
     auto left = parse_term();
     while (at_symbol("+") || at_symbol("-")) {
       const Token op = take();
@@ -183,10 +209,11 @@ class Parser {
   std::unique_ptr<Node> parse_unary() {
     if (at_symbol("-")) {
       const Token op = take();
+      const NestingLevel level(*this, op.pos);
       return unary(Op::Neg, parse_unary(), op.pos);
     }
     if (at_symbol("+")) {
-      take();
+      const NestingLevel level(*this, take().pos);
       return parse_unary();
     }
     return parse_power();
@@ -196,6 +223,7 @@ class Parser {
     auto base = parse_primary();
     if (at_symbol("^") || at_symbol("**")) {
       const Token op = take();
+      const NestingLevel level(*this, op.pos);
       return binary(Op::Pow, std::move(base), parse_unary(), op.pos);
     }
     return base;
@@ -393,6 +421,7 @@ class Parser {
   std::map<std::string, int> bindings_;
   std::vector<std::pair<std::string, int>> loops_;
   int max_loop_depth_ = 0;
+  int depth_ = 0;  // nesting levels now open (NestingLevel)
 };
 
 }  // namespace
