@@ -2,7 +2,6 @@
 // and a dry run that proves every x[...] index stays inside 0..n-1 (indices depend only on loop counters,
 // so one run visits every index the program will ever read).
 #include <algorithm>
-#include <regex>
 
 #include "expression/ast.hpp"
 #include "hessa/detail/interpreter.hpp"
@@ -147,27 +146,42 @@ class Emitter {
   int isp_ = 0;
 };
 
+// A name as shown in a message: hostile input can be megabytes long.
+std::string shown_name(const std::string& name) {
+  constexpr std::size_t kShown = 40;
+  if (name.size() <= kShown) return name;
+  return name.substr(0, kShown) + "... (" + std::to_string(name.size()) + " characters)";
+}
+
 void check_name_list(const ExpressionOptions& options) {
-  static const std::regex identifier("[A-Za-z_][A-Za-z0-9_]*");
   if (!options.variable_names.empty() && int(options.variable_names.size()) != options.dimension) {
     throw InputError("--vars names " + std::to_string(options.variable_names.size()) +
                      " variables but the points have " + std::to_string(options.dimension) + " coordinates");
   }
   for (std::size_t k = 0; k < options.variable_names.size(); ++k) {
     const std::string& name = options.variable_names[k];
-    if (!std::regex_match(name, identifier)) throw InputError("--vars: '" + name + "' is not a valid name");
+    if (!is_identifier(name)) throw InputError("--vars: '" + shown_name(name) + "' is not a valid name");
     if (std::find(options.variable_names.begin(), options.variable_names.begin() + long(k), name) !=
         options.variable_names.begin() + long(k)) {
-      throw InputError("--vars: '" + name + "' is given twice");
+      throw InputError("--vars: '" + shown_name(name) + "' is given twice");
     }
   }
   for (const auto& [name, value] : options.parameters) {
-    if (!std::regex_match(name, identifier)) throw InputError("--param: '" + name + "' is not a valid name");
+    if (!is_identifier(name)) throw InputError("--param: '" + shown_name(name) + "' is not a valid name");
   }
 }
 
 }  // namespace
 }  // namespace expr
+
+// A plain loop: std::regex_match recurses once per character and overflows the stack on a name of some 50 000
+// characters.
+bool is_identifier(const std::string& name) {
+  const auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (name.empty() || !letter(name[0])) return false;
+  return std::all_of(name.begin() + 1, name.end(), [&](char c) { return letter(c) || digit(c); });
+}
 
 CompiledFunction compile_expression(const std::string& source, const ExpressionOptions& options) {
   if (options.dimension < 1) throw InputError(options.source_name + ": the dimension n must be at least 1");
