@@ -80,43 +80,43 @@ void run_on_small_stack(const std::function<void()>& body) {
   if (job.error) std::rethrow_exception(job.error);
 }
 
-// --- parser nesting (limit 256 levels) -------------------------------------------------------------------------
+// --- parser nesting (limit 128 levels) -------------------------------------------------------------------------
 
-// The top-level expression is level 1; each '(' , call, sign or '^' opens one more. Level 257 is refused where it
-// opens: column 257 for 8000 parentheses, column 4*256+1 for nested sin(, column 256 for 48 000 minuses.
-TEST(ExpressionLimits, DeepParenthesesAreRefusedAtLevel257) {
+// The top-level expression is level 1; each '(' , call, sign or '^' opens one more. Level 129 is refused where it
+// opens: column 129 for 8000 parentheses, column 4*128+1 for nested sin(, column 128 for 48 000 minuses.
+TEST(ExpressionLimits, DeepParenthesesAreRefusedAtLevel129) {
   const InputError e = compile_error(repeat("(", 8000) + "x0" + repeat(")", 8000), 1);
   EXPECT_EQ(e.line(), 1);
-  EXPECT_EQ(e.column(), 257);
-  EXPECT_TRUE(contains(e.what(), "nested too deeply (more than 256 levels")) << e.what();
+  EXPECT_EQ(e.column(), 129);
+  EXPECT_TRUE(contains(e.what(), "nested too deeply (more than 128 levels")) << e.what();
 }
 
-TEST(ExpressionLimits, DeeplyNestedCallsAreRefusedAtLevel257) {
+TEST(ExpressionLimits, DeeplyNestedCallsAreRefusedAtLevel129) {
   const InputError e = compile_error(repeat("sin(", 5600) + "x0" + repeat(")", 5600), 1);
-  EXPECT_EQ(e.column(), 4 * 256 + 1);
-  EXPECT_TRUE(contains(e.what(), "more than 256 levels")) << e.what();
+  EXPECT_EQ(e.column(), 4 * 128 + 1);
+  EXPECT_TRUE(contains(e.what(), "more than 128 levels")) << e.what();
 }
 
-TEST(ExpressionLimits, LongRunsOfSignsAndPowersAreRefusedAtLevel257) {
+TEST(ExpressionLimits, LongRunsOfSignsAndPowersAreRefusedAtLevel129) {
   const InputError minus = compile_error(repeat("-", 48000) + "x0", 1);
-  EXPECT_EQ(minus.column(), 256);
-  EXPECT_TRUE(contains(minus.what(), "more than 256 levels")) << minus.what();
+  EXPECT_EQ(minus.column(), 128);
+  EXPECT_TRUE(contains(minus.what(), "more than 128 levels")) << minus.what();
   const InputError plus = compile_error(repeat("+", 48000) + "x0", 1);
-  EXPECT_EQ(plus.column(), 256);
+  EXPECT_EQ(plus.column(), 128);
   const InputError power = compile_error(repeat("x0^", 20000) + "x0", 1);  // right-associative: recursion
-  EXPECT_TRUE(contains(power.what(), "more than 256 levels")) << power.what();
+  EXPECT_TRUE(contains(power.what(), "more than 128 levels")) << power.what();
 }
 
 TEST(ExpressionLimits, NestingJustInsideTheLimitCompilesOnA1MiBStack) {
   const double x = 0.75;
   run_on_small_stack([&] {
-    EXPECT_EQ(compile_with(repeat("(", 255) + "x0" + repeat(")", 255), 1)(&x), x);
-    EXPECT_EQ(compile_with(repeat("-", 255) + "x0", 1)(&x), -x);  // an odd number of signs
+    EXPECT_EQ(compile_with(repeat("(", 127) + "x0" + repeat(")", 127), 1)(&x), x);
+    EXPECT_EQ(compile_with(repeat("-", 127) + "x0", 1)(&x), -x);  // an odd number of signs
     double expected = x;
-    for (int k = 0; k < 255; ++k) expected = std::sin(expected);
-    EXPECT_EQ(compile_with(repeat("sin(", 255) + "x0" + repeat(")", 255), 1)(&x), expected);
+    for (int k = 0; k < 127; ++k) expected = std::sin(expected);
+    EXPECT_EQ(compile_with(repeat("sin(", 127) + "x0" + repeat(")", 127), 1)(&x), expected);
     // One level more is an error, thrown and unwound on the same small stack.
-    EXPECT_THROW(compile_with(repeat("sin(", 256) + "x0" + repeat(")", 256), 1), InputError);
+    EXPECT_THROW(compile_with(repeat("sin(", 128) + "x0" + repeat(")", 128), 1), InputError);
     EXPECT_THROW(compile_with(repeat("(", 8000) + "x0" + repeat(")", 8000), 1), InputError);
   });
 }
@@ -288,7 +288,7 @@ class ExpressionLimitsCli : public test::ScratchDirTest {
 TEST_F(ExpressionLimitsCli, EightThousandParenthesesExitWith2AndTheLimit) {
   const test::CliRun r = analyze(repeat("(", 8000) + "x0" + repeat(")", 8000));
   EXPECT_EQ(r.exit_code, 2) << r.output.substr(0, 400);
-  EXPECT_TRUE(contains(r.output, ":1:257: expression nested too deeply (more than 256 levels")) << r.output.substr(0, 400);
+  EXPECT_TRUE(contains(r.output, ":1:129: expression nested too deeply (more than 128 levels")) << r.output.substr(0, 400);
 }
 
 TEST_F(ExpressionLimitsCli, FlatSumOf61000TermsRunsAndGivesTheValue) {
