@@ -8,7 +8,6 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -77,10 +76,9 @@ void check_function_dimension(const ResolvedFunction& fn, int n, const std::stri
 }
 
 bool usable_as_variable_names(const std::vector<std::string>& names) {
-  static const std::regex identifier("[A-Za-z_][A-Za-z0-9_]*");
   static const std::set<std::string> reserved = {"pi", "e", "n", "sum", "prod"};
   for (const std::string& name : names)
-    if (!std::regex_match(name, identifier) || reserved.count(name)) return false;
+    if (!is_identifier(name) || reserved.count(name)) return false;
   return true;
 }
 

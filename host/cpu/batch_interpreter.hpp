@@ -112,7 +112,11 @@ class BatchInterpreter {
           } else {
             binary<true>(--sp - 1, [](double a, double b) { return a * b; });
           }
-          if (loop_index[in.a]++ < loop_last[in.a]) pc = in.b - 1;
+          // Compare before incrementing: a loop may end at INT32_MAX, and incrementing past it would overflow.
+          if (loop_index[in.a] < loop_last[in.a]) {
+            ++loop_index[in.a];
+            pc = in.b - 1;
+          }
           break;
       }
     }

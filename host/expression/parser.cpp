@@ -5,6 +5,8 @@
 //   unary    := ('-'|'+') unary | power
 //   power    := primary [ ('^'|'**') unary ]          (right-associative; -x^2 = -(x^2))
 //   primary  := number | name | name '[' expr ']' | name '(' args ')' | '(' expr ')'
+// Nesting (parentheses, calls, indices, sum/prod, prefix signs, chained powers) is bounded by kMaxNesting so the
+// recursion cannot exhaust the stack; long flat chains (a+b+c+..., min(a,b,c,...)) are loops, not recursion.
 #include <cmath>
 #include <map>
 #include <set>
@@ -74,6 +76,12 @@ double apply_binary(Op op, double a, double b) {
   }
 }
 
+// Measured stack for the costliest kind of level (a call: parse_expr .. parse_call), with clang: 255 levels fit
+// in 192 KiB in a Release build, 127 levels in 640 KiB unoptimized with AddressSanitizer (about 4.5 KiB a level).
+// So 128 levels stay inside a 1 MiB thread stack in every build (256 did not under ASan -O0), while real
+// expressions nest a dozen levels at most. tests/test_expression_limits.cpp parses the deepest accepted case on a 1 MiB thread.
+constexpr int kMaxNesting = 128;
+
 bool is_integer_op(Op op) { return op == Op::Add || op == Op::Sub || op == Op::Mul || op == Op::Neg; }
 
 std::unique_ptr<Node> make_number(double value, bool is_int, SourcePosition pos) {
@@ -101,7 +109,7 @@ class Parser {
       Binding binding;
       binding.slot = int(bindings_.size());
       binding.value = parse_expr();
-      expect(";", "';' after the binding of '" + name.text + "'");
+      expect(";", [&] { return "';' after the binding of '" + name.text + "'"; });
       bindings_[name.text] = binding.slot;
       tree.bindings.push_back(std::move(binding));
     }
@@ -126,12 +134,45 @@ class Parser {
     fail(source_, options_.source_name, pos, message);
   }
 
-  void expect(const char* symbol, const std::string& what) {
-    if (!at_symbol(symbol)) {
-      const Token& t = peek();
-      error(t.pos, "expected " + what + ", found " + (t.kind == TokenKind::End ? "the end" : "'" + t.text + "'"));
+  // Counts one nesting level for its lifetime; refuses the level past kMaxNesting at `pos`.
+  class NestingLevel {
+   public:
+    NestingLevel(Parser& parser, SourcePosition pos) : parser_(parser) {
+      if (++parser_.depth_ > kMaxNesting) {
+        parser_.error(pos, "expression nested too deeply (more than " + std::to_string(kMaxNesting) +
+                               " levels of parentheses, calls, indices, signs or powers); split it with bindings "
+                               "'name = ...;'");
+      }
     }
+    ~NestingLevel() { --parser_.depth_; }
+    NestingLevel(const NestingLevel&) = delete;
+    NestingLevel& operator=(const NestingLevel&) = delete;
+
+   private:
+    Parser& parser_;
+  };
+
+  // Takes `symbol` or fails with "expected <describe()>". The message is built only on failure, in describe's
+  // own frame: the recursive parse functions call this, and every string temporary in their frames would be
+  // paid once per nesting level (several KiB per level in an unoptimized sanitizer build).
+  template <class Describe>
+  void expect(const char* symbol, const Describe& describe) {
+    if (!at_symbol(symbol)) fail_expected(describe());
     take();
+  }
+  void expect(const char* symbol, const char* what) {
+    expect(symbol, [what] { return std::string(what); });
+  }
+
+  // error() with the message built by `message()` in its own frame (see expect).
+  template <class Message>
+  [[noreturn]] void fail_with(SourcePosition pos, const Message& message) const {
+    error(pos, message());
+  }
+
+  [[noreturn]] void fail_expected(const std::string& what) const {
+    const Token& t = peek();
+    error(t.pos, "expected " + what + ", found " + (t.kind == TokenKind::End ? "the end" : "'" + t.text + "'"));
   }
 
   bool is_reserved(const std::string& name) const {
@@ -163,6 +204,7 @@ class Parser {
   }
 
   std::unique_ptr<Node> parse_expr() {
+    const NestingLevel level(*this, peek().pos);
     auto left = parse_term();
     while (at_symbol("+") || at_symbol("-")) {
       const Token op = take();
@@ -183,10 +225,11 @@ class Parser {
   std::unique_ptr<Node> parse_unary() {
     if (at_symbol("-")) {
       const Token op = take();
+      const NestingLevel level(*this, op.pos);
       return unary(Op::Neg, parse_unary(), op.pos);
     }
     if (at_symbol("+")) {
-      take();
+      const NestingLevel level(*this, take().pos);
       return parse_unary();
     }
     return parse_power();
@@ -196,22 +239,25 @@ class Parser {
     auto base = parse_primary();
     if (at_symbol("^") || at_symbol("**")) {
       const Token op = take();
+      const NestingLevel level(*this, op.pos);
       return binary(Op::Pow, std::move(base), parse_unary(), op.pos);
     }
     return base;
   }
 
   std::unique_ptr<Node> parse_primary() {
-    const Token t = take();
+    const Token& t = take();  // tokens_ outlives the parse
     if (t.kind == TokenKind::Number) return make_number(t.value, t.is_integer_literal, t.pos);
     if (t.kind == TokenKind::Symbol && t.text == "(") {
       auto inner = parse_expr();
-      expect(")", "')' to close the '(' at " + std::to_string(t.pos.line) + ":" + std::to_string(t.pos.column));
+      expect(")", [&] { return "')' to close the '(' at " + std::to_string(t.pos.line) + ":" + std::to_string(t.pos.column); });
       return inner;
     }
     if (t.kind != TokenKind::Identifier) {
-      error(t.pos, std::string("expected a number, a name or '(', found ") +
-                       (t.kind == TokenKind::End ? "the end" : "'" + t.text + "'"));
+      fail_with(t.pos, [&] {
+        return std::string("expected a number, a name or '(', found ") +
+               (t.kind == TokenKind::End ? "the end" : "'" + t.text + "'");
+      });
     }
     if (at_symbol("(")) return parse_call(t);
     if (at_symbol("[")) return parse_indexed(t);
@@ -220,9 +266,9 @@ class Parser {
 
   std::unique_ptr<Node> parse_indexed(const Token& name) {
     if (name.text != "x" || variables_.count("x")) {
-      error(name.pos, "only x can be indexed (x[i] is coordinate i); '" + name.text + "' is not an array");
+      fail_with(name.pos, [&] { return "only x can be indexed (x[i] is coordinate i); '" + name.text + "' is not an array"; });
     }
-    const Token open = take();
+    const Token& open = take();
     auto index = parse_expr();
     expect("]", "']' to close x[");
     if (!index->is_int) {
@@ -231,8 +277,10 @@ class Parser {
     if (index->kind == NodeKind::Number) {
       const int k = int(index->value);
       if (k < 0 || k >= options_.dimension) {
-        error(index->pos, "index " + std::to_string(k) + " is outside x[0.." + std::to_string(options_.dimension - 1) +
-                              "] (the function has n = " + std::to_string(options_.dimension) + " coordinates)");
+        fail_with(index->pos, [&] {
+          return "index " + std::to_string(k) + " is outside x[0.." + std::to_string(options_.dimension - 1) +
+                 "] (the function has n = " + std::to_string(options_.dimension) + " coordinates)";
+        });
       }
       auto node = std::make_unique<Node>();
       node->kind = NodeKind::Variable;
@@ -298,9 +346,11 @@ class Parser {
     if (name.text == "sum" || name.text == "prod") return parse_reduction(name);
     auto it = functions().find(name.text);
     if (it == functions().end()) {
-      std::string list;
-      for (const auto& entry : functions()) list += (list.empty() ? "" : ", ") + entry.first;
-      error(name.pos, "unknown function '" + name.text + "'; known: " + list + ", sum, prod");
+      fail_with(name.pos, [&] {
+        std::string list;
+        for (const auto& entry : functions()) list += (list.empty() ? "" : ", ") + entry.first;
+        return "unknown function '" + name.text + "'; known: " + list + ", sum, prod";
+      });
     }
     std::vector<std::unique_ptr<Node>> args;
     if (!at_symbol(")")) {
@@ -310,13 +360,15 @@ class Parser {
         args.push_back(parse_expr());
       }
     }
-    expect(")", "')' after the arguments of " + name.text);
+    expect(")", [&] { return "')' after the arguments of " + name.text; });
     const FunctionInfo info = it->second;
     const int count = int(args.size());
     if ((info.arity > 0 && count != info.arity) || (info.arity < 0 && count < 2)) {
-      const std::string wanted = info.arity < 0 ? "2 or more arguments" : std::to_string(info.arity) +
-                                                                              (info.arity == 1 ? " argument" : " arguments");
-      error(name.pos, name.text + "() takes " + wanted + ", given " + std::to_string(count));
+      fail_with(name.pos, [&] {
+        const std::string wanted = info.arity < 0 ? "2 or more arguments" : std::to_string(info.arity) +
+                                                                                (info.arity == 1 ? " argument" : " arguments");
+        return name.text + "() takes " + wanted + ", given " + std::to_string(count);
+      });
     }
     if (info.arity == 1) return unary(info.op, std::move(args[0]), name.pos);
     auto node = binary(info.op, std::move(args[0]), std::move(args[1]), name.pos);
@@ -326,8 +378,10 @@ class Parser {
 
   // sum(i, lo, hi, body) / prod(...): inclusive integer bounds, i visible in body only.
   std::unique_ptr<Node> parse_reduction(const Token& name) {
-    if (peek().kind != TokenKind::Identifier) error(peek().pos, "expected a loop index name as the first argument of " + name.text);
-    const Token index = take();
+    if (peek().kind != TokenKind::Identifier) {
+      fail_with(peek().pos, [&] { return "expected a loop index name as the first argument of " + name.text; });
+    }
+    const Token& index = take();
     check_new_name(index, "loop index");
     expect(",", "',' after the loop index");
     auto lo = parse_expr();
@@ -335,15 +389,21 @@ class Parser {
     auto hi = parse_expr();
     expect(",", "',' after the upper bound");
     for (const Node* bound : {lo.get(), hi.get()}) {
-      if (!bound->is_int) error(bound->pos, "a bound of " + name.text + "() must be an integer expression (integers, loop indices and n with + - *)");
+      if (!bound->is_int) {
+        fail_with(bound->pos, [&] {
+          return "a bound of " + name.text + "() must be an integer expression (integers, loop indices and n with + - *)";
+        });
+      }
     }
     const int slot = int(loops_.size());
-    if (slot >= detail::kMaxLoopDepth) error(name.pos, "sum/prod nested deeper than " + std::to_string(detail::kMaxLoopDepth));
+    if (slot >= detail::kMaxLoopDepth) {
+      fail_with(name.pos, [&] { return "sum/prod nested deeper than " + std::to_string(detail::kMaxLoopDepth); });
+    }
     loops_.emplace_back(index.text, slot);
     max_loop_depth_ = std::max(max_loop_depth_, slot + 1);
     auto body = parse_expr();
     loops_.pop_back();
-    expect(")", "')' after the body of " + name.text);
+    expect(")", [&] { return "')' after the body of " + name.text; });
     auto node = std::make_unique<Node>();
     node->kind = NodeKind::Reduce;
     node->op = name.text == "sum" ? Op::LoopSumEnd : Op::LoopProdEnd;
@@ -393,6 +453,7 @@ class Parser {
   std::map<std::string, int> bindings_;
   std::vector<std::pair<std::string, int>> loops_;
   int max_loop_depth_ = 0;
+  int depth_ = 0;  // nesting levels now open (NestingLevel)
 };
 
 }  // namespace

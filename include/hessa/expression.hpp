@@ -45,6 +45,10 @@ class CompiledFunction {
   std::string source_;
 };
 
+// Whether `name` can name a variable or parameter: [A-Za-z_][A-Za-z0-9_]* (reserved words aside). Linear time
+// and constant stack for any length (names come from CSV headers and command lines).
+bool is_identifier(const std::string& name);
+
 // Compiles `source`; throws InputError (with line, column and a caret line) on any error, including an
 // x[...] index that falls outside 0..n-1 for some value of its loop indices.
 CompiledFunction compile_expression(const std::string& source, const ExpressionOptions& options);

@@ -83,6 +83,8 @@ HESSA_HD T evaluate(const ProgramView& program, const X& x, int* bad_index_pc = 
       case Op::Sqrt: stack[sp - 1] = s_sqrt(stack[sp - 1]); break;
       case Op::Cbrt: stack[sp - 1] = s_cbrt(stack[sp - 1]); break;
       case Op::Abs: stack[sp - 1] = s_abs(stack[sp - 1]); break;
+      // Integer ops cannot overflow: the compiler proves every integer subexpression stays in int32
+      // (host/expression/ranges.cpp) and refuses the program otherwise.
       case Op::IConst: istack[isp++] = in.a; break;
       case Op::ILoadLoop: istack[isp++] = loop_index[in.a]; break;
       case Op::IAdd: --isp; istack[isp - 1] += istack[isp]; break;
@@ -106,7 +108,11 @@ HESSA_HD T evaluate(const ProgramView& program, const X& x, int* bad_index_pc = 
       case Op::LoopProdEnd: {
         --sp;
         stack[sp - 1] = in.op == Op::LoopSumEnd ? stack[sp - 1] + stack[sp] : stack[sp - 1] * stack[sp];
-        if (loop_index[in.a]++ < loop_last[in.a]) pc = in.b - 1;
+        // Compare before incrementing: a loop may end at INT32_MAX, and incrementing past it would overflow.
+        if (loop_index[in.a] < loop_last[in.a]) {
+          ++loop_index[in.a];
+          pc = in.b - 1;
+        }
         break;
       }
     }
