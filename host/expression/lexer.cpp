@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "expression/ast.hpp"
+#include "hessa/detail/utf8.hpp"
 #include "hessa/errors.hpp"
 
 namespace hessa::expr {
@@ -34,51 +35,13 @@ void fail(const std::string& source, const std::string& source_name, SourcePosit
 
 namespace {
 
-// Length of the UTF-8 sequence at source[k], or 0 when it is not valid UTF-8 (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF); then `bad` is the offset of the first byte that breaks it.
-std::size_t utf8_sequence_length(const std::string& source, std::size_t k, std::size_t& bad) {
-  const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(source[at]); };
-  const unsigned lead = byte(k);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned second_lo = 0x80;
-  unsigned second_hi = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) second_lo = 0xA0;  // below: overlong
-    if (lead == 0xED) second_hi = 0x9F;  // above: UTF-16 surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) second_lo = 0x90;  // below: overlong
-    if (lead == 0xF4) second_hi = 0x8F;  // above: beyond U+10FFFF
-  } else {
-    bad = k;  // a continuation byte without a lead, an overlong lead (C0, C1), or F5..FF
-    return 0;
-  }
-  for (std::size_t m = 1; m < length; ++m) {
-    if (k + m >= source.size()) {
-      bad = k;  // cut off by the end of the input: the lead byte is the one to blame
-      return 0;
-    }
-    const unsigned lo = m == 1 ? second_lo : 0x80;
-    const unsigned hi = m == 1 ? second_hi : 0xBF;
-    if (byte(k + m) < lo || byte(k + m) > hi) {
-      bad = k + m;
-      return 0;
-    }
-  }
-  return length;
-}
-
 // Rejects the first byte that is not part of valid UTF-8, at its line and (byte) column.
 void check_utf8(const std::string& source, const std::string& source_name) {
   int line = 1;
   int column = 1;
   for (std::size_t k = 0; k < source.size();) {
     std::size_t bad = 0;
-    const std::size_t length = utf8_sequence_length(source, k, bad);
+    const std::size_t length = detail::utf8_sequence_length(source, k, bad);
     if (length == 0) {
       char hex[8];
       std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(source[bad]));
@@ -168,7 +131,7 @@ std::vector<Token> tokenize(const std::string& source, const std::string& source
       advance(1);
     } else {
       std::size_t unused = 0;
-      const std::size_t length = utf8_sequence_length(source, k, unused);  // valid: checked above
+      const std::size_t length = detail::utf8_sequence_length(source, k, unused);  // valid: checked above
       fail(source, source_name, t.pos, "unexpected character '" + source.substr(k, length) + "'");
     }
     tokens.push_back(std::move(t));
