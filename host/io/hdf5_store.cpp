@@ -24,7 +24,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using hdf5::Handle;
+using hdf5::memory_space;
 using hdf5::read_call;
+using hdf5::select_rows;
 using hdf5::write_call;
 using hdf5::write_scalar_attribute;
 
@@ -137,26 +139,6 @@ std::vector<unsigned char> pack(const DatasetSpec& spec, const double* points, c
   return bytes;
 }
 
-
-// Selects rows [first, first + count) of a dataset of rank 1 + row_dims.size().
-Handle select_rows(const std::string& path, hid_t dataset, std::size_t first, std::size_t count) {
-  Handle space(read_call(path, "H5Dget_space", [&] { return H5Dget_space(dataset); }), H5Sclose);
-  const int rank = read_call(path, "H5Sget_simple_extent_ndims", [&] { return H5Sget_simple_extent_ndims(space.get()); });
-  const auto r = static_cast<std::size_t>(rank);
-  std::vector<hsize_t> dims(r), start(r, 0);
-  read_call(path, "H5Sget_simple_extent_dims", [&] { return H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr); });
-  start[0] = hsize_t(first);
-  dims[0] = hsize_t(count);
-  read_call(path, "H5Sselect_hyperslab", [&] {
-    return H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, dims.data(), nullptr);
-  });
-  return space;
-}
-
-Handle memory_space(const std::string& path, std::size_t values) {
-  const hsize_t dims[1] = {hsize_t(values)};
-  return Handle(read_call(path, "H5Screate_simple", [&] { return H5Screate_simple(1, dims, nullptr); }), H5Sclose);
-}
 
 Handle create_dataset(const std::string& path, hid_t where, const char* name, hid_t type, std::vector<hsize_t> dims,
                       hid_t dcpl) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "hessa/errors.hpp"
 
@@ -71,6 +72,10 @@ void fail_writing(const std::string& path, const std::string& what, int saved_er
 }
 
 void fail_reading(const std::string& path, const std::string& what) {
+  // A read the system refused (EIO, a vanished network mount) is not damage to the file.
+  if (const int e = reported_errno(0); e != 0) {
+    throw InputError(path, 0, 0, what + " failed: " + std::strerror(e));
+  }
   const std::string inner = innermost_error();
   const bool checksum = inner.find("checksum") != std::string::npos;
   throw InputError(path, 0, 0,
@@ -167,6 +172,25 @@ std::int64_t read_integer_attribute(const std::string& path, hid_t object, const
   std::int64_t value = 0;
   read_call(path, "read " + what, [&] { return H5Aread(attr.get(), H5T_NATIVE_INT64, &value); });
   return value;
+}
+
+Handle select_rows(const std::string& path, hid_t dataset, std::size_t first, std::size_t count) {
+  Handle space(read_call(path, "H5Dget_space", [&] { return H5Dget_space(dataset); }), H5Sclose);
+  const int rank = read_call(path, "H5Sget_simple_extent_ndims", [&] { return H5Sget_simple_extent_ndims(space.get()); });
+  const auto r = static_cast<std::size_t>(rank);
+  std::vector<hsize_t> dims(r), start(r, 0);
+  read_call(path, "H5Sget_simple_extent_dims", [&] { return H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr); });
+  start[0] = hsize_t(first);
+  dims[0] = hsize_t(count);
+  read_call(path, "H5Sselect_hyperslab", [&] {
+    return H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, dims.data(), nullptr);
+  });
+  return space;
+}
+
+Handle memory_space(const std::string& path, std::size_t values) {
+  const hsize_t dims[1] = {hsize_t(values)};
+  return Handle(read_call(path, "H5Screate_simple", [&] { return H5Screate_simple(1, dims, nullptr); }), H5Sclose);
 }
 
 }  // namespace hessa::hdf5

@@ -95,4 +95,9 @@ bool has_link(const std::string& path, hid_t object, const char* name);
 // A scalar integer attribute of any stored integer type, converted to int64 (an out-of-range value fails).
 std::int64_t read_integer_attribute(const std::string& path, hid_t object, const char* name);
 
+// Rows [first, first + count) of a dataset whose first axis is the point (or chunk) axis, and a 1-D memory space
+// of `values` elements to read them into; failures are reported as reading `path`.
+Handle select_rows(const std::string& path, hid_t dataset, std::size_t first, std::size_t count);
+Handle memory_space(const std::string& path, std::size_t values);
+
 }  // namespace hessa::hdf5
