@@ -61,7 +61,7 @@ backend = "cpu"
     text.replace(text.find("chunk = 40"), 10, "chunk = 8");
     return write(name, text);
   }
-  // About a second on two cores: 10000 points of a function of ~800 sin/cos per evaluation, 20 chunks.
+  // About half a second on two cores: 3600 points of a function of ~800 sin/cos per evaluation, 20 chunks.
   std::string slow_job(const std::string& name, const std::string& output) const {
     return write(name, R"([function]
 expression = "sum(i, 1, 400, sin(i*x)*cos(i*y))/400 + x^2 + y^2"
@@ -70,14 +70,14 @@ vars = ["x", "y"]
 kind = "grid"
 lower = [-2.0, -2.0]
 upper = [2.0, 2.0]
-counts = [100, 100]
+counts = [60, 60]
 [analysis]
 gradient = true
 hessian = true
 eigenvectors = true
 [output]
 path = ")" + output + R"("
-chunk = 500
+chunk = 180
 [run]
 backend = "cpu"
 )");

@@ -1,6 +1,6 @@
 // The HDF5 result store of batch jobs (`hessa run`, `hessa merge`): full-size datasets allocated up front, one
 // `done` flag per chunk, so a run can be killed, resumed, sharded and merged. Layout documented in README.md
-// ("Batch jobs"). Only this header's implementation (host/io/hdf5_store.cpp) sees the HDF5 API.
+// ("Batch jobs"), with its checksums. Only host/io/ (hdf5_store.cpp and its helpers) sees the HDF5 API.
 #pragma once
 
 #include <cstddef>
