@@ -125,7 +125,7 @@ TEST_F(StoreIntegrity, AFlippedByteInADoneChunkIsReportedByResumeAndMerge) {
   const CliRun resumed = run_hessa("run " + job + " --resume");
   EXPECT_EQ(resumed.exit_code, 2) << resumed.output;
   EXPECT_NE(resumed.output.find(path("scan.h5") + ": damaged: chunk 3's data (points 120 to 159) does not match its "
-                                                   "checksum"),
+                                                  "checksum"),
             std::string::npos)
       << resumed.output;
   EXPECT_EQ(resumed.output.find("delete"), std::string::npos) << resumed.output;
@@ -148,7 +148,8 @@ TEST_F(StoreIntegrity, FlippedMetadataBytesAreExit2OrHarmlessNeverACrash) {
   data.push_back(extent(path("scan.h5"), "done"));
   data.push_back(extent(path("scan.h5"), "checksum"));
   const auto in_data = [&](std::size_t at) {
-    return std::any_of(data.begin(), data.end(), [&](const auto& e) { return at >= e.first && at < e.first + e.second; });
+    return std::any_of(data.begin(), data.end(),
+                       [&](const auto& e) { return at >= e.first && at < e.first + e.second; });
   };
   std::vector<std::size_t> metadata;
   for (std::size_t at = 48; at < original.size(); ++at)
@@ -161,8 +162,8 @@ TEST_F(StoreIntegrity, FlippedMetadataBytesAreExit2OrHarmlessNeverACrash) {
     std::vector<char> bytes = original;
     bytes[at] = char(~bytes[at]);
     put_bytes(path("scan.h5"), bytes);
-    for (const std::string& command : {"run " + job + " --resume -q", "merge " + path("scan.h5") + " -o " +
-                                                                          path("merged.h5") + " -q"}) {
+    for (const std::string& command :
+         {"run " + job + " --resume -q", "merge " + path("scan.h5") + " -o " + path("merged.h5") + " -q"}) {
       fs::remove(path("merged.h5"));
       const CliRun r = run_hessa(command);
       ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 2) << "byte " << at << ": " << command << ": " << r.output;
@@ -276,9 +277,9 @@ TEST_F(StoreIntegrity, AFullDiskIsExit2AndTheStoreResumesElsewhere) {
   big.replace(big.find("chunk = 40"), 10, "chunk = 500");
   write("job.toml", big);
   const std::string t = (dir_ / "tiny").string();
-  const CliRun full = run_command("unshare -m sh -c 'mount -t tmpfs -o size=256k tmpfs " + t + " && " + HESSA_EXE +
-                                  " run " + job + " --quiet; rc=$?; cp --sparse=always " + t + "/scan.h5 " +
-                                  path("scan.h5") + "; exit $rc'");
+  const CliRun full =
+      run_command("unshare -m sh -c 'mount -t tmpfs -o size=256k tmpfs " + t + " && " + HESSA_EXE + " run " + job +
+                  " --quiet; rc=$?; cp --sparse=always " + t + "/scan.h5 " + path("scan.h5") + "; exit $rc'");
   EXPECT_EQ(full.exit_code, 2) << full.output;
   EXPECT_NE(full.output.find("scan.h5: writing chunk "), std::string::npos) << full.output;
   EXPECT_NE(full.output.find("No space left on device (free space, then continue with --resume)"), std::string::npos)
@@ -293,8 +294,7 @@ TEST_F(StoreIntegrity, AFullDiskIsExit2AndTheStoreResumesElsewhere) {
   const std::string moved = write("moved.toml", text);
   const CliRun resumed = run_hessa("run " + moved + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_NE(resumed.output.find(std::to_string(hessa::test::count_done(*partial)) + " already done"),
-            std::string::npos)
+  EXPECT_NE(resumed.output.find(std::to_string(hessa::test::count_done(*partial)) + " already done"), std::string::npos)
       << resumed.output;
   std::string whole = text;
   whole.replace(whole.find("\"scan.h5\""), 9, "\"whole.h5\"");

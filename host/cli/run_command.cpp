@@ -192,7 +192,9 @@ PreparedRun prepare_run(const RunArgs& args, ChunkTeam& team) {
   if (!team.writer()) {
     // The writer alone opens the output.
   } else if (fs::exists(out)) {
-    if (!args.resume) throw InputError(out, 0, 0, "exists; use --resume or delete it");
+    if (!args.resume) {
+      throw InputError(out, 0, 0, "exists; use --resume to continue it, or write to another output");
+    }
     // Opened read-only first: a complete store resumes (to nothing) without write access, e.g. on a read-only mount.
     store = ResultStore::open(out, false);
     const auto stored = nlohmann::json::parse(store->layout().settings_json, nullptr, false);
@@ -317,7 +319,9 @@ int run_job(const RunArgs& args) {
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (!args.quiet) {
-    if (run.already_complete) std::cout << "hessa: " << run.out << " is complete (every chunk verified): nothing to do\n";
+    if (run.already_complete) {
+      std::cout << "hessa: " << run.out << " is complete (every chunk verified): nothing to do\n";
+    }
     std::cout << "hessa: " << summary.points << " points computed, " << job.function.label << " (n = " << job.function_n
               << (job.directions_scan ? ", " + std::to_string(analysis_n) + "x" + std::to_string(analysis_n) + " Hessian of a " +
                                             std::to_string(job.n) + "-direction scan"
@@ -342,7 +346,7 @@ int run_job(const RunArgs& args) {
 }
 
 int run_merge(const MergeArgs& args) {
-  if (fs::exists(args.out)) throw InputError(args.out, 0, 0, "exists; delete it or choose another -o");
+  if (fs::exists(args.out)) throw InputError(args.out, 0, 0, "exists; choose another -o");
   std::vector<std::unique_ptr<ResultStore>> inputs;
   for (const std::string& path : args.inputs) inputs.push_back(ResultStore::open(path, false));
   const StoreLayout& ref = inputs.front()->layout();

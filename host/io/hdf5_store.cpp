@@ -139,12 +139,11 @@ std::vector<unsigned char> pack(const DatasetSpec& spec, const double* points, c
   return bytes;
 }
 
-
 Handle create_dataset(const std::string& path, hid_t where, const char* name, hid_t type, std::vector<hsize_t> dims,
                       hid_t dcpl) {
-  const Handle space(write_call(path, "H5Screate_simple",
-                                [&] { return H5Screate_simple(int(dims.size()), dims.data(), nullptr); }),
-                     H5Sclose);
+  const Handle space(
+      write_call(path, "H5Screate_simple", [&] { return H5Screate_simple(int(dims.size()), dims.data(), nullptr); }),
+      H5Sclose);
   return Handle(write_call(path, std::string("create /") + name,
                            [&] { return H5Dcreate2(where, name, type, space.get(), H5P_DEFAULT, dcpl, H5P_DEFAULT); }),
                 H5Dclose);
@@ -152,9 +151,9 @@ Handle create_dataset(const std::string& path, hid_t where, const char* name, hi
 
 // /scan/centre (N) and /scan/directions (k x N): what a direction scan's coordinates mean.
 void write_scan(const std::string& path, hid_t file, const StoreLayout& layout) {
-  const Handle group(write_call(path, "create /scan",
-                                [&] { return H5Gcreate2(file, "scan", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT); }),
-                     H5Gclose);
+  const Handle group(
+      write_call(path, "create /scan", [&] { return H5Gcreate2(file, "scan", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT); }),
+      H5Gclose);
   const auto N = hsize_t(layout.scan_centre.size());
   const std::pair<const char*, std::vector<hsize_t>> arrays[] = {
       {"centre", {N}}, {"directions", {hsize_t(layout.scan_directions.size()) / N, N}}};
@@ -171,7 +170,8 @@ void read_scan(const std::string& path, hid_t file, std::uintmax_t file_size, St
   const Handle centre(read_call(path, "open /scan/centre", [&] { return H5Dopen2(file, "scan/centre", H5P_DEFAULT); }),
                       H5Dclose);
   const Handle directions(
-      read_call(path, "open /scan/directions", [&] { return H5Dopen2(file, "scan/directions", H5P_DEFAULT); }), H5Dclose);
+      read_call(path, "open /scan/directions", [&] { return H5Dopen2(file, "scan/directions", H5P_DEFAULT); }),
+      H5Dclose);
   const std::vector<hsize_t> centre_dims = store::dataset_dims(path, centre.get(), "scan/centre", 1);
   if (centre_dims.size() != 1) throw InputError(path, 0, 0, "damaged: /scan/centre is not a vector");
   const hsize_t N = centre_dims[0], k = hsize_t(layout.point_columns());
@@ -263,7 +263,7 @@ void write_dataset_attributes(const std::string& path, const DatasetSpec& spec, 
 
 std::unique_ptr<ResultStore> ResultStore::create(const std::string& path, const StoreLayout& layout) {
   hdf5::silence_errors();
-  if (fs::exists(path)) throw InputError(path, 0, 0, "exists; use --resume or delete it");
+  if (fs::exists(path)) throw InputError(path, 0, 0, "exists; use --resume to continue it, or write to another output");
   store::remove_stale_partials(path);
   PartialFile partial{store::partial_path(path)};
   auto impl = std::make_unique<Impl>();
@@ -297,14 +297,14 @@ std::unique_ptr<ResultStore> ResultStore::create(const std::string& path, const 
   const hsize_t chunks = hsize_t(layout.chunk_count());
   impl->done = create_dataset(path, file, "done", H5T_STD_U8LE, {chunks}, dcpl.get());
   const std::vector<std::uint8_t> zeros(layout.chunk_count(), 0);
-  write_call(path, "writing /done", [&] {
-    return H5Dwrite(impl->done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros.data());
-  });
+  write_call(path, "writing /done",
+             [&] { return H5Dwrite(impl->done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros.data()); });
   impl->checksum = create_dataset(path, file, "checksum", H5T_STD_U32LE, {chunks}, dcpl.get());
   if (!layout.scan_centre.empty()) write_scan(path, file, layout);
   write_scalar_attribute<std::uint32_t>(path, file, "store_format", H5T_STD_U32LE, H5T_NATIVE_UINT32, store::kFormat);
   hdf5::write_string_attribute(path, file, "hessa_version", HESSA_VERSION);
-  write_scalar_attribute<std::int32_t>(path, file, "dimension", H5T_STD_I32LE, H5T_NATIVE_INT32, std::int32_t(layout.n));
+  write_scalar_attribute<std::int32_t>(path, file, "dimension", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                       std::int32_t(layout.n));
   hdf5::write_string_attribute(path, file, "settings", layout.settings_json);
   write_scalar_attribute<std::uint64_t>(path, file, "chunk_points", H5T_STD_U64LE, H5T_NATIVE_UINT64,
                                         std::uint64_t(layout.chunk_points));
@@ -399,9 +399,8 @@ std::unique_ptr<ResultStore> ResultStore::open(const std::string& path, bool wri
 
 std::vector<std::uint8_t> ResultStore::done_mask() const {
   std::vector<std::uint8_t> mask(layout_.chunk_count(), 0);
-  read_call(path_, "reading /done", [&] {
-    return H5Dread(impl_->done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mask.data());
-  });
+  read_call(path_, "reading /done",
+            [&] { return H5Dread(impl_->done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mask.data()); });
   for (std::size_t c = 0; c < mask.size(); ++c) {
     if (mask[c] > 1) {
       throw InputError(path_, 0, 0,
@@ -470,7 +469,8 @@ void ResultStore::write_chunk_raw(std::size_t c, const std::vector<std::vector<u
     const Handle space = select_rows(path_, impl_->datasets[d].get(), first, count);
     const Handle mem = memory_space(path_, count * spec.values_per_row());
     write_call(path_, what, [&] {
-      return H5Dwrite(impl_->datasets[d].get(), spec.memory_type(), mem.get(), space.get(), H5P_DEFAULT, rows[d].data());
+      return H5Dwrite(impl_->datasets[d].get(), spec.memory_type(), mem.get(), space.get(), H5P_DEFAULT,
+                      rows[d].data());
     });
   }
   impl_->write_one(impl_->checksum, "checksum", c, H5T_NATIVE_UINT32, store::chunk_checksum(rows));

@@ -53,7 +53,8 @@ int reported_errno(int fallback) {
       H5E_DEFAULT, H5E_WALK_UPWARD,
       [](unsigned, const H5E_error2_t* error, void* data) -> herr_t {
         auto& found = *static_cast<std::string*>(data);
-        if (found.empty() && error->desc != nullptr && std::strstr(error->desc, "errno = ") != nullptr) found = error->desc;
+        if (found.empty() && error->desc != nullptr && std::strstr(error->desc, "errno = ") != nullptr)
+          found = error->desc;
         return 0;
       },
       &text);
@@ -99,17 +100,20 @@ void write_strings(const std::string& path, hid_t object, const char* name, cons
   for (const std::string& v : values) size = std::max(size, v.size());
   const Handle type = fixed_string_type(path, size);
   std::vector<char> bytes(values.size() * size, '\0');
-  for (std::size_t k = 0; k < values.size(); ++k) std::memcpy(bytes.data() + k * size, values[k].data(), values[k].size());
+  for (std::size_t k = 0; k < values.size(); ++k)
+    std::memcpy(bytes.data() + k * size, values[k].data(), values[k].size());
   const hsize_t dims[1] = {hsize_t(values.size())};
   const Handle space(write_call(path, "H5Screate",
                                 [&] { return scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, nullptr); }),
                      H5Sclose);
-  const Handle attr(write_call(path, std::string("create attribute ") + name,
-                               [&] { return H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT); }),
-                    H5Aclose);
+  const Handle attr(
+      write_call(path, std::string("create attribute ") + name,
+                 [&] { return H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT); }),
+      H5Aclose);
   // An empty array has nothing to write (and a null buffer would be refused).
   if (!bytes.empty()) {
-    write_call(path, std::string("write attribute ") + name, [&] { return H5Awrite(attr.get(), type.get(), bytes.data()); });
+    write_call(path, std::string("write attribute ") + name,
+               [&] { return H5Awrite(attr.get(), type.get(), bytes.data()); });
   }
 }
 
@@ -130,16 +134,19 @@ std::vector<std::string> read_string_attribute(const std::string& path, hid_t ob
   const Handle attr(read_call(path, "open " + what, [&] { return H5Aopen(object, name, H5P_DEFAULT); }), H5Aclose);
   const Handle type(read_call(path, "type of " + what, [&] { return H5Aget_type(attr.get()); }), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING) throw InputError(path, 0, 0, "damaged: " + what + " is not a string");
-  if (H5Tis_variable_str(type.get()) != 0) {
+  const htri_t variable = read_call(path, "type of " + what, [&] { return H5Tis_variable_str(type.get()); });
+  if (variable > 0) {
     throw InputError(path, 0, 0,
-                     what + " is a variable-length string: the file was written by a hessa before store format 2 "
-                            "(no checksums), which this hessa does not read; rerun the job into a new output");
+                     what +
+                         " is a variable-length string: the file was written by a hessa before store format 2 "
+                         "(no checksums), which this hessa does not read; rerun the job into a new output");
   }
   const std::size_t size = H5Tget_size(type.get());
   const Handle space(read_call(path, "shape of " + what, [&] { return H5Aget_space(attr.get()); }), H5Sclose);
   const hssize_t count = read_call(path, "shape of " + what, [&] { return H5Sget_simple_extent_npoints(space.get()); });
   // An attribute lives in its object header (at most 64 KiB a message) unless dense; 16 MiB bounds both.
-  if (size == 0 || std::size_t(count) > max_count || size > (std::size_t(1) << 24) / std::max<std::size_t>(1, std::size_t(count))) {
+  if (size == 0 || std::size_t(count) > max_count ||
+      size > (std::size_t(1) << 24) / std::max<std::size_t>(1, std::size_t(count))) {
     throw InputError(path, 0, 0, "damaged: " + what + " has an impossible size");
   }
   std::vector<char> bytes(std::size_t(count) * size);
@@ -176,10 +183,12 @@ std::int64_t read_integer_attribute(const std::string& path, hid_t object, const
 
 Handle select_rows(const std::string& path, hid_t dataset, std::size_t first, std::size_t count) {
   Handle space(read_call(path, "H5Dget_space", [&] { return H5Dget_space(dataset); }), H5Sclose);
-  const int rank = read_call(path, "H5Sget_simple_extent_ndims", [&] { return H5Sget_simple_extent_ndims(space.get()); });
+  const int rank =
+      read_call(path, "H5Sget_simple_extent_ndims", [&] { return H5Sget_simple_extent_ndims(space.get()); });
   const auto r = static_cast<std::size_t>(rank);
   std::vector<hsize_t> dims(r), start(r, 0);
-  read_call(path, "H5Sget_simple_extent_dims", [&] { return H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr); });
+  read_call(path, "H5Sget_simple_extent_dims",
+            [&] { return H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr); });
   start[0] = hsize_t(first);
   dims[0] = hsize_t(count);
   read_call(path, "H5Sselect_hyperslab", [&] {

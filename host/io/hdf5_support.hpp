@@ -77,12 +77,13 @@ void write_string_attribute(const std::string& path, hid_t object, const char* n
 void write_string_array_attribute(const std::string& path, hid_t object, const char* name,
                                   const std::vector<std::string>& values);
 template <typename T>
-void write_scalar_attribute(const std::string& path, hid_t object, const char* name, hid_t file_type,
-                            hid_t memory_type, T value) {
+void write_scalar_attribute(const std::string& path, hid_t object, const char* name, hid_t file_type, hid_t memory_type,
+                            T value) {
   const Handle space(write_call(path, "H5Screate", [&] { return H5Screate(H5S_SCALAR); }), H5Sclose);
-  const Handle attr(write_call(path, std::string("create attribute ") + name,
-                               [&] { return H5Acreate2(object, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT); }),
-                    H5Aclose);
+  const Handle attr(
+      write_call(path, std::string("create attribute ") + name,
+                 [&] { return H5Acreate2(object, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT); }),
+      H5Aclose);
   write_call(path, std::string("write attribute ") + name, [&] { return H5Awrite(attr.get(), memory_type, &value); });
 }
 

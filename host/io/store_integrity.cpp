@@ -169,7 +169,7 @@ void publish(const std::string& partial, const std::string& path, int fd) {
   }
   if (result != 0) {
     const int e = errno;
-    if (e == EEXIST) throw InputError(path, 0, 0, "exists; use --resume or delete it");
+    if (e == EEXIST) throw InputError(path, 0, 0, "exists; use --resume to continue it, or write to another output");
     throw InputError(path, 0, 0, std::string("cannot be created: ") + std::strerror(e));
   }
   const fs::path dir = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
