@@ -140,7 +140,7 @@ TEST_F(Batch, KilledRunResumedEqualsAnUninterruptedRunBitForBit) {
 
   const CliRun again = run_hessa("run " + job + " --backend cpu");
   EXPECT_EQ(again.exit_code, 2) << again.output;
-  EXPECT_NE(again.output.find("exists; use --resume or delete it"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("exists; use --resume to continue it"), std::string::npos) << again.output;
 
   const CliRun resumed = run_hessa("run " + job + " --resume --backend cpu");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
@@ -446,7 +446,7 @@ TEST_F(Batch, MpiBadJobOrExistingOutputExitsWith2AndOneMessage) {
   const CliRun again = run_mpi(2, "run " + job);
   EXPECT_EQ(again.exit_code, 2) << again.output;
   EXPECT_EQ(occurrences(again.output, "hessa: error"), 1u) << again.output;
-  EXPECT_NE(again.output.find("exists; use --resume or delete it"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("exists; use --resume to continue it"), std::string::npos) << again.output;
 }
 #endif  // HESSA_WITH_MPI
 

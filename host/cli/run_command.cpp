@@ -149,6 +149,7 @@ struct PreparedRun {
   CompiledFunction f;  // an expression job's function
   StoreLayout layout;
   std::unique_ptr<ResultStore> store;  // writer only
+  bool already_complete = false;       // --resume of a complete store: held read-only, nothing to compute
   std::unique_ptr<Backend> backend;
 
   // What the backend analyzes: f or the model loss; a restricted direction scan analyzes (alpha, beta) ->
@@ -230,8 +231,11 @@ PreparedRun prepare_run(const RunArgs& args, ChunkTeam& team) {
   if (!team.writer()) {
     // The writer alone opens the output.
   } else if (fs::exists(out)) {
-    if (!args.resume) throw InputError(out, 0, 0, "exists; use --resume or delete it");
-    store = ResultStore::open(out, true);
+    if (!args.resume) {
+      throw InputError(out, 0, 0, "exists; use --resume to continue it, or write to another output");
+    }
+    // Opened read-only first: a complete store resumes (to nothing) without write access, e.g. on a read-only mount.
+    store = ResultStore::open(out, false);
     const auto stored = nlohmann::json::parse(store->layout().settings_json, nullptr, false);
     if (stored.is_discarded()) throw InputError(out, 0, 0, "its 'settings' attribute is not JSON");
     const std::vector<std::string> differing = result_setting_differences(stored, settings);
@@ -242,6 +246,16 @@ PreparedRun prepare_run(const RunArgs& args, ChunkTeam& team) {
     }
     if (store->layout().shard != layout.shard) {
       throw InputError(out, 0, 0, "was written as shard '" + store->layout().shard + "', not '" + layout.shard + "'");
+    }
+    // A done chunk whose data no longer matches its checksum is damage to report, not to recompute silently.
+    store->verify_done_chunks();
+    const std::vector<std::uint8_t> done = store->done_mask();
+    bool all_done = true;
+    for (std::size_t c = shard.k - 1; c < done.size(); c += shard.n) all_done = all_done && done[c] != 0;
+    run.already_complete = all_done && store->complete();
+    if (!run.already_complete) {
+      store.reset();  // libhdf5 refuses a second, writable open of a file this process holds read-only
+      store = ResultStore::open(out, true);
     }
   } else {
     if (!fs::path(out).parent_path().empty()) fs::create_directories(fs::path(out).parent_path());
@@ -341,7 +355,7 @@ int run_job(const RunArgs& args) {
     }
     team->finish();
     if (run.store) {
-      run.store->set_complete(true);  // every chunk of this job (or shard) is done
+      if (!run.already_complete) run.store->set_complete(true);  // every chunk of this job (or shard) is done
       run.store.reset();
     }
     team->combine(summary);
@@ -362,6 +376,9 @@ int run_job(const RunArgs& args) {
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (!args.quiet) {
+    if (run.already_complete) {
+      std::cout << "hessa: " << run.out << " is complete (every chunk verified): nothing to do\n";
+    }
     std::cout << "hessa: " << summary.points << " points computed, " << job.function.label << " (n = " << job.function_n
               << (job.directions_scan ? ", " + std::to_string(analysis_n) + "x" + std::to_string(analysis_n) + " Hessian of a " +
                                             std::to_string(job.n) + "-direction scan"
@@ -386,7 +403,7 @@ int run_job(const RunArgs& args) {
 }
 
 int run_merge(const MergeArgs& args) {
-  if (fs::exists(args.out)) throw InputError(args.out, 0, 0, "exists; delete it or choose another -o");
+  if (fs::exists(args.out)) throw InputError(args.out, 0, 0, "exists; choose another -o");
   std::vector<std::unique_ptr<ResultStore>> inputs;
   for (const std::string& path : args.inputs) inputs.push_back(ResultStore::open(path, false));
   const StoreLayout& ref = inputs.front()->layout();

@@ -1,7 +1,9 @@
 // HDF5 result store. Kill safety without SWMR: every dataset is contiguous and allocated when the file is
-// created, so writing a chunk changes raw data only, never HDF5 metadata; the metadata on disk is the one flushed
-// at creation and stays readable whatever instant the writer dies at. (SWMR in HDF5 1.10 marks the superblock
-// and a killed writer leaves a file that only `h5clear` reopens, which would defeat --resume.)
+// created, so writing a chunk changes raw data only, never HDF5 metadata (set_complete's one attribute aside, a
+// single in-place header write); the metadata on disk is the one flushed at creation and stays readable whatever
+// instant the writer dies at. The file is set up under a hidden name and renamed into place, so a store visible
+// under its name is always whole. (SWMR in HDF5 1.10 marks the superblock and a killed writer leaves a file that
+// only `h5clear` reopens, which would defeat --resume.) Damage detection lives in store_integrity.cpp.
 #include "hessa/result_store.hpp"
 
 #include <hdf5.h>
@@ -14,53 +16,19 @@
 
 #include "hessa/errors.hpp"
 #include "hessa/io.hpp"
+#include "io/hdf5_support.hpp"
+#include "io/store_integrity.hpp"
 
 namespace hessa {
 namespace {
 
-// Owns an HDF5 identifier; closes it with the matching H5?close.
-class Handle {
- public:
-  using Closer = herr_t (*)(hid_t);
-  Handle() = default;
-  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
-  Handle(Handle&& o) noexcept : id_(std::exchange(o.id_, H5I_INVALID_HID)), closer_(o.closer_) {}
-  Handle& operator=(Handle&& o) noexcept {
-    if (this != &o) {
-      reset();
-      id_ = std::exchange(o.id_, H5I_INVALID_HID);
-      closer_ = o.closer_;
-    }
-    return *this;
-  }
-  ~Handle() { reset(); }
-  hid_t get() const { return id_; }
-  void reset() {
-    if (id_ >= 0 && closer_ != nullptr) closer_(id_);
-    id_ = H5I_INVALID_HID;
-  }
-
- private:
-  hid_t id_ = H5I_INVALID_HID;
-  Closer closer_ = nullptr;
-};
-
-// HDF5 failures after a file opened are internal (disk full, a bug): std::runtime_error, exit code 1.
-hid_t check_id(hid_t id, const std::string& what) {
-  if (id < 0) throw std::runtime_error("HDF5: " + what + " failed");
-  return id;
-}
-void check(herr_t status, const std::string& what) {
-  if (status < 0) throw std::runtime_error("HDF5: " + what + " failed");
-}
-
-void silence_hdf5_errors() {
-  static const bool silenced = [] {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    return true;
-  }();
-  (void)silenced;
-}
+namespace fs = std::filesystem;
+using hdf5::Handle;
+using hdf5::memory_space;
+using hdf5::read_call;
+using hdf5::select_rows;
+using hdf5::write_call;
+using hdf5::write_scalar_attribute;
 
 // --- per-point datasets -----------------------------------------------------------------------------------
 
@@ -114,6 +82,7 @@ struct DatasetSpec {
   hid_t file_type() const {
     return kind == Kind::Real ? H5T_IEEE_F64LE : kind == Kind::Int32 ? H5T_STD_I32LE : H5T_STD_I8LE;
   }
+  H5T_class_t type_class() const { return kind == Kind::Real ? H5T_FLOAT : H5T_INTEGER; }
   hid_t memory_type() const {
     return kind == Kind::Real ? H5T_NATIVE_DOUBLE : kind == Kind::Int32 ? H5T_NATIVE_INT32 : H5T_NATIVE_INT8;
   }
@@ -170,109 +139,63 @@ std::vector<unsigned char> pack(const DatasetSpec& spec, const double* points, c
   return bytes;
 }
 
-// --- attributes -------------------------------------------------------------------------------------------
-
-Handle string_type() {
-  Handle t(check_id(H5Tcopy(H5T_C_S1), "H5Tcopy"), H5Tclose);
-  check(H5Tset_size(t.get(), H5T_VARIABLE), "H5Tset_size");
-  check(H5Tset_cset(t.get(), H5T_CSET_UTF8), "H5Tset_cset");
-  return t;
-}
-
-void write_string_array_attribute(hid_t object, const char* name, const std::vector<std::string>& values) {
-  const Handle type = string_type();
-  const hsize_t dims[1] = {hsize_t(values.size())};
-  const Handle space(check_id(H5Screate_simple(1, dims, nullptr), "H5Screate_simple"),
-                     H5Sclose);
-  const Handle attr(check_id(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), name),
-                    H5Aclose);
-  std::vector<const char*> ptrs;
-  for (const std::string& v : values) ptrs.push_back(v.c_str());
-  check(H5Awrite(attr.get(), type.get(), ptrs.data()), name);
-}
-
-void write_string_attribute(hid_t object, const char* name, const std::string& value) {
-  const Handle type = string_type();
-  const Handle space(check_id(H5Screate(H5S_SCALAR), "H5Screate"), H5Sclose);
-  const Handle attr(check_id(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), name),
-                    H5Aclose);
-  const char* ptr = value.c_str();
-  check(H5Awrite(attr.get(), type.get(), &ptr), name);
-}
-
-template <typename T>
-void write_scalar_attribute(hid_t object, const char* name, hid_t file_type, hid_t memory_type, T value) {
-  const Handle space(check_id(H5Screate(H5S_SCALAR), "H5Screate"), H5Sclose);
-  const Handle attr(check_id(H5Acreate2(object, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), name),
-                    H5Aclose);
-  check(H5Awrite(attr.get(), memory_type, &value), name);
-}
-
-std::vector<std::string> read_string_attribute(hid_t object, const char* name) {
-  const Handle attr(check_id(H5Aopen(object, name, H5P_DEFAULT), std::string("attribute ") + name), H5Aclose);
-  const Handle space(check_id(H5Aget_space(attr.get()), "H5Aget_space"), H5Sclose);
-  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
-  std::vector<char*> ptrs(std::size_t(count > 0 ? count : 0), nullptr);
-  const Handle type = string_type();
-  check(H5Aread(attr.get(), type.get(), ptrs.data()), name);
-  std::vector<std::string> values;
-  for (char* p : ptrs) {
-    values.emplace_back(p ? p : "");
-    H5free_memory(p);
-  }
-  return values;
-}
-
-template <typename T>
-T read_scalar_attribute(hid_t object, const char* name, hid_t memory_type) {
-  const Handle attr(check_id(H5Aopen(object, name, H5P_DEFAULT), std::string("attribute ") + name), H5Aclose);
-  T value{};
-  check(H5Aread(attr.get(), memory_type, &value), name);
-  return value;
-}
-
-// Selects rows [first, first + count) of a dataset of rank 1 + row_dims.size().
-Handle select_rows(hid_t dataset, std::size_t first, std::size_t count) {
-  Handle space(check_id(H5Dget_space(dataset), "H5Dget_space"), H5Sclose);
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  const auto r = static_cast<std::size_t>(rank);
-  std::vector<hsize_t> dims(r), start(r, 0);
-  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  start[0] = hsize_t(first);
-  dims[0] = hsize_t(count);
-  check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, dims.data(), nullptr),
-        "H5Sselect_hyperslab");
-  return space;
-}
-
-Handle memory_space(std::size_t values) {
-  const hsize_t dims[1] = {hsize_t(values)};
-  return Handle(check_id(H5Screate_simple(1, dims, nullptr), "H5Screate_simple"), H5Sclose);
+Handle create_dataset(const std::string& path, hid_t where, const char* name, hid_t type, std::vector<hsize_t> dims,
+                      hid_t dcpl) {
+  const Handle space(
+      write_call(path, "H5Screate_simple", [&] { return H5Screate_simple(int(dims.size()), dims.data(), nullptr); }),
+      H5Sclose);
+  return Handle(write_call(path, std::string("create /") + name,
+                           [&] { return H5Dcreate2(where, name, type, space.get(), H5P_DEFAULT, dcpl, H5P_DEFAULT); }),
+                H5Dclose);
 }
 
 // /scan/centre (N) and /scan/directions (k x N): what a direction scan's coordinates mean.
-void write_matrix(hid_t group, const char* name, const std::vector<double>& values, std::vector<hsize_t> dims) {
-  const Handle space(check_id(H5Screate_simple(int(dims.size()), dims.data(), nullptr), "H5Screate_simple"), H5Sclose);
-  const Handle ds(check_id(H5Dcreate2(group, name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                           std::string("create /scan/") + name),
-                  H5Dclose);
-  check(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), name);
-}
-
-void write_scan(hid_t file, const StoreLayout& layout) {
-  const Handle group(check_id(H5Gcreate2(file, "scan", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create /scan"),
-                     H5Gclose);
+void write_scan(const std::string& path, hid_t file, const StoreLayout& layout) {
+  const Handle group(
+      write_call(path, "create /scan", [&] { return H5Gcreate2(file, "scan", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT); }),
+      H5Gclose);
   const auto N = hsize_t(layout.scan_centre.size());
-  write_matrix(group.get(), "centre", layout.scan_centre, {N});
-  write_matrix(group.get(), "directions", layout.scan_directions, {hsize_t(layout.scan_directions.size()) / N, N});
+  const std::pair<const char*, std::vector<hsize_t>> arrays[] = {
+      {"centre", {N}}, {"directions", {hsize_t(layout.scan_directions.size()) / N, N}}};
+  for (const auto& [name, dims] : arrays) {
+    const Handle ds = create_dataset(path, group.get(), name, H5T_IEEE_F64LE, dims, H5P_DEFAULT);
+    const std::vector<double>& values = std::strcmp(name, "centre") == 0 ? layout.scan_centre : layout.scan_directions;
+    write_call(path, std::string("write /scan/") + name,
+               [&] { return H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()); });
+  }
 }
 
-std::vector<double> read_all(hid_t file, const char* path) {
-  const Handle ds(check_id(H5Dopen2(file, path, H5P_DEFAULT), std::string("open ") + path), H5Dclose);
-  const Handle space(check_id(H5Dget_space(ds.get()), "H5Dget_space"), H5Sclose);
-  std::vector<double> values(std::size_t(H5Sget_simple_extent_npoints(space.get())));
-  check(H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path);
-  return values;
+// /scan/centre and /scan/directions, their shapes checked against each other and the points' coordinates.
+void read_scan(const std::string& path, hid_t file, std::uintmax_t file_size, StoreLayout& layout) {
+  const Handle centre(read_call(path, "open /scan/centre", [&] { return H5Dopen2(file, "scan/centre", H5P_DEFAULT); }),
+                      H5Dclose);
+  const Handle directions(
+      read_call(path, "open /scan/directions", [&] { return H5Dopen2(file, "scan/directions", H5P_DEFAULT); }),
+      H5Dclose);
+  const std::vector<hsize_t> centre_dims = store::dataset_dims(path, centre.get(), "scan/centre", 1);
+  if (centre_dims.size() != 1) throw InputError(path, 0, 0, "damaged: /scan/centre is not a vector");
+  const hsize_t N = centre_dims[0], k = hsize_t(layout.point_columns());
+  store::check_dataset(path, centre.get(), {"scan/centre", {N}, H5T_FLOAT, 8}, file_size);
+  store::check_dataset(path, directions.get(), {"scan/directions", {k, N}, H5T_FLOAT, 8}, file_size);
+  layout.scan_centre.resize(std::size_t(N));
+  layout.scan_directions.resize(std::size_t(k * N));
+  read_call(path, "read /scan/centre", [&] {
+    return H5Dread(centre.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, layout.scan_centre.data());
+  });
+  read_call(path, "read /scan/directions", [&] {
+    return H5Dread(directions.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, layout.scan_directions.data());
+  });
+}
+
+// File access in HDF5's 1.8 formats (low and high bound): superblock v2, object header v2, compact and dense
+// group and attribute storage, each with a checksum that libhdf5 verifies on every read. Files open in HDF5 >= 1.8
+// (2008) and h5py built on it; not in HDF5 1.6 or older. The 1.10 bound would give superblock v3, whose
+// write-access flag a killed writer leaves set (h5clear needed), so 1.8 is also the newest that keeps --resume.
+Handle format_2_access(const std::string& path) {
+  Handle fapl(write_call(path, "H5Pcreate", [] { return H5Pcreate(H5P_FILE_ACCESS); }), H5Pclose);
+  write_call(path, "H5Pset_libver_bounds",
+             [&] { return H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18); });
+  return fapl;
 }
 
 }  // namespace
@@ -289,17 +212,22 @@ std::size_t StoreLayout::bytes_per_point() const {
 }
 
 struct ResultStore::Impl {
+  std::string path;
   Handle file;
   std::vector<DatasetSpec> specs;
   std::vector<Handle> datasets;  // parallel to specs
   Handle done;
+  Handle checksum;  // /checksum: CRC-32 of each chunk's rows of every per-point dataset
 
-  void flush() const { check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "H5Fflush"); }
-  void set_done(std::size_t c) const {
-    const Handle space = select_rows(done.get(), c, 1);
-    const Handle mem = memory_space(1);
-    const std::uint8_t one = 1;
-    check(H5Dwrite(done.get(), H5T_NATIVE_UINT8, mem.get(), space.get(), H5P_DEFAULT, &one), "write /done");
+  void flush(const std::string& what) const {
+    write_call(path, what, [&] { return H5Fflush(file.get(), H5F_SCOPE_LOCAL); });
+  }
+  template <typename T>
+  void write_one(const Handle& dataset, const char* name, std::size_t c, hid_t type, T value) const {
+    const Handle space = select_rows(path, dataset.get(), c, 1);
+    const Handle mem = memory_space(path, 1);
+    write_call(path, std::string("writing /") + name + "[" + std::to_string(c) + "]",
+               [&] { return H5Dwrite(dataset.get(), type, mem.get(), space.get(), H5P_DEFAULT, &value); });
   }
 };
 
@@ -308,127 +236,190 @@ ResultStore::ResultStore(std::string path, StoreLayout layout, std::unique_ptr<I
 
 ResultStore::~ResultStore() = default;
 
+namespace {
+
+// Removes the partial file of a set-up that failed (disk full, a bug) before its store was renamed into place.
+struct PartialFile {
+  std::string path;
+  bool published = false;
+  ~PartialFile() {
+    std::error_code ec;
+    if (!published) fs::remove(path, ec);
+  }
+};
+
+// The names of /class and /status codes and the meaning of /uphill and /morse_index, as dataset attributes.
+void write_dataset_attributes(const std::string& path, const DatasetSpec& spec, hid_t ds) {
+  if (spec.name == "class") {
+    std::vector<std::string> names;
+    for (int c = 0; c < 6; ++c) names.emplace_back(class_name(PointClass(c)));
+    hdf5::write_string_array_attribute(path, ds, "names", names);
+  } else if (spec.name == "status") {
+    std::vector<std::string> names;
+    for (int s = 0; s < 3; ++s) names.emplace_back(status_name(PointStatus(s)));
+    hdf5::write_string_array_attribute(path, ds, "names", names);
+  } else if (spec.name == "uphill") {
+    hdf5::write_string_array_attribute(path, ds, "meaning", {"1: the step raised f, 0: it did not, -1: no step"});
+  } else if (spec.name == "morse_index") {
+    hdf5::write_string_array_attribute(path, ds, "meaning", {"number of negative eigenvalues, -1 when unknown"});
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<ResultStore> ResultStore::create(const std::string& path, const StoreLayout& layout) {
-  silence_hdf5_errors();
-  if (std::filesystem::exists(path)) throw InputError(path, 0, 0, "exists; use --resume or delete it");
+  hdf5::silence_errors();
+  if (fs::exists(path)) throw InputError(path, 0, 0, "exists; use --resume to continue it, or write to another output");
+  store::remove_stale_partials(path);
+  PartialFile partial{store::partial_path(path)};
   auto impl = std::make_unique<Impl>();
-  impl->file = Handle(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-  if (impl->file.get() < 0) throw InputError(path, 0, 0, "cannot create the HDF5 file (is the directory writable?)");
+  impl->path = path;
+  const Handle fapl = format_2_access(path);
+  // Links and attributes stay in the (checksummed) object headers: no fractal heaps, whose blocks libhdf5 may
+  // leave without checksums.
+  const Handle fcpl(write_call(path, "H5Pcreate", [] { return H5Pcreate(H5P_FILE_CREATE); }), H5Pclose);
+  write_call(path, "H5Pset_link_phase_change", [&] { return H5Pset_link_phase_change(fcpl.get(), 256, 200); });
+  write_call(path, "H5Pset_attr_phase_change", [&] { return H5Pset_attr_phase_change(fcpl.get(), 64, 48); });
+  errno = 0;
+  impl->file = Handle(H5Fcreate(partial.path.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get()), H5Fclose);
+  if (impl->file.get() < 0) hdf5::fail_writing(path, "creating the HDF5 file", errno);
   const hid_t file = impl->file.get();
 
   // Contiguous, allocated now, never filled: later writes touch raw data only (see the file comment).
-  const Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"), H5Pclose);
-  check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), "H5Pset_layout");
-  check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
-  check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
-  check(H5Pset_obj_track_times(dcpl.get(), 0), "H5Pset_obj_track_times");
+  const Handle dcpl(write_call(path, "H5Pcreate", [] { return H5Pcreate(H5P_DATASET_CREATE); }), H5Pclose);
+  write_call(path, "H5Pset_layout", [&] { return H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS); });
+  write_call(path, "H5Pset_alloc_time", [&] { return H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY); });
+  write_call(path, "H5Pset_fill_time", [&] { return H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER); });
+  write_call(path, "H5Pset_obj_track_times", [&] { return H5Pset_obj_track_times(dcpl.get(), 0); });
 
   impl->specs = dataset_specs(layout);
   for (const DatasetSpec& spec : impl->specs) {
     std::vector<hsize_t> dims{hsize_t(layout.total_points)};
     dims.insert(dims.end(), spec.row_dims.begin(), spec.row_dims.end());
-    const Handle space(check_id(H5Screate_simple(int(dims.size()), dims.data(), nullptr), "H5Screate_simple"),
-                       H5Sclose);
-    Handle ds(check_id(H5Dcreate2(file, spec.name.c_str(), spec.file_type(), space.get(), H5P_DEFAULT, dcpl.get(),
-                                  H5P_DEFAULT),
-                       "create /" + spec.name),
-              H5Dclose);
-    if (spec.name == "class") {
-      std::vector<std::string> names;
-      for (int c = 0; c < 6; ++c) names.emplace_back(class_name(PointClass(c)));
-      write_string_array_attribute(ds.get(), "names", names);
-    } else if (spec.name == "status") {
-      std::vector<std::string> names;
-      for (int s = 0; s < 3; ++s) names.emplace_back(status_name(PointStatus(s)));
-      write_string_array_attribute(ds.get(), "names", names);
-    } else if (spec.name == "uphill") {
-      write_string_array_attribute(ds.get(), "meaning", {"1: the step raised f, 0: it did not, -1: no step"});
-    } else if (spec.name == "morse_index") {
-      write_string_array_attribute(ds.get(), "meaning", {"number of negative eigenvalues, -1 when unknown"});
-    }
+    Handle ds = create_dataset(path, file, spec.name.c_str(), spec.file_type(), dims, dcpl.get());
+    write_dataset_attributes(path, spec, ds.get());
     impl->datasets.push_back(std::move(ds));
   }
-  {
-    const hsize_t dims[1] = {hsize_t(layout.chunk_count())};
-    const Handle space(check_id(H5Screate_simple(1, dims, nullptr), "H5Screate_simple"), H5Sclose);
-    impl->done = Handle(check_id(H5Dcreate2(file, "done", H5T_STD_U8LE, space.get(), H5P_DEFAULT, dcpl.get(),
-                                            H5P_DEFAULT),
-                                 "create /done"),
-                        H5Dclose);
-    const std::vector<std::uint8_t> zeros(layout.chunk_count(), 0);
-    check(H5Dwrite(impl->done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros.data()), "write /done");
-  }
-  if (!layout.scan_centre.empty()) write_scan(file, layout);
-  write_string_attribute(file, "hessa_version", HESSA_VERSION);
-  write_scalar_attribute<std::int32_t>(file, "dimension", H5T_STD_I32LE, H5T_NATIVE_INT32, std::int32_t(layout.n));
-  write_string_attribute(file, "settings", layout.settings_json);
-  write_scalar_attribute<std::uint64_t>(file, "chunk_points", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+  const hsize_t chunks = hsize_t(layout.chunk_count());
+  impl->done = create_dataset(path, file, "done", H5T_STD_U8LE, {chunks}, dcpl.get());
+  const std::vector<std::uint8_t> zeros(layout.chunk_count(), 0);
+  write_call(path, "writing /done",
+             [&] { return H5Dwrite(impl->done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros.data()); });
+  impl->checksum = create_dataset(path, file, "checksum", H5T_STD_U32LE, {chunks}, dcpl.get());
+  if (!layout.scan_centre.empty()) write_scan(path, file, layout);
+  write_scalar_attribute<std::uint32_t>(path, file, "store_format", H5T_STD_U32LE, H5T_NATIVE_UINT32, store::kFormat);
+  hdf5::write_string_attribute(path, file, "hessa_version", HESSA_VERSION);
+  write_scalar_attribute<std::int32_t>(path, file, "dimension", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                       std::int32_t(layout.n));
+  hdf5::write_string_attribute(path, file, "settings", layout.settings_json);
+  write_scalar_attribute<std::uint64_t>(path, file, "chunk_points", H5T_STD_U64LE, H5T_NATIVE_UINT64,
                                         std::uint64_t(layout.chunk_points));
-  write_string_array_attribute(file, "coordinate_names", layout.coordinate_names);
-  write_string_attribute(file, "shard", layout.shard);
-  write_scalar_attribute<std::uint8_t>(file, "complete", H5T_STD_U8LE, H5T_NATIVE_UINT8, 0);
-  impl->flush();
+  hdf5::write_string_array_attribute(path, file, "coordinate_names", layout.coordinate_names);
+  hdf5::write_string_attribute(path, file, "shard", layout.shard);
+  write_scalar_attribute<std::uint32_t>(path, file, "layout_crc32", H5T_STD_U32LE, H5T_NATIVE_UINT32,
+                                        store::layout_checksum(layout));
+  write_scalar_attribute<std::uint8_t>(path, file, "complete", H5T_STD_U8LE, H5T_NATIVE_UINT8, 0);
+  impl->flush("setting up the store");
+  void* handle = nullptr;
+  write_call(path, "H5Fget_vfd_handle", [&] { return H5Fget_vfd_handle(file, fapl.get(), &handle); });
+  store::publish(partial.path, path, *static_cast<int*>(handle));
+  partial.published = true;
   return std::unique_ptr<ResultStore>(new ResultStore(path, layout, std::move(impl)));
 }
 
 std::unique_ptr<ResultStore> ResultStore::open(const std::string& path, bool writable) {
-  silence_hdf5_errors();
-  if (!std::filesystem::exists(path)) throw InputError(path, 0, 0, "no such file");
+  hdf5::silence_errors();
+  if (!fs::exists(path)) throw InputError(path, 0, 0, "no such file");
+  store::check_superblock(path);
+  std::error_code ec;
+  const std::uintmax_t file_size = fs::file_size(path, ec);
+  if (ec) throw InputError(path, 0, 0, "cannot be read: " + ec.message());
   auto impl = std::make_unique<Impl>();
-  impl->file = Handle(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  impl->path = path;
+  const Handle fapl = format_2_access(path);
+  errno = 0;
+  impl->file = Handle(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()), H5Fclose);
   if (impl->file.get() < 0) {
-    throw InputError(path, 0, 0,
-                     "cannot open as HDF5 (not an HDF5 file, open in another process, or killed before its first "
-                     "chunk was set up: delete it)");
+    const int e = hdf5::reported_errno(errno);
+    if (e == EAGAIN || e == EWOULDBLOCK) {
+      throw InputError(path, 0, 0, "is open in another process (a hessa run still writing it?)");
+    }
+    if (writable && (e == EACCES || e == EROFS || e == EPERM)) {
+      throw InputError(path, 0, 0, std::string("cannot be opened for writing: ") + std::strerror(e));
+    }
+    hdf5::fail_reading(path, "opening the file");
   }
   const hid_t file = impl->file.get();
-  if (H5Aexists(file, "settings") <= 0 || H5Lexists(file, "done", H5P_DEFAULT) <= 0 ||
-      H5Lexists(file, "points", H5P_DEFAULT) <= 0) {
-    throw InputError(path, 0, 0, "not a hessa result store (no /done, /points or 'settings')");
+  const std::int64_t format =
+      hdf5::has_attribute(path, file, "store_format") ? hdf5::read_integer_attribute(path, file, "store_format") : 0;
+  if (format != std::int64_t(store::kFormat)) {
+    throw InputError(path, 0, 0,
+                     format == 0 ? "not a hessa result store of format 2 (no 'store_format' attribute)"
+                                 : "has store format " + std::to_string(format) + "; this hessa reads format 2");
   }
   StoreLayout layout;
-  layout.settings_json = read_string_attribute(file, "settings").at(0);
-  layout.chunk_points = std::size_t(read_scalar_attribute<std::uint64_t>(file, "chunk_points", H5T_NATIVE_UINT64));
-  layout.coordinate_names = read_string_attribute(file, "coordinate_names");
-  layout.shard = H5Aexists(file, "shard") > 0 ? read_string_attribute(file, "shard").at(0) : "";
-  layout.gradient = H5Lexists(file, "gradient", H5P_DEFAULT) > 0;
-  layout.hessian = H5Lexists(file, "hessian", H5P_DEFAULT) > 0;
-  layout.eigenvalues = H5Lexists(file, "eigenvalues", H5P_DEFAULT) > 0;
-  layout.eigenvectors = H5Lexists(file, "eigenvectors", H5P_DEFAULT) > 0;
+  layout.settings_json = hdf5::read_string_attribute(path, file, "settings", 1).at(0);
+  layout.chunk_points = std::size_t(hdf5::read_integer_attribute(path, file, "chunk_points"));
+  layout.coordinate_names = hdf5::read_string_attribute(path, file, "coordinate_names", 1 << 20);
+  layout.shard = hdf5::read_string_attribute(path, file, "shard", 1).at(0);
+  layout.n = int(hdf5::read_integer_attribute(path, file, "dimension"));
+  layout.gradient = hdf5::has_link(path, file, "gradient");
+  layout.hessian = hdf5::has_link(path, file, "hessian");
+  layout.eigenvalues = hdf5::has_link(path, file, "eigenvalues");
+  layout.eigenvectors = hdf5::has_link(path, file, "eigenvectors");
   {
-    const Handle ds(check_id(H5Dopen2(file, "points", H5P_DEFAULT), "open /points"), H5Dclose);
-    const Handle space(check_id(H5Dget_space(ds.get()), "H5Dget_space"), H5Sclose);
-    hsize_t dims[2] = {0, 0};
-    if (H5Sget_simple_extent_ndims(space.get()) != 2) throw InputError(path, 0, 0, "/points is not B x n");
-    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+    const Handle ds(read_call(path, "open /points", [&] { return H5Dopen2(file, "points", H5P_DEFAULT); }), H5Dclose);
+    const std::vector<hsize_t> dims = store::dataset_dims(path, ds.get(), "points", 2);
+    if (dims.size() != 2) throw InputError(path, 0, 0, "damaged: /points is not B x n");
+    store::check_dataset(path, ds.get(), {"points", dims, H5T_FLOAT, 8}, file_size);
     layout.total_points = std::size_t(dims[0]);
     layout.coordinates = int(dims[1]);
   }
-  layout.n = H5Aexists(file, "dimension") > 0 ? read_scalar_attribute<std::int32_t>(file, "dimension", H5T_NATIVE_INT32)
-                                               : layout.coordinates;
-  if (H5Lexists(file, "scan", H5P_DEFAULT) > 0) {
-    layout.scan_centre = read_all(file, "scan/centre");
-    layout.scan_directions = read_all(file, "scan/directions");
+  if (hdf5::has_link(path, file, "scan")) read_scan(path, file, file_size, layout);
+  if (layout.chunk_points == 0 || layout.total_points == 0 || layout.n <= 0 || layout.coordinates <= 0) {
+    throw InputError(path, 0, 0, "damaged: impossible sizes (chunk_points, points or dimension 0)");
   }
-  if (layout.chunk_points == 0) throw InputError(path, 0, 0, "chunk_points is 0");
+  const auto stored_crc = std::uint32_t(hdf5::read_integer_attribute(path, file, "layout_crc32"));
+  if (stored_crc != store::layout_checksum(layout)) {
+    throw InputError(path, 0, 0,
+                     "damaged: metadata checksum failed: the settings, attributes and dataset shapes do not match "
+                     "'layout_crc32'");
+  }
   impl->specs = dataset_specs(layout);
   for (const DatasetSpec& spec : impl->specs) {
-    const hid_t id = H5Dopen2(file, spec.name.c_str(), H5P_DEFAULT);
-    if (id < 0) throw InputError(path, 0, 0, "missing dataset /" + spec.name + " (written by another hessa version?)");
-    impl->datasets.emplace_back(id, H5Dclose);
+    Handle ds(read_call(path, "open /" + spec.name, [&] { return H5Dopen2(file, spec.name.c_str(), H5P_DEFAULT); }),
+              H5Dclose);
+    std::vector<hsize_t> dims{hsize_t(layout.total_points)};
+    dims.insert(dims.end(), spec.row_dims.begin(), spec.row_dims.end());
+    store::check_dataset(path, ds.get(), {spec.name, dims, spec.type_class(), spec.value_bytes()}, file_size);
+    impl->datasets.push_back(std::move(ds));
   }
-  impl->done = Handle(check_id(H5Dopen2(file, "done", H5P_DEFAULT), "open /done"), H5Dclose);
+  const hsize_t chunks = hsize_t(layout.chunk_count());
+  impl->done = Handle(read_call(path, "open /done", [&] { return H5Dopen2(file, "done", H5P_DEFAULT); }), H5Dclose);
+  store::check_dataset(path, impl->done.get(), {"done", {chunks}, H5T_INTEGER, 1}, file_size);
+  impl->checksum =
+      Handle(read_call(path, "open /checksum", [&] { return H5Dopen2(file, "checksum", H5P_DEFAULT); }), H5Dclose);
+  store::check_dataset(path, impl->checksum.get(), {"checksum", {chunks}, H5T_INTEGER, 4}, file_size);
   return std::unique_ptr<ResultStore>(new ResultStore(path, std::move(layout), std::move(impl)));
 }
 
 std::vector<std::uint8_t> ResultStore::done_mask() const {
   std::vector<std::uint8_t> mask(layout_.chunk_count(), 0);
-  check(H5Dread(impl_->done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mask.data()), "read /done");
+  read_call(path_, "reading /done",
+            [&] { return H5Dread(impl_->done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mask.data()); });
+  for (std::size_t c = 0; c < mask.size(); ++c) {
+    if (mask[c] > 1) {
+      throw InputError(path_, 0, 0,
+                       "damaged: /done[" + std::to_string(c) + "] is " + std::to_string(mask[c]) + ", not 0 or 1");
+    }
+  }
   return mask;
 }
 
 bool ResultStore::complete() const {
-  return read_scalar_attribute<std::uint8_t>(impl_->file.get(), "complete", H5T_NATIVE_UINT8) != 0;
+  const std::int64_t value = hdf5::read_integer_attribute(path_, impl_->file.get(), "complete");
+  if (value != 0 && value != 1) throw InputError(path_, 0, 0, "damaged: attribute 'complete' is not 0 or 1");
+  return value == 1;
 }
 
 void ResultStore::write_chunk(std::size_t c, const double* points, const ChunkResult& result) {
@@ -439,42 +430,68 @@ void ResultStore::write_chunk(std::size_t c, const double* points, const ChunkRe
 }
 
 std::vector<std::vector<unsigned char>> ResultStore::read_chunk_raw(std::size_t c) const {
+  if (c >= layout_.chunk_count()) throw std::logic_error("read_chunk_raw: no such chunk");
   const std::size_t first = layout_.chunk_begin(c), count = layout_.chunk_size(c);
   std::vector<std::vector<unsigned char>> rows;
   for (std::size_t d = 0; d < impl_->specs.size(); ++d) {
     const DatasetSpec& spec = impl_->specs[d];
     std::vector<unsigned char> bytes(count * spec.row_bytes());
-    const Handle space = select_rows(impl_->datasets[d].get(), first, count);
-    const Handle mem = memory_space(count * spec.values_per_row());
-    check(H5Dread(impl_->datasets[d].get(), spec.memory_type(), mem.get(), space.get(), H5P_DEFAULT, bytes.data()),
-          "read /" + spec.name);
+    const Handle space = select_rows(path_, impl_->datasets[d].get(), first, count);
+    const Handle mem = memory_space(path_, count * spec.values_per_row());
+    read_call(path_, "reading /" + spec.name, [&] {
+      return H5Dread(impl_->datasets[d].get(), spec.memory_type(), mem.get(), space.get(), H5P_DEFAULT, bytes.data());
+    });
     rows.push_back(std::move(bytes));
   }
+  std::uint32_t stored = 0;
+  {
+    const Handle space = select_rows(path_, impl_->checksum.get(), c, 1);
+    const Handle mem = memory_space(path_, 1);
+    read_call(path_, "reading /checksum", [&] {
+      return H5Dread(impl_->checksum.get(), H5T_NATIVE_UINT32, mem.get(), space.get(), H5P_DEFAULT, &stored);
+    });
+  }
+  if (stored != store::chunk_checksum(rows)) {
+    throw InputError(path_, 0, 0,
+                     "damaged: chunk " + std::to_string(c) + "'s data (points " + std::to_string(first) + " to " +
+                         std::to_string(first + count - 1) + ") does not match its checksum");
+  }
   return rows;
+}
+
+void ResultStore::verify_done_chunks() const {
+  const std::vector<std::uint8_t> done = done_mask();
+  for (std::size_t c = 0; c < done.size(); ++c)
+    if (done[c]) read_chunk_raw(c);
 }
 
 void ResultStore::write_chunk_raw(std::size_t c, const std::vector<std::vector<unsigned char>>& rows) {
   const std::size_t first = layout_.chunk_begin(c), count = layout_.chunk_size(c);
   if (rows.size() != impl_->specs.size()) throw std::logic_error("write_chunk_raw: dataset count differs");
+  const std::string what = "writing chunk " + std::to_string(c);
   for (std::size_t d = 0; d < impl_->specs.size(); ++d) {
     const DatasetSpec& spec = impl_->specs[d];
     if (rows[d].size() != count * spec.row_bytes()) throw std::logic_error("write_chunk_raw: row size differs");
-    const Handle space = select_rows(impl_->datasets[d].get(), first, count);
-    const Handle mem = memory_space(count * spec.values_per_row());
-    check(H5Dwrite(impl_->datasets[d].get(), spec.memory_type(), mem.get(), space.get(), H5P_DEFAULT, rows[d].data()),
-          "write /" + spec.name);
+    const Handle space = select_rows(path_, impl_->datasets[d].get(), first, count);
+    const Handle mem = memory_space(path_, count * spec.values_per_row());
+    write_call(path_, what, [&] {
+      return H5Dwrite(impl_->datasets[d].get(), spec.memory_type(), mem.get(), space.get(), H5P_DEFAULT,
+                      rows[d].data());
+    });
   }
-  impl_->flush();  // the chunk's data first ...
-  impl_->set_done(c);
-  impl_->flush();  // ... then its flag
+  impl_->write_one(impl_->checksum, "checksum", c, H5T_NATIVE_UINT32, store::chunk_checksum(rows));
+  impl_->flush(what);  // the chunk's data and checksum first ...
+  impl_->write_one(impl_->done, "done", c, H5T_NATIVE_UINT8, std::uint8_t(1));
+  impl_->flush(what);  // ... then its flag
 }
 
 void ResultStore::set_complete(bool complete) {
-  const Handle attr(check_id(H5Aopen(impl_->file.get(), "complete", H5P_DEFAULT), "open attribute complete"),
+  const Handle attr(write_call(path_, "opening attribute 'complete'",
+                               [&] { return H5Aopen(impl_->file.get(), "complete", H5P_DEFAULT); }),
                     H5Aclose);
   const std::uint8_t value = complete ? 1 : 0;
-  check(H5Awrite(attr.get(), H5T_NATIVE_UINT8, &value), "write attribute complete");
-  impl_->flush();
+  write_call(path_, "writing attribute 'complete'", [&] { return H5Awrite(attr.get(), H5T_NATIVE_UINT8, &value); });
+  impl_->flush("marking the store complete");
 }
 
 }  // namespace hessa

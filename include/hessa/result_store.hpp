@@ -1,6 +1,6 @@
 // The HDF5 result store of batch jobs (`hessa run`, `hessa merge`): full-size datasets allocated up front, one
 // `done` flag per chunk, so a run can be killed, resumed, sharded and merged. Layout documented in README.md
-// ("Batch jobs"). Only this header's implementation (host/io/hdf5_store.cpp) sees the HDF5 API.
+// ("Batch jobs"), with its checksums. Only host/io/ (hdf5_store.cpp and its helpers) sees the HDF5 API.
 #pragma once
 
 #include <cstddef>
@@ -42,9 +42,11 @@ struct StoreLayout {
 class ResultStore {
  public:
   // A new file at `path` (InputError when it exists or cannot be created); every dataset allocated now,
-  // done flags all 0, complete = 0.
+  // done flags all 0, complete = 0. Set up under a hidden name and renamed to `path` when whole.
   static std::unique_ptr<ResultStore> create(const std::string& path, const StoreLayout& layout);
-  // An existing file (InputError when missing or not a hessa store).
+  // An existing file. InputError (never a crash) when it is missing, not a hessa store of format 2, or damaged:
+  // its superblock is checked before libhdf5 parses it, HDF5 verifies its metadata checksums, and the layout
+  // checksum and every dataset's shape and extent in the file are verified here.
   static std::unique_ptr<ResultStore> open(const std::string& path, bool writable);
 
   ~ResultStore();
@@ -56,14 +58,18 @@ class ResultStore {
   std::vector<std::uint8_t> done_mask() const;
   bool complete() const;
 
-  // Writes chunk c (points row-major, result for chunk_size(c) points), flushes, then sets done[c] = 1 and
-  // flushes again: a killed process leaves done[c] = 1 only when all of the chunk's data is in the file.
+  // Writes chunk c (points row-major, result for chunk_size(c) points) and its checksum, flushes, then sets
+  // done[c] = 1 and flushes again: a killed process leaves done[c] = 1 only when all of the chunk's data is in the
+  // file. A full disk or read-only file system is an InputError naming the system's error.
   void write_chunk(std::size_t c, const double* points, const ChunkResult& result);
-  // Every per-point dataset's rows of chunk c, as raw bytes in a fixed dataset order (for merge).
+  // Every per-point dataset's rows of done chunk c, as raw bytes in a fixed dataset order (for merge); InputError
+  // when they do not match the chunk's checksum.
   std::vector<std::vector<unsigned char>> read_chunk_raw(std::size_t c) const;
   // The inverse of read_chunk_raw (from a store with the same layout), with the same flush/done protocol.
   void write_chunk_raw(std::size_t c, const std::vector<std::vector<unsigned char>>& rows);
   void set_complete(bool complete);
+  // Reads every done chunk and checks it against its checksum (InputError naming the first damaged chunk).
+  void verify_done_chunks() const;
 
  private:
   struct Impl;
