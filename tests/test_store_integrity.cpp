@@ -267,19 +267,25 @@ TEST_F(StoreIntegrity, ResumeOnAReadOnlyMountSaysCompleteOrCannotWriteNeverDelet
   EXPECT_EQ(incomplete.output.find("delete"), std::string::npos) << incomplete.output;
 }
 
-// A 256 KiB tmpfs fills during the run: exit 2 with ENOSPC's text; resumed elsewhere, the store is whole and equal.
+// A 3 MiB tmpfs that the store (2.1 MiB) fits when the run starts - so the up-front space check lets it through -
+// is filled by another writer once the store exists: a later chunk's write meets ENOSPC. Exit 2 with its text;
+// resumed elsewhere, the store is whole and equal. The job takes seconds, the filler milliseconds.
 TEST_F(StoreIntegrity, AFullDiskIsExit2AndTheStoreResumesElsewhere) {
   if (!mounts_allowed()) GTEST_SKIP() << "no private mount namespace here";
   fs::create_directories(dir_ / "tiny");
   const std::string job = small_job("job.toml", (dir_ / "tiny" / "scan.h5").string());
   std::string big = text_of(job);
+  big.replace(big.find("catalogue = \"himmelblau\""), 24,
+              "expression = \"sum(i, 1, 2000, sin(i*x0)*cos(i*x1))/2000 + x0^2 + x1^2\"");
   big.replace(big.find("counts = [20, 15]"), 17, "counts = [100, 100]");
   big.replace(big.find("chunk = 40"), 10, "chunk = 500");
   write("job.toml", big);
   const std::string t = (dir_ / "tiny").string();
-  const CliRun full =
-      run_command("unshare -m sh -c 'mount -t tmpfs -o size=256k tmpfs " + t + " && " + HESSA_EXE + " run " + job +
-                  " --quiet; rc=$?; cp --sparse=always " + t + "/scan.h5 " + path("scan.h5") + "; exit $rc'");
+  const CliRun full = run_command(
+      "unshare -m sh -c 'mount -t tmpfs -o size=3m tmpfs " + t + " && (" + HESSA_EXE + " run " + job +
+      " --quiet & pid=$!; for i in $(seq 1000); do [ -e " + t + "/scan.h5 ] && break; sleep 0.01; done; "
+      "dd if=/dev/zero of=" + t + "/fill bs=64k 2>/dev/null; wait $pid); rc=$?; cp --sparse=always " + t +
+      "/scan.h5 " + path("scan.h5") + "; exit $rc'");
   EXPECT_EQ(full.exit_code, 2) << full.output;
   EXPECT_NE(full.output.find("scan.h5: writing chunk "), std::string::npos) << full.output;
   EXPECT_NE(full.output.find("No space left on device (free space, then continue with --resume)"), std::string::npos)
