@@ -8,6 +8,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
+
+#include "hessa/errors.hpp"
+#include "hessa/io.hpp"
 
 namespace hessa::fuzz {
 
@@ -30,5 +34,20 @@ class InputFile {
  private:
   std::string path_;
 };
+
+// The point readers' target: the bytes as a file of `extension` (.csv or .npy) read in small chunks, so the
+// reader's state crosses chunk boundaries as in a real run. Points or one InputError; anything else is a finding.
+inline int read_points_of(const std::uint8_t* data, std::size_t size, const std::string& extension) {
+  const InputFile input(data, size, extension);
+  try {
+    auto reader = open_point_reader(input.path());
+    std::vector<double> points;
+    while (reader->read(3, points) > 0) {
+      if (points.size() % std::size_t(reader->dimension()) != 0) __builtin_trap();
+    }
+  } catch (const InputError&) {
+  }
+  return 0;
+}
 
 }  // namespace hessa::fuzz

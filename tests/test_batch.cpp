@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "batch_jobs.hpp"
 #include "cli_support.hpp"
 #include "hessa/io.hpp"
 #include "store_reader.hpp"
@@ -54,45 +55,17 @@ class Batch : public ::testing::Test {
   }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
-  // A job that takes a few seconds on two cores: 300 x 300 points of a function costing ~800 sin/cos per
-  // evaluation, 90 chunks, every optional array on so that all datasets are compared.
+  // A job that takes a few seconds on two cores: 300 x 300 points of the slow function, 90 chunks, every optional
+  // array on so that all datasets are compared.
   std::string slow_job(const std::string& name, const std::string& output, const std::string& gtol = "1e-4") {
-    return write(name, R"([function]
-expression = "sum(i, 1, 400, sin(i*x)*cos(i*y))/400 + x^2 + y^2"
-vars = ["x", "y"]
-[points]
-kind = "grid"
-lower = [-2.0, -2.0]
-upper = [2.0, 2.0]
-counts = [300, 300]
-[analysis]
-gtol = )" + gtol + R"(
-eigenvectors = true
-gradient = true
-hessian = true
-[output]
-path = ")" + output + R"("
-chunk = 1000
-[run]
-backend = "cpu"
-)");
+    hessa::test::GridJob job{output, hessa::test::kSlowFunction, "-2.0, -2.0", "2.0, 2.0", 300, 300, 1000};
+    job.analysis = "gtol = " + gtol + "\n" + job.analysis;
+    return write(name, hessa::test::job_text(job));
   }
   std::string small_job(const std::string& name, const std::string& output) {
-    return write(name, R"([function]
-catalogue = "himmelblau"
-[points]
-kind = "grid"
-lower = [-5, -5]
-upper = [5, 5]
-counts = [41, 37]
-[analysis]
-eigenvectors = true
-gradient = true
-hessian = true
-[output]
-path = ")" + output + R"("
-chunk = 100
-)");
+    hessa::test::GridJob job{output};
+    job.nx = 41, job.ny = 37, job.chunk = 100, job.run = "";
+    return write(name, hessa::test::job_text(job));
   }
 
   fs::path dir_;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "batch_jobs.hpp"
 #include "cli_support.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/memory_budget.hpp"
@@ -334,23 +335,9 @@ INSTANTIATE_TEST_SUITE_P(Each, StopSignals,
 
 TEST_F(RunControl, ARunStoppedBySigtermResumesToTheUninterruptedResult) {
   const auto job = [&](const std::string& name, const std::string& out) {
-    return write(name, R"([function]
-expression = "sum(i, 1, 200, sin(i*x)*cos(i*y))/200 + x^2 + y^2"
-vars = ["x", "y"]
-[points]
-kind = "grid"
-lower = [-2.0, -2.0]
-upper = [2.0, 2.0]
-counts = [150, 150]
-[analysis]
-gradient = true
-eigenvalues = true
-[output]
-path = ")" + out + R"("
-chunk = 500
-[run]
-backend = "cpu"
-)");
+    test::GridJob spec{out, "expression = \"sum(i, 1, 200, sin(i*x)*cos(i*y))/200 + x^2 + y^2\"\nvars = [\"x\", \"y\"]",
+                       "-2.0, -2.0", "2.0, 2.0", 150, 150, 500, "gradient = true\neigenvalues = true\n"};
+    return write(name, test::job_text(spec));
   };
   const std::string stopped_job = job("stopped.toml", "stopped.h5");
   const std::string whole_job = job("whole.toml", "whole.h5");
@@ -382,18 +369,9 @@ backend = "cpu"
 }
 
 TEST_F(RunControl, AStoreLargerThanTheDiskIsRefusedBeforeItIsCreated) {
-  const std::string job = write("huge.toml", R"([function]
-catalogue = "himmelblau"
-[points]
-kind = "grid"
-lower = [-5.0, -5.0]
-upper = [5.0, 5.0]
-counts = [100000, 100000]
-[analysis]
-hessian = true
-[output]
-path = "huge.h5"
-)");
+  test::GridJob spec{"huge.h5"};
+  spec.nx = spec.ny = 100000, spec.chunk = 4096, spec.analysis = "hessian = true\n";
+  const std::string job = write("huge.toml", test::job_text(spec));
   const CliRun r = run_hessa("run " + job + " --backend cpu");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("the store needs"), std::string::npos) << r.output;
@@ -401,20 +379,21 @@ path = "huge.h5"
 }
 
 TEST_F(RunControl, JobMemoryAndChunkAreCheckedWithTheirKeys) {
-  const auto job = [&](const std::string& extra_output, const std::string& run) {
-    return write("j.toml", "[function]\ncatalogue = \"himmelblau\"\n[points]\nkind = \"grid\"\nlower = [-5.0, -5.0]\n"
-                           "upper = [5.0, 5.0]\ncounts = [4, 4]\n[output]\npath = \"j.h5\"\n" +
-                               extra_output + "[run]\nbackend = \"cpu\"\n" + run);
+  const auto job = [&](long long chunk, const std::string& memory) {
+    test::GridJob spec{"j.h5"};
+    spec.nx = spec.ny = 4, spec.chunk = chunk, spec.analysis = "";
+    spec.run += "memory = \"" + memory + "\"\n";
+    return write("j.toml", test::job_text(spec));
   };
-  CliRun r = run_hessa("run " + job("", "memory = \"lots\"\n"));
+  CliRun r = run_hessa("run " + job(16, "lots"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("j.toml:12"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("j.toml:14"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("run.memory"), std::string::npos) << r.output;
   // A job chunk that could never be held in memory: refused with the largest chunk that fits.
-  r = run_hessa("run " + job("chunk = 1000000000000\n", "memory = \"1G\"\n"));
+  r = run_hessa("run " + job(1000000000000LL, "1G"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("choose a chunk of at most"), std::string::npos) << r.output;
-  r = run_hessa("run " + job("", "memory = \"1G\"\n") + " --quiet");
+  r = run_hessa("run " + job(16, "1G") + " --quiet");
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 

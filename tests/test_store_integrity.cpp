@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "batch_jobs.hpp"
 #include "cli_support.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/result_store.hpp"
@@ -35,52 +36,17 @@ class StoreIntegrity : public hessa::test::ScratchDirTest {
  protected:
   // 300 Himmelblau points in 8 chunks of 40, every optional array stored: a store of a few tens of KiB.
   std::string small_job(const std::string& name, const std::string& output) const {
-    return write(name, R"([function]
-catalogue = "himmelblau"
-[points]
-kind = "grid"
-lower = [-5, -5]
-upper = [5, 5]
-counts = [20, 15]
-[analysis]
-eigenvectors = true
-gradient = true
-hessian = true
-[output]
-path = ")" + output + R"("
-chunk = 40
-[run]
-backend = "cpu"
-)");
+    return write(name, hessa::test::job_text(hessa::test::GridJob{output}));
   }
   // 30 points in 4 chunks of 8: a store that is mostly metadata, for flipping its bytes one by one.
   std::string tiny_job(const std::string& name, const std::string& output) const {
-    std::string text = small_job(name, output);
-    text = text_of(text);
-    text.replace(text.find("counts = [20, 15]"), 17, "counts = [6, 5]");
-    text.replace(text.find("chunk = 40"), 10, "chunk = 8");
-    return write(name, text);
+    hessa::test::GridJob job{output};
+    job.nx = 6, job.ny = 5, job.chunk = 8;
+    return write(name, hessa::test::job_text(job));
   }
-  // About half a second on two cores: 3600 points of a function of ~800 sin/cos per evaluation, 20 chunks.
+  // About half a second on two cores: 3600 points of the slow function, 20 chunks.
   std::string slow_job(const std::string& name, const std::string& output) const {
-    return write(name, R"([function]
-expression = "sum(i, 1, 400, sin(i*x)*cos(i*y))/400 + x^2 + y^2"
-vars = ["x", "y"]
-[points]
-kind = "grid"
-lower = [-2.0, -2.0]
-upper = [2.0, 2.0]
-counts = [60, 60]
-[analysis]
-gradient = true
-hessian = true
-eigenvectors = true
-[output]
-path = ")" + output + R"("
-chunk = 180
-[run]
-backend = "cpu"
-)");
+    return write(name, hessa::test::job_text({output, hessa::test::kSlowFunction, "-2.0, -2.0", "2.0, 2.0", 60, 60, 180}));
   }
   static std::vector<char> bytes_of(const std::string& file) {
     std::ifstream in(file, std::ios::binary);
@@ -273,13 +239,10 @@ TEST_F(StoreIntegrity, ResumeOnAReadOnlyMountSaysCompleteOrCannotWriteNeverDelet
 TEST_F(StoreIntegrity, AFullDiskIsExit2AndTheStoreResumesElsewhere) {
   if (!mounts_allowed()) GTEST_SKIP() << "no private mount namespace here";
   fs::create_directories(dir_ / "tiny");
-  const std::string job = small_job("job.toml", (dir_ / "tiny" / "scan.h5").string());
-  std::string big = text_of(job);
-  big.replace(big.find("catalogue = \"himmelblau\""), 24,
-              "expression = \"sum(i, 1, 2000, sin(i*x0)*cos(i*x1))/2000 + x0^2 + x1^2\"");
-  big.replace(big.find("counts = [20, 15]"), 17, "counts = [100, 100]");
-  big.replace(big.find("chunk = 40"), 10, "chunk = 500");
-  write("job.toml", big);
+  hessa::test::GridJob spec{(dir_ / "tiny" / "scan.h5").string(),
+                            "expression = \"sum(i, 1, 2000, sin(i*x0)*cos(i*x1))/2000 + x0^2 + x1^2\""};
+  spec.nx = spec.ny = 100, spec.chunk = 500;
+  const std::string job = write("job.toml", hessa::test::job_text(spec));
   const std::string t = (dir_ / "tiny").string();
   const CliRun full = run_command(
       "unshare -m sh -c 'mount -t tmpfs -o size=3m tmpfs " + t + " && (" + HESSA_EXE + " run " + job +
