@@ -259,6 +259,18 @@ TEST_F(RunControl, APointTooLargeForMemoryIsRefusedUpFrontNotByBadAlloc) {
   EXPECT_EQ(r.output.find("bad_alloc"), std::string::npos) << r.output;
 }
 
+// n = 20 000 under a 4 GiB limit (a cgroup or --memory): one point's Hessian and stencil take ~9 GiB, so the run is
+// refused at once with that figure instead of being killed by the OOM killer.
+TEST_F(RunControl, APointLargerThanTheUserLimitIsRefusedUpFront) {
+  const std::string points = npy("wide.npy", 2, 20000);
+  const CliRun r = run_hessa("analyze --function \"x0^2\" --points " + points + " --out " + path("o.npy") +
+                             " --backend cpu --memory 4G");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("one point (n = 20000, central stencil) needs 12 GiB"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("of the --memory 4.0 GiB"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(path("o.npy")));
+}
+
 // The case: n = 256 under a 768 MiB limit. Before, the default chunk (a quarter of the free memory)
 // took gigabytes; now the chunk is planned inside the limit. x0^2 keeps each evaluation cheap (the stencil's
 // 131 073 evaluations per point and the 256 x 256 eigensolves are what the memory is for).
