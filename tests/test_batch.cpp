@@ -2,7 +2,6 @@
 // run bit for bit; shards + merge equal one run; resume refuses a changed job; bad job files exit 2 with the key
 // path and line. The HDF5 files are read back with the HDF5 C API directly, not through hessa's own store code.
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -76,16 +75,8 @@ TEST_F(Batch, KilledRunResumedEqualsAnUninterruptedRunBitForBit) {
   const std::string job = slow_job("job.toml", "killed.h5");
   const std::string out = path("killed.h5");
 
-  const pid_t child = fork();
+  const pid_t child = hessa::test::spawn_hessa({"run", job, "--quiet"});
   ASSERT_GE(child, 0);
-  if (child == 0) {
-    setenv("OMP_NUM_THREADS", "2", 1);
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    dup2(devnull, STDOUT_FILENO);
-    dup2(devnull, STDERR_FILENO);
-    execl(HESSA_EXE, HESSA_EXE, "run", job.c_str(), "--quiet", static_cast<char*>(nullptr));
-    _exit(127);
-  }
   // Wait until some chunks are done, then kill -9 while the rest are being computed.
   std::size_t done_before_kill = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

@@ -209,10 +209,10 @@ TEST(ExpressionLimits, RunawayLoopsAreRefusedWithTheirWorkBound) {
   const InputError prod = compile_error("prod(j,0,99999999,pi)", 1);
   EXPECT_EQ(prod.column(), 1);
   EXPECT_TRUE(contains(prod.what(), "up to 200000003 instructions per evaluation")) << prod.what();
-  EXPECT_TRUE(contains(prod.what(), "the limit of 134217728")) << prod.what();
+  EXPECT_TRUE(contains(prod.what(), "the limit of 16777216")) << prod.what();
   // Used to iterate 2^32 values in the compile-time dry run.
   const InputError wide = compile_error("sum(i,0-2147483647,2147483647,0)+x0", 1);
-  EXPECT_TRUE(contains(wide.what(), "the limit of 134217728")) << wide.what();
+  EXPECT_TRUE(contains(wide.what(), "the limit of 16777216")) << wide.what();
   // Nested trip counts multiply; eight loops over all of int32 saturate the bound.
   const InputError nested = compile_error("sum(i,0,9999,sum(j,0,9999,x0))", 1);
   EXPECT_EQ(nested.column(), 14);  // the inner loop is where the bound crosses the limit

@@ -1,7 +1,6 @@
 // Memory limits and stop signals: the budget's arithmetic and its sources (cgroup files, /proc), chunk planning,
 // strict --chunk / --memory parsing, problems too large for the budget refused up front, and SIGINT / SIGTERM /
 // SIGHUP ending a run at a chunk boundary with no temporary file left and a resumable store.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -190,19 +189,7 @@ class RunControl : public test::ScratchDirTest {
   };
 
   pid_t spawn(const std::vector<std::string>& args) const {
-    const pid_t child = fork();
-    if (child == 0) {
-      setenv("OMP_NUM_THREADS", "2", 1);
-      const int log = ::open((dir_ / "child.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(log, STDOUT_FILENO);
-      dup2(log, STDERR_FILENO);
-      std::vector<char*> argv{const_cast<char*>(HESSA_EXE)};
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(HESSA_EXE, argv.data());
-      _exit(127);
-    }
-    return child;
+    return test::spawn_hessa(args, (dir_ / "child.log").string());
   }
 
   static Ended wait_for(pid_t child) {

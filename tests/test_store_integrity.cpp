@@ -166,16 +166,8 @@ TEST_F(StoreIntegrity, KilledAtAnyMomentThenResumedEqualsAnUninterruptedRun) {
   int killed_before_store = 0;
   for (const int ms : {0, 2, 5, 10, 20, 40, 80, 160, 320, 640}) {
     fs::remove(path("killed.h5"));
-    const pid_t child = fork();
+    const pid_t child = hessa::test::spawn_hessa({"run", job, "--quiet"});
     ASSERT_GE(child, 0);
-    if (child == 0) {
-      setenv("OMP_NUM_THREADS", "2", 1);
-      const int devnull = ::open("/dev/null", O_WRONLY);
-      dup2(devnull, STDOUT_FILENO);
-      dup2(devnull, STDERR_FILENO);
-      execl(HESSA_EXE, HESSA_EXE, "run", job.c_str(), "--quiet", static_cast<char*>(nullptr));
-      _exit(127);
-    }
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     kill(child, SIGKILL);
     int status = 0;

@@ -11,7 +11,9 @@
 #include "hessa/errors.hpp"
 #include "hessa/stop_signals.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_cli(int argc, char** argv) {
   CLI::App app{
       "hessa " HESSA_VERSION " - batched finite-difference gradients and Hessians, their eigenvalues, and the\n"
       "second-derivative test (minimum / maximum / saddle / degenerate), on the CPU or a CUDA GPU."};
@@ -62,4 +64,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Nothing escapes main: setting up the commands can throw too (std::bad_alloc, CLI11's construction errors).
+  try {
+    return run_cli(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "hessa: internal error: " << e.what() << '\n';
+  } catch (...) {
+    std::cerr << "hessa: internal error: an exception of unknown type\n";
+  }
+  return 1;
 }

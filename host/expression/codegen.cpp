@@ -39,9 +39,10 @@ using detail::Op;
 constexpr std::size_t kMaxProgramSize = std::size_t(1) << 20;
 
 // Upper bound on instructions executed per evaluation (each instruction weighted by the trip-count bounds of its
-// enclosing loops). 2^27 is roughly a second of interpretation per evaluation, and a Hessian needs O(n^2)
-// evaluations per point: a program above it is a runaway loop, not a function. It also bounds the dry run below.
-constexpr std::uint64_t kMaxWorkPerEvaluation = std::uint64_t(1) << 27;
+// enclosing loops). 2^24 is about 0.1 s of interpretation per evaluation (seconds under the sanitizers), and a
+// Hessian needs O(n^2) evaluations per point: a program above it is a runaway loop, not a function (a double sum
+// over n = 1000 coordinates still fits). It also bounds the dry run below.
+constexpr std::uint64_t kMaxWorkPerEvaluation = std::uint64_t(1) << 24;
 
 std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
   return a > std::numeric_limits<std::uint64_t>::max() - b ? std::numeric_limits<std::uint64_t>::max() : a + b;
