@@ -1,6 +1,7 @@
 // InputError / DeviceError formatting.
 #include "hessa/errors.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace hessa {
@@ -13,8 +14,21 @@ std::string format_located_message(const std::string& source, int line, int colu
   if (line > 0 && column > 0) out << ':' << column;
   out << ": " << message;
   if (!context_line.empty()) {
-    out << "\n  " << context_line << "\n  ";
-    for (int k = 1; k < column; ++k) out << (context_line[k - 1] == '\t' ? '\t' : ' ');
+    // A window of the line around the column: a hostile one-line input can be megabytes long. The window's ends
+    // do not split a UTF-8 sequence (continuation bytes are 10xxxxxx).
+    constexpr std::size_t kBefore = 60, kWidth = 120;
+    const auto continuation = [&](std::size_t i) {
+      return i < context_line.size() && (static_cast<unsigned char>(context_line[i]) & 0xC0) == 0x80;
+    };
+    const std::size_t at = column > 0 ? std::min(std::size_t(column - 1), context_line.size()) : 0;
+    std::size_t begin = at > kBefore ? at - kBefore : 0;
+    while (begin < at && continuation(begin)) ++begin;
+    std::size_t end = std::min(context_line.size(), begin + kWidth);
+    while (end > at && continuation(end)) --end;
+    const std::string lead = begin > 0 ? "..." : "";
+    out << "\n  " << lead << context_line.substr(begin, end - begin) << (end < context_line.size() ? "..." : "")
+        << "\n  " << std::string(lead.size(), ' ');
+    for (std::size_t k = begin; k < at; ++k) out << (context_line[k] == '\t' ? '\t' : ' ');
     out << '^';
   }
   return out.str();

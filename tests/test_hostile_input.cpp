@@ -7,6 +7,7 @@
 
 #include "cli_support.hpp"
 #include "hessa/detail/utf8.hpp"
+#include "hessa/errors.hpp"
 
 namespace hessa {
 namespace {
@@ -25,6 +26,27 @@ TEST(Utf8, AcceptsWellFormedTextAndFindsTheFirstBadByte) {
   EXPECT_EQ(first_invalid_utf8("\xF4\x90\x80\x80"), 1u);   // above U+10FFFF
   EXPECT_EQ(first_invalid_utf8("ok\xE2\x82"), 2u);         // cut short
   EXPECT_EQ(first_invalid_utf8("\xCE\xB1\x80"), 2u);       // a stray continuation byte
+}
+
+TEST(LocatedMessage, AHugeLineIsShownAsAWindowAroundTheColumnWithTheCaretUnderIt) {
+  std::string line(100000, 'a');
+  line[50000] = '*';
+  const std::string m = format_located_message("e.txt", 1, 50001, "unexpected '*'", line);
+  EXPECT_LT(m.size(), 400u) << "the whole line was echoed";
+  const std::size_t first_break = m.find('\n');
+  const std::size_t second_break = m.find('\n', first_break + 1);
+  const std::string shown = m.substr(first_break + 1, second_break - first_break - 1);
+  const std::string caret = m.substr(second_break + 1);
+  ASSERT_EQ(caret.back(), '^');
+  EXPECT_EQ(shown[caret.size() - 1], '*') << "the caret is not under the column";
+  EXPECT_EQ(shown.substr(0, 5), "  ...");
+  EXPECT_EQ(shown.substr(shown.size() - 3), "...");
+  // Short lines are shown whole; a column past the end points just after it; no window splits UTF-8.
+  EXPECT_EQ(format_located_message("f", 2, 3, "m", "x +* y"), "f:2:3: m\n  x +* y\n    ^");
+  EXPECT_EQ(format_located_message("f", 1, 99, "m", "ab"), "f:1:99: m\n  ab\n    ^");
+  const std::string greek = std::string(70, 'x') + std::string(100, 'y') + "\xCE\xB1\xCE\xB1\xCE\xB1";
+  EXPECT_EQ(first_invalid_utf8(format_located_message("f", 1, 112, "m", greek)),
+            format_located_message("f", 1, 112, "m", greek).size());
 }
 
 class HostileInput : public test::ScratchDirTest {};
