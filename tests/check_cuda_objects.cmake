@@ -1,7 +1,11 @@
 # Fails unless LIBRARY holds compiled device code for every CUDA stage (run by ctest when the CUDA backend
 # is built). With cuobjdump: sm_90 machine code and PTX. Without it: each object's .nv_fatbin section, with
 # the PTX's '.target sm_90' and the cubin's '-arch sm_90' options inside.
-set(stages stencil assemble eigen analyze cuda_backend jacobian)
+# STAGES: the backend's .cu sources by name, comma separated (tests/CMakeLists.txt reads them off the target).
+string(REPLACE "," ";" stages "${STAGES}")
+if(NOT stages)
+  message(FATAL_ERROR "no STAGES given")
+endif()
 if(CUOBJDUMP)
   execute_process(COMMAND ${CUOBJDUMP} --list-elf ${LIBRARY} OUTPUT_VARIABLE elf RESULT_VARIABLE rc1)
   execute_process(COMMAND ${CUOBJDUMP} --list-ptx ${LIBRARY} OUTPUT_VARIABLE ptx RESULT_VARIABLE rc2)
