@@ -394,6 +394,10 @@ TEST_F(RunControl, JobMemoryAndChunkAreCheckedWithTheirKeys) {
   EXPECT_NE(r.output.find("choose a chunk of at most"), std::string::npos) << r.output;
   r = run_hessa("run " + job(16, "1G") + " --quiet");
   EXPECT_EQ(r.exit_code, 0) << r.output;
+  // The command line's --memory is checked as strictly as the job's key.
+  r = run_hessa("run " + job(16, "1G") + " --memory lots");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--memory: 'lots': expected a size"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -36,10 +36,13 @@ void add_chunk_options(CLI::App* cmd, ChunkOptions& options) {
   cmd->add_option("--chunk", options.chunk,
                   "Points per chunk (default: sized from the memory budget; a larger value is clamped to it)")
       ->check(CLI::Validator(check_count, "N"));
-  cmd->add_option("--memory", options.memory,
-                  "Host memory limit for this run, e.g. 768M or 4G (default: the cgroup's limit, else the "
-                  "available memory); chunks are sized within it and a point that cannot fit is refused")
-      ->check(CLI::Validator(check_size, "SIZE"));
+  add_memory_option(cmd, options.memory,
+                    "Host memory limit for this run, e.g. 768M or 4G (default: the cgroup's limit, else the "
+                    "available memory); chunks are sized within it and a point that cannot fit is refused");
+}
+
+void add_memory_option(CLI::App* cmd, std::string& memory, const std::string& description) {
+  cmd->add_option("--memory", memory, description)->check(CLI::Validator(check_size, "SIZE"));
 }
 
 std::size_t memory_limit_bytes(const std::string& memory, const std::string& what) {

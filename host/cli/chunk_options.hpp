@@ -15,6 +15,8 @@ struct ChunkOptions {
 };
 
 void add_chunk_options(CLI::App* cmd, ChunkOptions& options);
+// --memory alone (hessa run, whose chunk is the job's), checked as add_chunk_options checks it.
+void add_memory_option(CLI::App* cmd, std::string& memory, const std::string& description);
 
 // The user's limit in bytes (0: none); InputError for a malformed size. `what` names the option for messages.
 std::size_t memory_limit_bytes(const std::string& memory, const std::string& what = "--memory");

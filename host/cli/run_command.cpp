@@ -490,9 +490,9 @@ std::function<int()> add_run_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_option("--threads", args->threads, "Override the job's [run] threads: CPU threads per process")
       ->check(CLI::Range(1, 4096));
-  cmd->add_option("--memory", args->memory,
-                  "Override the job's [run] memory: a host memory limit such as 768M (default: the cgroup's limit, "
-                  "else the available memory)");
+  add_memory_option(cmd, args->memory,
+                    "Override the job's [run] memory: a host memory limit such as 768M (default: the cgroup's "
+                    "limit, else the available memory)");
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no progress, no fallback notice");
   return [args]() { return run_job(*args); };
 }
