@@ -150,6 +150,7 @@ struct PreparedRun {
   StoreLayout layout;
   std::unique_ptr<ResultStore> store;  // writer only
   bool already_complete = false;       // --resume of a complete store: held read-only, nothing to compute
+  std::string memory;                  // the memory limit text: --memory, else [run] memory, else ""
   std::unique_ptr<Backend> backend;
 
   // What the backend analyzes: f or the model loss; a restricted direction scan analyzes (alpha, beta) ->
@@ -200,7 +201,8 @@ PreparedRun prepare_run(const RunArgs& args, ChunkTeam& team) {
   PreparedRun run;
   run.job = read_job(args.job);
   const JobSpec& job = run.job;
-  check_job_chunk_fits(job, args.memory.empty() ? job.memory : args.memory);
+  run.memory = args.memory.empty() ? job.memory : args.memory;
+  check_job_chunk_fits(job, run.memory);
   run.shard = args.shard.empty() ? Shard{} : parse_shard(args.shard);
   const Shard& shard = run.shard;
   run.out = args.shard.empty() ? job.output_path : shard_path(job.output_path, shard);
@@ -290,9 +292,8 @@ int run_job(const RunArgs& args) {
   const bool quiet = args.quiet || !team->writer();
   const int analysis_n = job.analysis_n();
   // Sub-batches within the memory budget; the job's chunk itself (the unit of resume) is held whole meanwhile.
-  const std::string memory = args.memory.empty() ? job.memory : args.memory;
   const std::size_t capacity = plan_chunk_points(
-      0, memory, host_bytes_per_point(analysis_n, job.options), backend.chunk_capacity(analysis_n, job.options),
+      0, run.memory, host_bytes_per_point(analysis_n, job.options), backend.chunk_capacity(analysis_n, job.options),
       "n = " + std::to_string(analysis_n) + ", " + stencil_name(job.options.stencil) + " stencil", quiet);
 
   // A full-Hessian direction scan analyzes the mapped points centre + alpha d1 + ..., written out per chunk.
