@@ -69,8 +69,8 @@ struct StageData {
   }
   void eigen() { cpu::eigensolve(n, B, H.data(), status.data(), w.data(), nullptr, info.data()); }
   void analyze() {
-    cpu::analyze(f.view(), options, x.data(), B, fx.data(), g.data(), H.data(), w.data(), info.data(),
-                 hess_err.data(), grad_err.data(), status.data(), out.data());
+    cpu::analyze(f.view(), options, x.data(), B, fx.data(), g.data(), H.data(), w.data(), info.data(), hess_err.data(),
+                 grad_err.data(), status.data(), out.data());
   }
 };
 
@@ -118,7 +118,8 @@ void BM_CpuEigenLapack(benchmark::State& state) {
   StageData d(int(state.range(0)), std::size_t(state.range(1)));
   d.stencil();
   d.assemble();
-  for (auto _ : state) cpu::lapack_eigensolve(d.n, d.B, d.H.data(), d.status.data(), d.w.data(), nullptr, d.info.data());
+  for (auto _ : state)
+    cpu::lapack_eigensolve(d.n, d.B, d.H.data(), d.status.data(), d.w.data(), nullptr, d.info.data());
   report(state, d.B);
 }
 

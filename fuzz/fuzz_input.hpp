@@ -19,8 +19,8 @@ class InputFile {
  public:
   InputFile(const std::uint8_t* data, std::size_t size, const std::string& extension) {
     const char* dir = std::getenv("TMPDIR");
-    path_ = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/hessa-fuzz-" +
-            std::to_string(::getpid()) + extension;
+    path_ = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/hessa-fuzz-" + std::to_string(::getpid()) +
+            extension;
     std::FILE* f = std::fopen(path_.c_str(), "wb");
     if (f == nullptr) std::abort();  // the harness's own failure, not a finding in hessa
     if (size > 0 && std::fwrite(data, 1, size, f) != size) std::abort();

@@ -1,5 +1,5 @@
-// libFuzzer target: the .npy point reader (header parsing, dtypes, byte order, truncation). Any input must end in points or one hessa::InputError;
-// anything else (another exception, a crash, a sanitizer report, a hang) is a finding.
+// libFuzzer target: the .npy point reader (header parsing, dtypes, byte order, truncation). Any input must end in
+// points or one hessa::InputError; anything else (another exception, a crash, a sanitizer report, a hang) is a finding.
 #include <cstdint>
 
 #include "fuzz_input.hpp"

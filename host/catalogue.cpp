@@ -44,7 +44,10 @@ CatalogueEntry saddle() {
   e.description = "x0^2 - x1^2: the textbook saddle (minimum along x0, maximum along x1)";
   e.dimension = 2;
   e.expression = "x0^2 - x1^2";
-  e.gradient = [](const double* x, int, double* g) { g[0] = 2 * x[0]; g[1] = -2 * x[1]; };
+  e.gradient = [](const double* x, int, double* g) {
+    g[0] = 2 * x[0];
+    g[1] = -2 * x[1];
+  };
   e.hessian = [](const double*, int n, double* H) {
     set_H(H, n, 0, 0, 2);
     set_H(H, n, 1, 1, -2);
@@ -217,7 +220,9 @@ CatalogueEntry styblinski_tang() {
         x[std::size_t(i)] = roots[c % 3];
         maxima += (c % 3 == 1);
       }
-      const PointClass type = maxima == 0 ? PointClass::Minimum : maxima == n ? PointClass::Maximum : PointClass::Saddle;
+      const PointClass type = maxima == 0   ? PointClass::Minimum
+                              : maxima == n ? PointClass::Maximum
+                                            : PointClass::Saddle;
       points.push_back({x, type});
     }
     return points;
@@ -325,9 +330,9 @@ std::string format_double(double v) {
 }  // namespace
 
 const std::vector<CatalogueEntry>& catalogue() {
-  static const std::vector<CatalogueEntry> entries = {saddle(),         monkey_saddle(), quartic(), rosenbrock(),
-                                                      himmelblau(),     six_hump_camel(), styblinski_tang(),
-                                                      rastrigin(),      booth(),          beale()};
+  static const std::vector<CatalogueEntry> entries = {saddle(),     monkey_saddle(),  quartic(),         rosenbrock(),
+                                                      himmelblau(), six_hump_camel(), styblinski_tang(), rastrigin(),
+                                                      booth(),      beale()};
   return entries;
 }
 
@@ -392,8 +397,8 @@ CatalogueEntry quadratic_form_from_file(const std::string& path) {
       const double d = std::fabs(A[std::size_t(r) * n + c] - A[std::size_t(c) * n + r]);
       if (d > 1e-12 * scale) {
         throw InputError(path, r + 1, c + 1,
-                         "the matrix is not symmetric: A[" + std::to_string(r) + "][" + std::to_string(c) + "] = " +
-                             format_double(A[std::size_t(r) * n + c]) + " but A[" + std::to_string(c) + "][" +
+                         "the matrix is not symmetric: A[" + std::to_string(r) + "][" + std::to_string(c) +
+                             "] = " + format_double(A[std::size_t(r) * n + c]) + " but A[" + std::to_string(c) + "][" +
                              std::to_string(r) + "] = " + format_double(A[std::size_t(c) * n + r]));
       }
     }

@@ -9,15 +9,13 @@
 
 namespace hessa {
 
-std::int64_t MlpModel::parameter_count() const {
-  return detail::layer_weight_offset(widths.data(), layer_count());
-}
+std::int64_t MlpModel::parameter_count() const { return detail::layer_weight_offset(widths.data(), layer_count()); }
 
 int MlpModel::max_width() const { return *std::max_element(widths.begin(), widths.end()); }
 
 detail::MlpView MlpModel::view() const {
   return {widths.data(), layer_count(), activation, loss, data.x.data(), data.y.data(), std::int64_t(data.samples),
-          data.features, data.targets, max_width()};
+          data.features, data.targets,  max_width()};
 }
 
 namespace {

@@ -8,18 +8,17 @@ namespace {
 
 // Options travel by value (thresholds and lr only): the kernel reads no host memory.
 __global__ void __launch_bounds__(kThreadsPerBlock)
-    analyze_kernel(detail::ProgramView f, detail::Thresholds thresholds, double lr,
-                   const double* __restrict__ points, std::int64_t count, const double* __restrict__ fx,
-                   const double* __restrict__ g, const double* __restrict__ H, const double* __restrict__ w,
-                   const int* __restrict__ info, const double* __restrict__ hess_err,
-                   const double* __restrict__ grad_err, const PointStatus* __restrict__ status,
-                   PointAnalysis* __restrict__ out) {
+    analyze_kernel(detail::ProgramView f, detail::Thresholds thresholds, double lr, const double* __restrict__ points,
+                   std::int64_t count, const double* __restrict__ fx, const double* __restrict__ g,
+                   const double* __restrict__ H, const double* __restrict__ w, const int* __restrict__ info,
+                   const double* __restrict__ hess_err, const double* __restrict__ grad_err,
+                   const PointStatus* __restrict__ status, PointAnalysis* __restrict__ out) {
   const int n = f.n;
   const std::int64_t nn = std::int64_t(n) * n;
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
   for (std::int64_t p = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < count; p += stride) {
-    out[p] = detail::analyze_point(f, points + p * n, fx[p], g + p * n, H + p * nn, w + p * n, n, status[p],
-                                   info[p], hess_err[p], grad_err[p], thresholds, lr);
+    out[p] = detail::analyze_point(f, points + p * n, fx[p], g + p * n, H + p * nn, w + p * n, n, status[p], info[p],
+                                   hess_err[p], grad_err[p], thresholds, lr);
   }
 }
 

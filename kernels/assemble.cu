@@ -11,10 +11,10 @@ namespace {
 // status and the error norms (an O(n^2) loop in one thread, small next to the stencil's O(n^3)).
 // Both triangles of H are computed: the estimates give H_rc == H_cr bit for bit.
 __global__ void __launch_bounds__(kThreadsPerBlock)
-    assemble_kernel(StencilKind kind, int n, double step_scale, const double* __restrict__ points,
-                    std::int64_t count, const double* __restrict__ evals, double* __restrict__ f,
-                    double* __restrict__ g, double* __restrict__ H, double* __restrict__ hess_err,
-                    double* __restrict__ grad_err, PointStatus* __restrict__ status) {
+    assemble_kernel(StencilKind kind, int n, double step_scale, const double* __restrict__ points, std::int64_t count,
+                    const double* __restrict__ evals, double* __restrict__ f, double* __restrict__ g,
+                    double* __restrict__ H, double* __restrict__ hess_err, double* __restrict__ grad_err,
+                    PointStatus* __restrict__ status) {
   const std::int64_t values = detail::stencil_size(kind, n) * detail::values_per_evaluation(kind);
   const std::int64_t nn = std::int64_t(n) * n;
   const std::int64_t slots = nn + n + 1;
@@ -44,14 +44,13 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
 
 }  // namespace
 
-void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count,
-              const double* evals, double* f, double* g, double* H, double* hess_err, double* grad_err,
-              PointStatus* status, cudaStream_t stream) {
+void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count, const double* evals,
+              double* f, double* g, double* H, double* hess_err, double* grad_err, PointStatus* status,
+              cudaStream_t stream) {
   const std::int64_t total = std::int64_t(count) * (std::int64_t(n) * n + n + 1);
   if (total == 0) return;
-  assemble_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(kind, n, step_scale, points,
-                                                                        std::int64_t(count), evals, f, g, H,
-                                                                        hess_err, grad_err, status);
+  assemble_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(kind, n, step_scale, points, std::int64_t(count),
+                                                                       evals, f, g, H, hess_err, grad_err, status);
   HESSA_CUDA_CHECK_LAUNCH();
 }
 

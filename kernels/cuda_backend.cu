@@ -44,8 +44,8 @@ std::string eigen_choice_rule(EigenChoice choice) {
     case EigenChoice::Xsyev: return "eigen: XsyevBatched (HESSA_EIGEN_SOLVER=xsyev)";
     case EigenChoice::Auto: break;
   }
-  return "eigen: small Jacobi for n <= " + std::to_string(detail::kSmallEigenMaxN) + ", syevjBatched for n <= " +
-         std::to_string(kSyevjMaxN) + ", else XsyevBatched";
+  return "eigen: small Jacobi for n <= " + std::to_string(detail::kSmallEigenMaxN) +
+         ", syevjBatched for n <= " + std::to_string(kSyevjMaxN) + ", else XsyevBatched";
 }
 
 EigenMethod eigen_method_for(EigenChoice choice, int n) {
@@ -58,9 +58,9 @@ EigenMethod eigen_method_for(EigenChoice choice, int n) {
       return EigenMethod::SmallJacobi;
     case EigenChoice::Syevj:
       if (n > kSyevjMaxN) {
-        throw InputError("HESSA_EIGEN_SOLVER=syevj: cusolverDnDsyevjBatched handles n <= " +
-                         std::to_string(kSyevjMaxN) + ", but the points have n = " + std::to_string(n) +
-                         "; use auto or xsyev");
+        throw InputError(
+            "HESSA_EIGEN_SOLVER=syevj: cusolverDnDsyevjBatched handles n <= " + std::to_string(kSyevjMaxN) +
+            ", but the points have n = " + std::to_string(n) + "; use auto or xsyev");
       }
       return EigenMethod::SyevjBatched;
     case EigenChoice::Xsyev: return EigenMethod::XsyevBatched;
@@ -92,8 +92,7 @@ class CudaBackend final : public Backend {
     std::size_t free_bytes = 0;
     std::size_t total_bytes = 0;
     HESSA_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
-    const cuda::Eigensolver::Footprint eigen =
-        eigen_.footprint(eigen_method_for(choice_, n), n, options.eigenvectors);
+    const cuda::Eigensolver::Footprint eigen = eigen_.footprint(eigen_method_for(choice_, n), n, options.eigenvectors);
     // Half of the free memory: the rest is headroom for cuSOLVER's internal allocations, the context's
     // growth and other processes on the GPU.
     std::size_t budget = free_bytes / 2;
@@ -151,8 +150,8 @@ class CudaBackend final : public Backend {
     const std::size_t nn = std::size_t(n) * std::size_t(n);
     points_.resize(count * std::size_t(n));
     cuda::copy_to_device(points_.data(), points, count * std::size_t(n), stream_.get());
-    evals_.resize(count * std::size_t(detail::stencil_size(options.stencil, n) *
-                                      detail::values_per_evaluation(options.stencil)));
+    evals_.resize(
+        count * std::size_t(detail::stencil_size(options.stencil, n) * detail::values_per_evaluation(options.stencil)));
     fx_.resize(count);
     hess_err_.resize(count);
     grad_err_.resize(count);

@@ -47,8 +47,7 @@ inline const char* cusolver_status_hint(cusolverStatus_t status) {
   }
 }
 
-[[noreturn]] inline void throw_device_error(const char* call, const std::string& status, const char* file,
-                                            int line) {
+[[noreturn]] inline void throw_device_error(const char* call, const std::string& status, const char* file, int line) {
   throw DeviceError(std::string(file) + ":" + std::to_string(line) + ": " + call + " failed: " + status);
 }
 

@@ -35,9 +35,9 @@ void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double ste
 
 // f, g (count x n), H (count x n x n, column-major) and the error norms ||E_H||_F, ||E_g||_2 (count) from the
 // stencil values; status NonfiniteF when any stencil value is NaN/Inf.
-void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count,
-              const double* evals, double* f, double* g, double* H, double* hess_err, double* grad_err,
-              PointStatus* status, cudaStream_t stream);
+void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count, const double* evals,
+              double* f, double* g, double* H, double* hess_err, double* grad_err, PointStatus* status,
+              cudaStream_t stream);
 
 // The shared one-thread-per-matrix Jacobi (n <= detail::kSmallEigenMaxN), cusolverDnDsyevjBatched
 // (n <= kSyevjMaxN only) or cusolverDnXsyevBatched (64-bit API, any n).
@@ -69,8 +69,8 @@ class Eigensolver {
   // Points whose status is not Ok are solved as the identity (so they cannot disturb the batch) and then
   // reported as w = NaN (and V = NaN), info = 0. info[p] = cuSOLVER's per-matrix info (0 = converged).
   // A count above footprint().max_batch is solved in several calls.
-  void eigensolve(EigenMethod method, int n, std::size_t count, const double* H, const PointStatus* status,
-                  double* w, double* V, int* info, cudaStream_t stream);
+  void eigensolve(EigenMethod method, int n, std::size_t count, const double* H, const PointStatus* status, double* w,
+                  double* V, int* info, cudaStream_t stream);
 
  private:
   struct Shape {
@@ -93,10 +93,10 @@ class Eigensolver {
   CusolverHandle handle_;
   SyevjInfo syevj_params_;
   CusolverParams xsyev_params_;
-  device_buffer<double> A_;     // H copied (failed points: identity) and solved in place when V == nullptr
-  device_buffer<double> work_;  // device workspace, doubles so that it is aligned for either routine
+  device_buffer<double> A_;               // H copied (failed points: identity) and solved in place when V == nullptr
+  device_buffer<double> work_;            // device workspace, doubles so that it is aligned for either routine
   std::vector<unsigned char> host_work_;  // XsyevBatched's host workspace (often empty)
-  Shape shape_{};  // the shape sizes_ was queried for
+  Shape shape_{};                         // the shape sizes_ was queried for
   bool have_shape_ = false;
   WorkspaceSize sizes_{};
   Shape limit_shape_{};  // the (method, n, vectors) max_batch_ was computed for (batch unused)
@@ -157,8 +157,7 @@ class ObjectiveEvaluator {
   // evaluate_stencil's layout for f: evals[p E + e], E = stencil_size(kind, f.dimension()); for HyperDual four
   // doubles per evaluation, from the direct forward pass (a model) or the interpreter (an expression) on
   // hyper-dual numbers seeded through the subspace.
-  void evaluate_stencil(StencilKind kind, double step_scale, const double* points, std::size_t count,
-                        double* evals);
+  void evaluate_stencil(StencilKind kind, double step_scale, const double* points, std::size_t count, double* evals);
   // f(x - step g) for every point whose step is pending (detail::step_pending), then detail::set_step_value.
   void evaluate_gradient_steps(const double* points, const double* g, std::size_t count, PointAnalysis* results);
 
@@ -174,12 +173,12 @@ class ObjectiveEvaluator {
   Objective f_{};
   std::int64_t batch_ = 1;  // points materialized at once
   device_buffer<detail::Instruction> code_;
-  detail::ProgramView program_{nullptr, 0, 0};  // device copy of f_.expression
-  device_buffer<double> origin_, directions_;  // device copy of f_.subspace
-  device_buffer<double> x_;                    // batch_ x inner_dimension
-  device_buffer<double> step_values_;          // f(x - step g) per point of the chunk
-  std::optional<MlpLoss> mlp_;                 // made on first use: expressions need no cuBLAS handle
-  device_buffer<std::int32_t> widths_;         // device copy of the model's widths (the hyper-dual path)
+  detail::ProgramView program_{nullptr, 0, 0};          // device copy of f_.expression
+  device_buffer<double> origin_, directions_;           // device copy of f_.subspace
+  device_buffer<double> x_;                             // batch_ x inner_dimension
+  device_buffer<double> step_values_;                   // f(x - step g) per point of the chunk
+  std::optional<MlpLoss> mlp_;                          // made on first use: expressions need no cuBLAS handle
+  device_buffer<std::int32_t> widths_;                  // device copy of the model's widths (the hyper-dual path)
   device_buffer<detail::HyperDual> hyperdual_scratch_;  // 2 max_width per evaluation of a hyper-dual batch
 };
 

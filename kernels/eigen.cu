@@ -13,10 +13,10 @@
 namespace hessa::cuda {
 namespace {
 
-// syevj's tolerance is relative: it stops when off(A)_F <= tol * ||A||_F. Its eigenvalue error is then about tol * ||H||_F: 1e-14 sits
-// six orders below the ~1e-8 relative noise of a finite-difference Hessian and eight below the default
-// zero-eigenvalue band (1e-6), so LAPACK and syevj agree to far better than either's input is known.
-// Machine epsilon (cuSOLVER's default) would only buy sweeps whose effect is below that noise.
+// syevj's tolerance is relative: it stops when off(A)_F <= tol * ||A||_F. Its eigenvalue error is then about tol *
+// ||H||_F: 1e-14 sits six orders below the ~1e-8 relative noise of a finite-difference Hessian and eight below the
+// default zero-eigenvalue band (1e-6), so LAPACK and syevj agree to far better than either's input is known. Machine
+// epsilon (cuSOLVER's default) would only buy sweeps whose effect is below that noise.
 constexpr double kSyevjTolerance = 1e-14;
 // Jacobi converges quadratically once off(A) is small: n <= 32 typically needs under 15 sweeps. 100 is
 // cuSOLVER's default; only a pathological matrix reaches it, and it is then reported per point
@@ -62,9 +62,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
 // n <= kSmallEigenMaxN: one thread per matrix runs the shared Jacobi solver (detail/small_eigen.hpp) on a
 // register-sized copy; failed points get NaN like the batched path's masking.
 __global__ void __launch_bounds__(kThreadsPerBlock)
-    small_jacobi_kernel(int n, std::int64_t count, const double* __restrict__ H,
-                        const PointStatus* __restrict__ status, double* __restrict__ w, double* __restrict__ V,
-                        int* __restrict__ info) {
+    small_jacobi_kernel(int n, std::int64_t count, const double* __restrict__ H, const PointStatus* __restrict__ status,
+                        double* __restrict__ w, double* __restrict__ V, int* __restrict__ info) {
   const std::int64_t nn = std::int64_t(n) * n;
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
   for (std::int64_t p = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < count; p += stride) {
@@ -111,12 +110,10 @@ Eigensolver::WorkspaceSize Eigensolver::query(const Shape& shape, double* A, dou
     assert(shape.n <= kSyevjMaxN && shape.batch <= INT_MAX);
     int lwork = 0;
     HESSA_CUSOLVER_TRY(cusolverDnDsyevjBatched_bufferSize(handle_.get(), jobz, CUBLAS_FILL_MODE_LOWER, shape.n, A,
-                                                          shape.n, w, &lwork, syevj_params_.get(),
-                                                          int(shape.batch)));
+                                                          shape.n, w, &lwork, syevj_params_.get(), int(shape.batch)));
     if (lwork < 0) {
-      throw DeviceError("cusolverDnDsyevjBatched_bufferSize returned a negative workspace (" +
-                        std::to_string(lwork) + ") for n = " + std::to_string(shape.n) +
-                        ", batch = " + std::to_string(shape.batch));
+      throw DeviceError("cusolverDnDsyevjBatched_bufferSize returned a negative workspace (" + std::to_string(lwork) +
+                        ") for n = " + std::to_string(shape.n) + ", batch = " + std::to_string(shape.batch));
     }
     size.lwork = lwork;
     size.device_bytes = std::size_t(lwork) * sizeof(double);
@@ -155,8 +152,8 @@ void Eigensolver::eigensolve(EigenMethod method, int n, std::size_t count, const
   assert(method != EigenMethod::SyevjBatched || n <= kSyevjMaxN);
   if (method == EigenMethod::SmallJacobi) {
     assert(n <= detail::kSmallEigenMaxN);
-    small_jacobi_kernel<<<grid_blocks(std::int64_t(count)), kThreadsPerBlock, 0, stream>>>(
-        n, std::int64_t(count), H, status, w, V, info);
+    small_jacobi_kernel<<<grid_blocks(std::int64_t(count)), kThreadsPerBlock, 0, stream>>>(n, std::int64_t(count), H,
+                                                                                           status, w, V, info);
     HESSA_CUDA_CHECK_LAUNCH();
     return;
   }

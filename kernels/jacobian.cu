@@ -125,11 +125,11 @@ class CudaJacobianBackend final : public JacobianBackend {
     status_.resize(count);
 
     if (mode == JacobianMode::Dual) {
-      jacobian_dual_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(views_.data(), k, points_.data(),
-                                                                               total, values_.data(), derivs);
+      jacobian_dual_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(views_.data(), k, points_.data(), total,
+                                                                                values_.data(), derivs);
     } else {
       jacobian_fd_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(views_.data(), k, mode, step_scale,
-                                                                             points_.data(), total, values_.data());
+                                                                              points_.data(), total, values_.data());
     }
     HESSA_CUDA_CHECK_LAUNCH();
     jacobian_assemble_kernel<<<grid_blocks(std::int64_t(count)), kThreadsPerBlock, 0, stream>>>(

@@ -52,9 +52,7 @@ __global__ void __launch_bounds__(kLossThreads)
 }
 
 // The widest layer output (widths[1..]): one activation plane per vector holds any layer's Z.
-int widest_output(const MlpModel& model) {
-  return *std::max_element(model.widths.begin() + 1, model.widths.end());
-}
+int widest_output(const MlpModel& model) { return *std::max_element(model.widths.begin() + 1, model.widths.end()); }
 
 }  // namespace
 
@@ -113,8 +111,7 @@ void MlpLoss::evaluate(const MlpModel& model, const double* parameters, std::siz
                                                A_stride, &zero, Z, d_out, plane, batch));
     const std::int64_t total = std::int64_t(batch) * plane;
     bias_activation_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream_>>>(
-        Z, parameters, P, detail::layer_bias_offset(widths, l), d_out, plane, total, model.activation,
-        l + 1 < layers);
+        Z, parameters, P, detail::layer_bias_offset(widths, l), d_out, plane, total, model.activation, l + 1 < layers);
     HESSA_CUDA_CHECK_LAUNCH();
     A = Z;
     A_stride = plane;

@@ -9,8 +9,8 @@
 #include "cuda_stages.cuh"
 #include "hessa/detail/analysis.hpp"
 #include "hessa/detail/hyper_dual.hpp"
-#include "hessa/detail/mlp.hpp"
 #include "hessa/detail/interpreter.hpp"
+#include "hessa/detail/mlp.hpp"
 #include "hessa/detail/stencil.hpp"
 
 namespace hessa::cuda {
@@ -140,9 +140,10 @@ void ObjectiveEvaluator::evaluate_hyperdual(const double* points, std::size_t co
   }
   const std::size_t per_evaluation = 2 * std::size_t(model.max_width > 0 ? model.max_width : 0);
   const std::int64_t batch =
-      per_evaluation == 0 ? total
-                          : std::int64_t(std::clamp<std::size_t>(
-                                kBatchBudgetBytes / (per_evaluation * sizeof(detail::HyperDual)), 1, std::size_t(total)));
+      per_evaluation == 0
+          ? total
+          : std::int64_t(std::clamp<std::size_t>(kBatchBudgetBytes / (per_evaluation * sizeof(detail::HyperDual)), 1,
+                                                 std::size_t(total)));
   hyperdual_scratch_.resize(std::size_t(batch) * per_evaluation);
   const bool mapped = f_.subspace != nullptr;
   const detail::ProgramView program = f_.expression != nullptr ? program_ : detail::ProgramView{nullptr, 0, 0};
@@ -213,8 +214,8 @@ void ObjectiveEvaluator::evaluate_rows(const double* x, std::int64_t count, doub
   HESSA_CUDA_CHECK_LAUNCH();
 }
 
-void ObjectiveEvaluator::evaluate_stencil(StencilKind kind, double step_scale, const double* points,
-                                          std::size_t count, double* evals) {
+void ObjectiveEvaluator::evaluate_stencil(StencilKind kind, double step_scale, const double* points, std::size_t count,
+                                          double* evals) {
   if (count == 0) return;
   if (kind == StencilKind::HyperDual) {
     evaluate_hyperdual(points, count, evals);

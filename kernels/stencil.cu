@@ -58,8 +58,8 @@ void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double ste
     HESSA_CUDA_CHECK_LAUNCH();
     return;
   }
-  stencil_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(f, kind, step_scale, points,
-                                                                       std::int64_t(count), evals);
+  stencil_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(f, kind, step_scale, points, std::int64_t(count),
+                                                                      evals);
   HESSA_CUDA_CHECK_LAUNCH();
 }
 

@@ -11,13 +11,13 @@ inline const std::string kSlowFunction =
     "expression = \"sum(i, 1, 400, sin(i*x)*cos(i*y))/400 + x^2 + y^2\"\nvars = [\"x\", \"y\"]";
 
 struct GridJob {
-  std::string output;                                    // [output] path
-  std::string function = "catalogue = \"himmelblau\"";   // the [function] table's body
-  std::string lower = "-5.0, -5.0", upper = "5.0, 5.0";  // the box
-  int nx = 20, ny = 15;                                  // grid counts
-  long long chunk = 40;                                  // [output] chunk
+  std::string output;                                                               // [output] path
+  std::string function = "catalogue = \"himmelblau\"";                              // the [function] table's body
+  std::string lower = "-5.0, -5.0", upper = "5.0, 5.0";                             // the box
+  int nx = 20, ny = 15;                                                             // grid counts
+  long long chunk = 40;                                                             // [output] chunk
   std::string analysis = "eigenvectors = true\ngradient = true\nhessian = true\n";  // every optional array
-  std::string run = "backend = \"cpu\"\n";               // the [run] table's body ("" leaves it out)
+  std::string run = "backend = \"cpu\"\n";  // the [run] table's body ("" leaves it out)
 };
 
 inline std::string job_text(const GridJob& job) {

@@ -23,8 +23,8 @@ TEST(Classify, SignsOfEigenvaluesDecideTheClass) {
   EXPECT_EQ(classified({1, 2}, 0).point_class, PointClass::Minimum);
   EXPECT_EQ(classified({-2, -1}, 0).point_class, PointClass::Maximum);
   EXPECT_EQ(classified({-2, 1}, 0).point_class, PointClass::Saddle);
-  EXPECT_EQ(classified({-2, 0, 1}, 0).point_class, PointClass::Saddle);   // mixed signs decide despite a zero
-  EXPECT_EQ(classified({0, 1}, 0).point_class, PointClass::Degenerate);   // x^2 + y^4 at 0: inconclusive
+  EXPECT_EQ(classified({-2, 0, 1}, 0).point_class, PointClass::Saddle);  // mixed signs decide despite a zero
+  EXPECT_EQ(classified({0, 1}, 0).point_class, PointClass::Degenerate);  // x^2 + y^4 at 0: inconclusive
   EXPECT_EQ(classified({-1, 0}, 0).point_class, PointClass::Degenerate);
   EXPECT_EQ(classified({0, 0}, 0).point_class, PointClass::Degenerate);
   EXPECT_EQ(classified({1, 2}, 1e-3).point_class, PointClass::Noncritical);
@@ -100,8 +100,8 @@ TEST_P(AnalysisOnBackend, DegenerateMinimaAndSaddlesAreNotOverclaimed) {
 TEST_P(AnalysisOnBackend, NonfiniteValuesAreReportedInTheirRowOnly) {
   // log(x0) at x0 = -1 is NaN; at x0 = 1e-5 the stencil (h = 1.2e-4) reaches negative x0: also NaN;
   // the other points are analyzed normally.
-  const ChunkResult r = test::analyze_points(*backend_, test::compile("log(x0) + x1^2", 2),
-                                             {{2, 0}, {-1, 0}, {1e-5, 0}, {3, 1}});
+  const ChunkResult r =
+      test::analyze_points(*backend_, test::compile("log(x0) + x1^2", 2), {{2, 0}, {-1, 0}, {1e-5, 0}, {3, 1}});
   EXPECT_EQ(r.points[0].status, PointStatus::Ok);
   EXPECT_EQ(r.points[1].status, PointStatus::NonfiniteF);
   EXPECT_EQ(r.points[2].status, PointStatus::NonfiniteF);
@@ -177,9 +177,9 @@ TEST_P(AnalysisOnBackend, ChunksOfManyPointsGiveTheSameRowsAsOnePointAtATime) {
     const ChunkResult one = test::analyze_points(*backend_, f, {points[std::size_t(k)]});
     const PointAnalysis& a = one.points[0];
     const PointAnalysis& b = all.points[std::size_t(k)];
-    for (auto field : {&PointAnalysis::f, &PointAnalysis::grad_norm, &PointAnalysis::lambda_min,
-                       &PointAnalysis::lambda_max, &PointAnalysis::gHg, &PointAnalysis::step_opt,
-                       &PointAnalysis::f_step}) {
+    for (auto field :
+         {&PointAnalysis::f, &PointAnalysis::grad_norm, &PointAnalysis::lambda_min, &PointAnalysis::lambda_max,
+          &PointAnalysis::gHg, &PointAnalysis::step_opt, &PointAnalysis::f_step}) {
       EXPECT_TRUE(a.*field == b.*field || (std::isnan(a.*field) && std::isnan(b.*field)))
           << "point " << k << ": " << a.*field << " vs " << b.*field;
     }

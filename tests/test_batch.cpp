@@ -141,8 +141,7 @@ TEST_F(Batch, ThreeShardsMergedEqualOneRun) {
                     s3 = path("scan.shard-3-of-3.h5");
   const CliRun partial = run_hessa("merge " + s1 + " " + s2 + " -o " + path("partial.h5"));
   EXPECT_EQ(partial.exit_code, 2) << partial.output;
-  EXPECT_NE(partial.output.find("chunks are done in none of the inputs: 2, 5, 8"), std::string::npos)
-      << partial.output;
+  EXPECT_NE(partial.output.find("chunks are done in none of the inputs: 2, 5, 8"), std::string::npos) << partial.output;
   EXPECT_FALSE(fs::exists(path("partial.h5")));
 
   // Overlapping inputs (shard 1 twice) are fine when they agree.
@@ -208,7 +207,8 @@ struct BadJob {
 TEST_F(Batch, BadJobFilesExitWithCode2AndTheKeyPathAndLine) {
   const BadJob cases[] = {
       {"syntax error", "[function]\ncatalogue = \"himmelblau\"\n[points\nkind = \"grid\"\n", "job.toml:3:"},
-      {"unknown key", "[function]\ncatalogue = \"himmelblau\"\ncolour = 3\n", "job.toml:3:1: function.colour: unknown key"},
+      {"unknown key", "[function]\ncatalogue = \"himmelblau\"\ncolour = 3\n",
+       "job.toml:3:1: function.colour: unknown key"},
       {"wrong type",
        "[function]\ncatalogue = \"himmelblau\"\n[points]\nkind = \"grid\"\nlower = [0, 0]\nupper = [1, 1]\n"
        "counts = [2, \"3\"]\n[output]\npath = \"o.h5\"\n",
@@ -303,7 +303,8 @@ eigenvectors = true
 gradient = true
 hessian = true
 [output]
-path = ")" + output + R"("
+path = ")" +
+         output + R"("
 chunk = 500
 [run]
 backend = "cpu"

@@ -134,8 +134,8 @@ std::vector<double> run_lanes(const detail::ProgramView& program, const std::vec
 
 TEST(BatchInterpreter, OutOfRangeDynamicIndexGivesNaNLikeTheScalarInterpreter) {
   const std::vector<Instruction> code = {
-      {Op::IConst, 5, 0, 0.0},  {Op::LoadXDyn, 0, 0, 0.0}, {Op::IConst, -1, 0, 0.0}, {Op::LoadXDyn, 0, 0, 0.0},
-      {Op::Add, 0, 0, 0.0},     {Op::IConst, 2, 0, 0.0},   {Op::LoadXDyn, 0, 0, 0.0}, {Op::Add, 0, 0, 0.0},
+      {Op::IConst, 5, 0, 0.0}, {Op::LoadXDyn, 0, 0, 0.0}, {Op::IConst, -1, 0, 0.0},  {Op::LoadXDyn, 0, 0, 0.0},
+      {Op::Add, 0, 0, 0.0},    {Op::IConst, 2, 0, 0.0},   {Op::LoadXDyn, 0, 0, 0.0}, {Op::Add, 0, 0, 0.0},
   };
   const detail::ProgramView program{code.data(), int32_t(code.size()), 3};
   const std::vector<double> x = {0.5, -1.5, 2.0};

@@ -70,8 +70,8 @@ TEST_P(CatalogueOnBackend, KnownStationaryPointsGetTheirType) {
       for (std::size_t p = 0; p < stationary.size(); ++p, ++checked) {
         EXPECT_EQ(r.points[p].status, PointStatus::Ok);
         EXPECT_STREQ(class_name(r.points[p].point_class), class_name(stationary[p].type))
-            << e.name << " n=" << n << " point " << p << " grad_norm=" << r.points[p].grad_norm
-            << " lambda=[" << r.points[p].lambda_min << ", " << r.points[p].lambda_max << "]";
+            << e.name << " n=" << n << " point " << p << " grad_norm=" << r.points[p].grad_norm << " lambda=["
+            << r.points[p].lambda_min << ", " << r.points[p].lambda_max << "]";
       }
     }
   }

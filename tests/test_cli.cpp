@@ -33,12 +33,14 @@ class Cli : public test::ScratchDirTest {
 
 TEST_F(Cli, HimmelblauStationaryPointsAreClassifiedFromTheirCoordinates) {
   const CliRun r = run_hessa("analyze --function himmelblau --points " HESSA_SOURCE_DIR
-                          "/examples/himmelblau_stationary.csv --out " + path("out.csv") + " --backend cpu");
+                             "/examples/himmelblau_stationary.csv --out " +
+                             path("out.csv") + " --backend cpu");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(path("out.csv"));
   std::string header;
   std::getline(in, header);
-  EXPECT_EQ(header.rfind("x,y,f,grad_norm,lambda_min,lambda_max,class,morse_index,lr_max,gHg,step_opt", 0), 0u) << header;
+  EXPECT_EQ(header.rfind("x,y,f,grad_norm,lambda_min,lambda_max,class,morse_index,lr_max,gHg,step_opt", 0), 0u)
+      << header;
   std::map<std::string, int> counts;
   std::string line;
   while (std::getline(in, line)) {
@@ -67,8 +69,8 @@ TEST_F(Cli, QuarticAtTheOriginIsDegenerate) {
 TEST_F(Cli, EveryStencilRunsAndIsRecordedInTheMetadata) {
   const std::string pts = write("p.csv", "x,y\n3,2\n");
   for (const char* stencil : {"central", "compact", "richardson", "hyperdual"}) {
-    const CliRun r = run_hessa("analyze -f himmelblau -p " + pts + " -o " + path("out.csv") + " --backend cpu --stencil " +
-                               stencil);
+    const CliRun r =
+        run_hessa("analyze -f himmelblau -p " + pts + " -o " + path("out.csv") + " --backend cpu --stencil " + stencil);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("minimum     1"), std::string::npos) << stencil << ": " << r.output;
     std::ifstream meta(path("out.csv.meta.json"));
@@ -90,7 +92,7 @@ struct BadInput {
   const char* name;
   const char* points_text;  // written to pts.csv; nullptr: the file does not exist
   const char* extra_args;
-  const char* expected;     // a fragment of the one error message
+  const char* expected;  // a fragment of the one error message
 };
 
 class CliBadInput : public Cli, public ::testing::WithParamInterface<BadInput> {};
@@ -107,21 +109,20 @@ TEST_P(CliBadInput, OneClearMessageExitCode2AndNoOutputFile) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, CliBadInput,
-    ::testing::Values(
-        BadInput{"missing_file", nullptr, "-f saddle", "missing.csv"},
-        BadInput{"ragged_row", "1,2\n3\n", "-f saddle", "pts.csv:2"},
-        BadInput{"non_numeric_cell", "1,2\n3,abc\n", "-f saddle", "pts.csv:2:3"},
-        BadInput{"nan_coordinate", "1,2\nnan,1\n", "-f saddle", "pts.csv:2:1"},
-        BadInput{"dimension_mismatch", "1,2,3\n", "-f himmelblau", "himmelblau takes 2 coordinates"},
-        BadInput{"unknown_variable", "1,2\n", "-f \"x^2 + z\" --vars x,y", "unknown name 'z'"},
-        BadInput{"vars_count", "1,2\n", "-f \"x^2\" --vars x,y,z", "--vars names 3 variables"},
-        BadInput{"syntax_error", "1,2\n", "-f \"x0 +* x1\"", "--function:1:5"},
-        BadInput{"unknown_function", "1,2\n", "-f \"foo(x0)\"", "unknown function 'foo'"},
-        BadInput{"bad_param", "1,2\n", "-f \"a*x0\" --param a=two", "--param a=two"},
-        BadInput{"empty_file", "", "-f saddle", "no points"},
-        BadInput{"bad_stencil", "1,2\n", "-f saddle --stencil forward", "--stencil"},
-        BadInput{"index_out_of_range", "1,2\n", "-f \"x[0] + x[2]\"", "outside x[0..1]"},
-        BadInput{"unknown_option", "1,2\n", "-f saddle --frobnicate", "frobnicate"}),
+    ::testing::Values(BadInput{"missing_file", nullptr, "-f saddle", "missing.csv"},
+                      BadInput{"ragged_row", "1,2\n3\n", "-f saddle", "pts.csv:2"},
+                      BadInput{"non_numeric_cell", "1,2\n3,abc\n", "-f saddle", "pts.csv:2:3"},
+                      BadInput{"nan_coordinate", "1,2\nnan,1\n", "-f saddle", "pts.csv:2:1"},
+                      BadInput{"dimension_mismatch", "1,2,3\n", "-f himmelblau", "himmelblau takes 2 coordinates"},
+                      BadInput{"unknown_variable", "1,2\n", "-f \"x^2 + z\" --vars x,y", "unknown name 'z'"},
+                      BadInput{"vars_count", "1,2\n", "-f \"x^2\" --vars x,y,z", "--vars names 3 variables"},
+                      BadInput{"syntax_error", "1,2\n", "-f \"x0 +* x1\"", "--function:1:5"},
+                      BadInput{"unknown_function", "1,2\n", "-f \"foo(x0)\"", "unknown function 'foo'"},
+                      BadInput{"bad_param", "1,2\n", "-f \"a*x0\" --param a=two", "--param a=two"},
+                      BadInput{"empty_file", "", "-f saddle", "no points"},
+                      BadInput{"bad_stencil", "1,2\n", "-f saddle --stencil forward", "--stencil"},
+                      BadInput{"index_out_of_range", "1,2\n", "-f \"x[0] + x[2]\"", "outside x[0..1]"},
+                      BadInput{"unknown_option", "1,2\n", "-f saddle --frobnicate", "frobnicate"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST_F(Cli, UnwritableOutputFailsBeforeComputing) {

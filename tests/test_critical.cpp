@@ -15,8 +15,8 @@
 #include <numeric>
 #include <sstream>
 
-#include "hessa/critical_search.hpp"
 #include "cli_support.hpp"
+#include "hessa/critical_search.hpp"
 #include "test_support.hpp"
 
 namespace hessa {

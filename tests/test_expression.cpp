@@ -23,9 +23,9 @@ TEST(Expression, ArithmeticPrecedenceAndAssociativity) {
   EXPECT_EQ(eval("(1 + 2)*3", {0}), 9.0);
   EXPECT_EQ(eval("2^3^2", {0}), 512.0);  // right-associative: 2^(3^2)
   EXPECT_EQ(eval("2**3", {0}), 8.0);
-  EXPECT_EQ(eval("-2^2", {0}), -4.0);    // unary minus binds looser than ^
+  EXPECT_EQ(eval("-2^2", {0}), -4.0);  // unary minus binds looser than ^
   EXPECT_EQ(eval("2^-1", {0}), 0.5);
-  EXPECT_EQ(eval("8/4/2", {0}), 1.0);    // left-associative
+  EXPECT_EQ(eval("8/4/2", {0}), 1.0);  // left-associative
   EXPECT_EQ(eval("1 - 2 - 3", {0}), -4.0);
   EXPECT_EQ(eval("--3", {0}), 3.0);
   EXPECT_EQ(eval("+x0", {1.5}), 1.5);
@@ -145,23 +145,21 @@ TEST_P(ExpressionErrors, NameLineColumnAndWhatWasExpected) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, ExpressionErrors,
-    ::testing::Values(ErrorCase{"x0 + ", 1, 1, 6, "expected a number, a name or '('"},
-                      ErrorCase{"(x0 + 1", 1, 1, 8, "expected ')'"},
-                      ErrorCase{"x0 + foo", 1, 1, 6, "unknown name 'foo'"},
-                      ErrorCase{"bar(x0)", 1, 1, 1, "unknown function 'bar'"},
-                      ErrorCase{"x0 $ 1", 1, 1, 4, "unexpected character '$'"},
-                      ErrorCase{"x5", 2, 1, 1, "outside the coordinates x0..x1"},
-                      ErrorCase{"x[2]", 2, 1, 3, "index 2 is outside x[0..1]"},
-                      ErrorCase{"sum(i, 0, n-1,\n  x[i+1])", 3, 2, 4, "index 3 is outside x[0..2]"},
-                      ErrorCase{"x[0.5]", 2, 1, 3, "must be an integer expression"},
-                      ErrorCase{"sum(i, 0, 1.5, x[i])", 2, 1, 11, "must be an integer expression"},
-                      ErrorCase{"atan2(x0)", 1, 1, 1, "takes 2 arguments, given 1"},
-                      ErrorCase{"sin(x0, 1)", 1, 1, 1, "takes 1 argument, given 2"},
-                      ErrorCase{"", 1, 1, 1, "expected an expression"},
-                      ErrorCase{"x0 x0", 1, 1, 4, "expected an operator or the end"},
-                      ErrorCase{"pi = 3; x0", 1, 1, 1, "already a name"},
-                      ErrorCase{"a = x0\nb = 2; a", 1, 2, 1, "expected ';' after the binding of 'a'"},
-                      ErrorCase{"x + 1", 2, 1, 1, "x needs an index"}),
+    ::testing::Values(
+        ErrorCase{"x0 + ", 1, 1, 6, "expected a number, a name or '('"}, ErrorCase{"(x0 + 1", 1, 1, 8, "expected ')'"},
+        ErrorCase{"x0 + foo", 1, 1, 6, "unknown name 'foo'"}, ErrorCase{"bar(x0)", 1, 1, 1, "unknown function 'bar'"},
+        ErrorCase{"x0 $ 1", 1, 1, 4, "unexpected character '$'"},
+        ErrorCase{"x5", 2, 1, 1, "outside the coordinates x0..x1"},
+        ErrorCase{"x[2]", 2, 1, 3, "index 2 is outside x[0..1]"},
+        ErrorCase{"sum(i, 0, n-1,\n  x[i+1])", 3, 2, 4, "index 3 is outside x[0..2]"},
+        ErrorCase{"x[0.5]", 2, 1, 3, "must be an integer expression"},
+        ErrorCase{"sum(i, 0, 1.5, x[i])", 2, 1, 11, "must be an integer expression"},
+        ErrorCase{"atan2(x0)", 1, 1, 1, "takes 2 arguments, given 1"},
+        ErrorCase{"sin(x0, 1)", 1, 1, 1, "takes 1 argument, given 2"}, ErrorCase{"", 1, 1, 1, "expected an expression"},
+        ErrorCase{"x0 x0", 1, 1, 4, "expected an operator or the end"},
+        ErrorCase{"pi = 3; x0", 1, 1, 1, "already a name"},
+        ErrorCase{"a = x0\nb = 2; a", 1, 2, 1, "expected ';' after the binding of 'a'"},
+        ErrorCase{"x + 1", 2, 1, 1, "x needs an index"}),
     [](const auto& param_info) {  // a readable test name: the case number and its expected message's first word
       std::string word = param_info.param.fragment;
       word = word.substr(0, word.find_first_of(" '.("));

@@ -256,12 +256,12 @@ struct BadUtf8 {
 TEST(ExpressionLimits, InvalidUtf8IsRefusedAtItsByte) {
   const BadUtf8 cases[] = {
       {"x0 # \xFF\n+1", 1, 6, "invalid UTF-8 byte 0xFF"},
-      {"x0\n# ok\n# \x80", 3, 3, "invalid UTF-8 byte 0x80"},        // a continuation byte without a lead
-      {"x0 # \xC0\xAF", 1, 6, "invalid UTF-8 byte 0xC0"},            // overlong '/'
-      {"x0 # \xED\xA0\x80", 1, 7, "invalid UTF-8 byte 0xA0"},        // a UTF-16 surrogate
-      {"x0 # \xF4\x90\x80\x80", 1, 7, "invalid UTF-8 byte 0x90"},    // above U+10FFFF
-      {"x0 # \xE2\x82", 1, 6, "invalid UTF-8 byte 0xE2"},            // cut off by the end of the input
-      {"x0 # \xC3\xA9\xC3(", 1, 9, "invalid UTF-8 byte 0x28"},       // a lead followed by ASCII
+      {"x0\n# ok\n# \x80", 3, 3, "invalid UTF-8 byte 0x80"},       // a continuation byte without a lead
+      {"x0 # \xC0\xAF", 1, 6, "invalid UTF-8 byte 0xC0"},          // overlong '/'
+      {"x0 # \xED\xA0\x80", 1, 7, "invalid UTF-8 byte 0xA0"},      // a UTF-16 surrogate
+      {"x0 # \xF4\x90\x80\x80", 1, 7, "invalid UTF-8 byte 0x90"},  // above U+10FFFF
+      {"x0 # \xE2\x82", 1, 6, "invalid UTF-8 byte 0xE2"},          // cut off by the end of the input
+      {"x0 # \xC3\xA9\xC3(", 1, 9, "invalid UTF-8 byte 0x28"},     // a lead followed by ASCII
   };
   for (const BadUtf8& c : cases) {
     const InputError e = compile_error(c.source, 1);
@@ -280,15 +280,16 @@ class ExpressionLimitsCli : public test::ScratchDirTest {
   test::CliRun analyze(const std::string& expression) {
     const std::string points = write("nh.csv", "1,2\n0.5,-1\n");
     const std::string function = write("e.txt", expression);
-    return test::run_hessa("analyze --function @" + function + " --points " + points + " --out " +
-                           path("out.csv") + " --backend cpu");
+    return test::run_hessa("analyze --function @" + function + " --points " + points + " --out " + path("out.csv") +
+                           " --backend cpu");
   }
 };
 
 TEST_F(ExpressionLimitsCli, EightThousandParenthesesExitWith2AndTheLimit) {
   const test::CliRun r = analyze(repeat("(", 8000) + "x0" + repeat(")", 8000));
   EXPECT_EQ(r.exit_code, 2) << r.output.substr(0, 400);
-  EXPECT_TRUE(contains(r.output, ":1:129: expression nested too deeply (more than 128 levels")) << r.output.substr(0, 400);
+  EXPECT_TRUE(contains(r.output, ":1:129: expression nested too deeply (more than 128 levels"))
+      << r.output.substr(0, 400);
 }
 
 TEST_F(ExpressionLimitsCli, FlatSumOf61000TermsRunsAndGivesTheValue) {
@@ -317,8 +318,8 @@ TEST_F(ExpressionLimitsCli, InvalidUtf8InACommentExitsWith2NotAnInternalError) {
 
 TEST_F(ExpressionLimitsCli, HugeCsvHeaderNameIsChecked) {
   const std::string points = write("pts.csv", std::string(60000, 'v') + ",w\n1,2\n");
-  const test::CliRun r = test::run_hessa("analyze --function \"w^2\" --points " + points + " --out " +
-                                         path("out.csv") + " --backend cpu");
+  const test::CliRun r =
+      test::run_hessa("analyze --function \"w^2\" --points " + points + " --out " + path("out.csv") + " --backend cpu");
   EXPECT_EQ(r.exit_code, 0) << r.output.substr(0, 400);
 }
 

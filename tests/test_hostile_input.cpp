@@ -19,13 +19,13 @@ TEST(Utf8, AcceptsWellFormedTextAndFindsTheFirstBadByte) {
   EXPECT_EQ(first_invalid_utf8("x,y"), 3u);
   const std::string good = "\xCE\xB1,\xE2\x82\xAC,\xF0\x9F\x98\x80";  // alpha, euro, an emoji
   EXPECT_EQ(first_invalid_utf8(good), good.size());
-  EXPECT_EQ(first_invalid_utf8("ab\xFFz"), 2u);            // never valid
-  EXPECT_EQ(first_invalid_utf8("a\xC0\xAF"), 1u);          // overlong '/'
-  EXPECT_EQ(first_invalid_utf8("a\xE0\x80\xAF"), 2u);      // overlong, three bytes: its second byte
-  EXPECT_EQ(first_invalid_utf8("\xED\xA0\x80"), 1u);       // a UTF-16 surrogate
-  EXPECT_EQ(first_invalid_utf8("\xF4\x90\x80\x80"), 1u);   // above U+10FFFF
-  EXPECT_EQ(first_invalid_utf8("ok\xE2\x82"), 2u);         // cut short
-  EXPECT_EQ(first_invalid_utf8("\xCE\xB1\x80"), 2u);       // a stray continuation byte
+  EXPECT_EQ(first_invalid_utf8("ab\xFFz"), 2u);           // never valid
+  EXPECT_EQ(first_invalid_utf8("a\xC0\xAF"), 1u);         // overlong '/'
+  EXPECT_EQ(first_invalid_utf8("a\xE0\x80\xAF"), 2u);     // overlong, three bytes: its second byte
+  EXPECT_EQ(first_invalid_utf8("\xED\xA0\x80"), 1u);      // a UTF-16 surrogate
+  EXPECT_EQ(first_invalid_utf8("\xF4\x90\x80\x80"), 1u);  // above U+10FFFF
+  EXPECT_EQ(first_invalid_utf8("ok\xE2\x82"), 2u);        // cut short
+  EXPECT_EQ(first_invalid_utf8("\xCE\xB1\x80"), 2u);      // a stray continuation byte
 }
 
 TEST(LocatedMessage, AHugeLineIsShownAsAWindowAroundTheColumnWithTheCaretUnderIt) {

@@ -21,10 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "cli_support.hpp"
 #include "hessa/detail/hyper_dual.hpp"
 #include "hessa/detail/interpreter.hpp"
 #include "hessa/jacobian.hpp"
-#include "cli_support.hpp"
 #include "test_support.hpp"
 
 namespace hessa {
@@ -56,16 +56,18 @@ std::vector<Elementary> elementary_functions() {
        [](double a) { return cos(a); }, [](double a) { return -sin(a); }, reals},
       {"cos", [](const HyperDual& x) { return detail::s_cos(x); }, [](double a) { return cos(a); },
        [](double a) { return -sin(a); }, [](double a) { return -cos(a); }, reals},
-      {"tan", [](const HyperDual& x) { return detail::s_tan(x); }, [](double a) { return tan(a); },
-       [](double a) { return 1 / (cos(a) * cos(a)); }, [](double a) { return 2 * sin(a) / pow(cos(a), 3); },
+      {"tan",
+       [](const HyperDual& x) { return detail::s_tan(x); },
+       [](double a) { return tan(a); },
+       [](double a) { return 1 / (cos(a) * cos(a)); },
+       [](double a) { return 2 * sin(a) / pow(cos(a), 3); },
        {-1.2, -0.3, 0.4, 1.1}},
       {"asin", [](const HyperDual& x) { return detail::s_asin(x); }, [](double a) { return std::asin(a); },
        [](double a) { return 1 / sqrt(1 - a * a); }, [](double a) { return a / pow(1 - a * a, 1.5); }, unit},
       {"acos", [](const HyperDual& x) { return detail::s_acos(x); }, [](double a) { return std::acos(a); },
        [](double a) { return -1 / sqrt(1 - a * a); }, [](double a) { return -a / pow(1 - a * a, 1.5); }, unit},
       {"atan", [](const HyperDual& x) { return detail::s_atan(x); }, [](double a) { return std::atan(a); },
-       [](double a) { return 1 / (1 + a * a); }, [](double a) { return -2 * a / ((1 + a * a) * (1 + a * a)); },
-       reals},
+       [](double a) { return 1 / (1 + a * a); }, [](double a) { return -2 * a / ((1 + a * a) * (1 + a * a)); }, reals},
       {"sinh", [](const HyperDual& x) { return detail::s_sinh(x); }, [](double a) { return sinh(a); },
        [](double a) { return cosh(a); }, [](double a) { return sinh(a); }, reals},
       {"cosh", [](const HyperDual& x) { return detail::s_cosh(x); }, [](double a) { return cosh(a); },
@@ -79,24 +81,37 @@ std::vector<Elementary> elementary_functions() {
        [](double a) { return exp(a); }, [](double a) { return exp(a); }, reals},
       {"log", [](const HyperDual& x) { return detail::s_log(x); }, [](double a) { return log(a); },
        [](double a) { return 1 / a; }, [](double a) { return -1 / (a * a); }, positive},
-      {"log1p", [](const HyperDual& x) { return detail::s_log1p(x); }, [](double a) { return std::log1p(a); },
-       [](double a) { return 1 / (1 + a); }, [](double a) { return -1 / ((1 + a) * (1 + a)); },
+      {"log1p",
+       [](const HyperDual& x) { return detail::s_log1p(x); },
+       [](double a) { return std::log1p(a); },
+       [](double a) { return 1 / (1 + a); },
+       [](double a) { return -1 / ((1 + a) * (1 + a)); },
        {-0.5, 0.0, 0.3, 4.0}},
       {"sqrt", [](const HyperDual& x) { return detail::s_sqrt(x); }, [](double a) { return sqrt(a); },
        [](double a) { return 0.5 / sqrt(a); }, [](double a) { return -0.25 / pow(a, 1.5); }, positive},
-      {"cbrt", [](const HyperDual& x) { return detail::s_cbrt(x); }, [](double a) { return cbrt(a); },
-       [](double a) { return 1 / (3 * cbrt(a) * cbrt(a)); }, [](double a) { return -2 / (9 * pow(cbrt(a), 5)); },
+      {"cbrt",
+       [](const HyperDual& x) { return detail::s_cbrt(x); },
+       [](double a) { return cbrt(a); },
+       [](double a) { return 1 / (3 * cbrt(a) * cbrt(a)); },
+       [](double a) { return -2 / (9 * pow(cbrt(a), 5)); },
        {-8.0, -0.4, 0.4, 27.0}},
       {"abs", [](const HyperDual& x) { return detail::s_abs(x); }, [](double a) { return std::fabs(a); },
        [](double a) { return a >= 0 ? 1.0 : -1.0; }, [](double) { return 0.0; }, reals},
       {"x^2.5", [](const HyperDual& x) { return detail::s_pow(x, HyperDual(2.5)); },
-       [](double a) { return pow(a, 2.5); },
-       [](double a) { return 2.5 * pow(a, 1.5); }, [](double a) { return 3.75 * pow(a, 0.5); }, positive},
-      {"x^-3 (pow)", [](const HyperDual& x) { return detail::s_pow(x, HyperDual(-3.0)); },
-       [](double a) { return pow(a, -3); }, [](double a) { return -3 * pow(a, -4); },
-       [](double a) { return 12 * pow(a, -5); }, {-2.0, -0.5, 0.5, 3.0}},
-      {"1/x", [](const HyperDual& x) { return HyperDual(1.0) / x; }, [](double a) { return 1 / a; },
-       [](double a) { return -1 / (a * a); }, [](double a) { return 2 / (a * a * a); }, {-3.0, -0.2, 0.7, 5.0}},
+       [](double a) { return pow(a, 2.5); }, [](double a) { return 2.5 * pow(a, 1.5); },
+       [](double a) { return 3.75 * pow(a, 0.5); }, positive},
+      {"x^-3 (pow)",
+       [](const HyperDual& x) { return detail::s_pow(x, HyperDual(-3.0)); },
+       [](double a) { return pow(a, -3); },
+       [](double a) { return -3 * pow(a, -4); },
+       [](double a) { return 12 * pow(a, -5); },
+       {-2.0, -0.5, 0.5, 3.0}},
+      {"1/x",
+       [](const HyperDual& x) { return HyperDual(1.0) / x; },
+       [](double a) { return 1 / a; },
+       [](double a) { return -1 / (a * a); },
+       [](double a) { return 2 / (a * a * a); },
+       {-3.0, -0.2, 0.7, 5.0}},
       {"x*x*x", [](const HyperDual& x) { return x * x * x; }, [](double a) { return a * a * a; },
        [](double a) { return 3 * a * a; }, [](double a) { return 6 * a; }, reals},
   };
@@ -140,8 +155,8 @@ TEST(HyperDual, BinaryFunctionsGiveAllFirstAndSecondPartials) {
       {"atan2(x, y)", [](const HyperDual& x, const HyperDual& y) { return detail::s_atan2(x, y); },
        [](double x, double y) {
          const double r2 = x * x + y * y, r4 = r2 * r2;
-         return std::array<double, 6>{std::atan2(x, y), y / r2, -x / r2, -2 * x * y / r4, (x * x - y * y) / r4,
-                                      2 * x * y / r4};
+         return std::array<double, 6>{std::atan2(x, y),     y / r2,        -x / r2, -2 * x * y / r4,
+                                      (x * x - y * y) / r4, 2 * x * y / r4};
        },
        points},
       {"hypot", [](const HyperDual& x, const HyperDual& y) { return detail::s_hypot(x, y); },
@@ -150,7 +165,8 @@ TEST(HyperDual, BinaryFunctionsGiveAllFirstAndSecondPartials) {
          return std::array<double, 6>{r, x / r, y / r, y * y / r3, -x * y / r3, x * x / r3};
        },
        points},
-      {"pow(x, y)", [](const HyperDual& x, const HyperDual& y) { return detail::s_pow(x, y); },
+      {"pow(x, y)",
+       [](const HyperDual& x, const HyperDual& y) { return detail::s_pow(x, y); },
        [](double x, double y) {
          const double v = std::pow(x, y), l = std::log(x);
          return std::array<double, 6>{v, y * v / x, v * l, y * (y - 1) * v / (x * x), v / x * (1 + y * l), v * l * l};
@@ -350,8 +366,10 @@ TEST_P(JacobianOnBackend, JacobianOfRosenbrocksGradientIsItsHessian) {
       }
     }
   }
-  std::printf("[ measured ] rosenbrock gradient's Jacobian vs Hessian on %s: central %.2e, richardson %.2e, dual %.2e "
-              "of max(|H|, 1)\n", GetParam().c_str(), worst[0], worst[1], worst[2]);
+  std::printf(
+      "[ measured ] rosenbrock gradient's Jacobian vs Hessian on %s: central %.2e, richardson %.2e, dual %.2e "
+      "of max(|H|, 1)\n",
+      GetParam().c_str(), worst[0], worst[1], worst[2]);
 }
 
 TEST_P(JacobianOnBackend, NonfiniteEvaluationsFlagOnlyTheirPoint) {
@@ -431,8 +449,8 @@ TEST_F(JacobianCli, PolarMapGivesTheDocumentedColumnsAndValues) {
   const std::vector<std::string> cells = split_csv(row);
   ASSERT_EQ(cells.size(), 10u) << row;
   const double t = 0.5;
-  const double expected[] = {2, t, 2 * std::cos(t), 2 * std::sin(t), std::cos(t), -2 * std::sin(t), std::sin(t),
-                             2 * std::cos(t)};
+  const double expected[] = {
+      2, t, 2 * std::cos(t), 2 * std::sin(t), std::cos(t), -2 * std::sin(t), std::sin(t), 2 * std::cos(t)};
   for (int c = 0; c < 8; ++c) EXPECT_NEAR(std::stod(cells[std::size_t(c)]), expected[c], 1e-10) << header;
   EXPECT_LT(std::stod(cells[8]), 1e-6);
   EXPECT_EQ(cells[9], "ok");

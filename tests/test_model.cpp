@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <random>
@@ -523,8 +523,7 @@ TEST_P(ModelOnBackend, RestrictedHessianIsTheFullHessianSeenThroughTheDirections
 // <= 2 * 2400 h^2 / 6; rounding adds 4 df / h^2 with df = 8 eps |f|. Richardson removes the h^2 term exactly (a
 // quartic has no 6th derivative), leaving rounding 68/3 df / h^2. Here h = scale max(|y_a|, 1).
 TEST_P(ModelOnBackend, ExpressionRestrictedToAPlaneMatchesTheAnalyticRestrictedHessian) {
-  const CompiledFunction f =
-      test::compile("100*(x1 - x0^2)^2 + (1 - x0)^2 + 100*(x2 - x1^2)^2 + (1 - x1)^2", 3);
+  const CompiledFunction f = test::compile("100*(x1 - x0^2)^2 + (1 - x0)^2 + 100*(x2 - x1^2)^2 + (1 - x1)^2", 3);
   const auto value = [](const std::vector<Real>& x) {
     return 100 * (x[1] - x[0] * x[0]) * (x[1] - x[0] * x[0]) + (1 - x[0]) * (1 - x[0]) +
            100 * (x[2] - x[1] * x[1]) * (x[2] - x[1] * x[1]) + (1 - x[1]) * (1 - x[1]);
@@ -638,10 +637,12 @@ TEST_P(ModelOnBackend, HyperDualGivesExactHessiansOnSubspaces) {
   for (std::size_t p = 0; p < ys.size(); ++p) {
     SCOPED_TRACE("point #" + std::to_string(p));
     const std::vector<Real> x = map_point(on_model, ys[p].data());
-    EXPECT_LE(scaled_error(&exact.hessian[p * 4], restrict_matrix(on_model.directions, 2, reference_hessian(loss, x), n)),
-              1e-10);
-    EXPECT_LE(scaled_error(&exact.gradient[p * 2], restrict_vector(on_model.directions, 2, reference_gradient(loss, x))),
-              1e-10);
+    EXPECT_LE(
+        scaled_error(&exact.hessian[p * 4], restrict_matrix(on_model.directions, 2, reference_hessian(loss, x), n)),
+        1e-10);
+    EXPECT_LE(
+        scaled_error(&exact.gradient[p * 2], restrict_vector(on_model.directions, 2, reference_gradient(loss, x))),
+        1e-10);
     EXPECT_NEAR(exact.points[p].f, central.points[p].f, 1e-12 * std::fabs(central.points[p].f));
   }
 
@@ -753,7 +754,8 @@ TEST(ModelLayerwiseStencil, EqualsWholeForwardPassesToRounding) {
     const MlpModel model = make_model(widths, activation, loss, 25, 41);
     const int P = int(model.parameter_count());
     const std::vector<double> theta = random_vector(std::size_t(P), -1.5, 1.5, 42);
-    AffineSubspace identity{P, P, std::vector<double>(std::size_t(P), 0.0), std::vector<double>(std::size_t(P) * P, 0.0)};
+    AffineSubspace identity{P, P, std::vector<double>(std::size_t(P), 0.0),
+                            std::vector<double>(std::size_t(P) * P, 0.0)};
     for (int a = 0; a < P; ++a) identity.directions[std::size_t(a) * P + a] = 1.0;
     for (StencilKind kind : {StencilKind::Central, StencilKind::Compact, StencilKind::Richardson}) {
       SCOPED_TRACE(std::string(stencil_name(kind)) + ", P = " + std::to_string(P));

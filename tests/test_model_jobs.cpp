@@ -59,8 +59,10 @@ std::vector<double> random_vector(std::size_t n, double lo, double hi, std::uint
 void write_npy(const std::string& path, const std::vector<double>& values, const std::vector<std::size_t>& shape) {
   std::string shape_text = "(";
   for (std::size_t d : shape) shape_text += std::to_string(d) + ", ";
-  if (shape.size() > 1) shape_text.resize(shape_text.size() - 2);
-  else shape_text.resize(shape_text.size() - 1);  // "(17,)"
+  if (shape.size() > 1)
+    shape_text.resize(shape_text.size() - 2);
+  else
+    shape_text.resize(shape_text.size() - 1);  // "(17,)"
   shape_text += ")";
   std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': " + shape_text + ", }";
   const std::size_t unpadded = 10 + header.size() + 1;
@@ -189,13 +191,18 @@ class ModelJobs : public test::ScratchDirTest {
            "kind = \"directions\"\n"
            "lower = [-1.0, -1.0]\n"
            "upper = [1.0, 1.0]\n"
-           "counts = " + counts + "\n" + extra +
+           "counts = " +
+           counts + "\n" + extra +
            "[analysis]\n"
            "eigenvalues = true\n"
            "gradient = true\n"
            "[output]\n"
-           "path = \"" + output + "\"\n"
-           "chunk = " + std::to_string(chunk) + "\n"
+           "path = \"" +
+           output +
+           "\"\n"
+           "chunk = " +
+           std::to_string(chunk) +
+           "\n"
            "[run]\n"
            "backend = \"cpu\"\n";
   }
@@ -250,31 +257,36 @@ TEST_F(ModelJobs, BadJobFilesExitWith2NamingTheLineAndTheKeyPath) {
   std::string one_direction = "directions = [[";
   for (std::size_t i = 0; i < kParameters; ++i) one_direction += (i ? ", " : "") + std::to_string(0.1 * double(i));
   one_direction += "]]\n";
-  const std::string expression_scan = "[function]\n"
-                                      "expression = \"x^2 + y^2 - z^2\"\n"
-                                      "vars = [\"x\", \"y\", \"z\"]\n"
-                                      "[points]\n"
-                                      "kind = \"directions\"\n"
-                                      "centre = [0.0, 0.5, 1.0]\n"
-                                      "directions = \"filter\"\n"
-                                      "lower = [-1.0]\n"
-                                      "upper = [1.0]\n"
-                                      "counts = [3]\n"
-                                      "[output]\n"
-                                      "path = \"o.h5\"\n";
+  const std::string expression_scan =
+      "[function]\n"
+      "expression = \"x^2 + y^2 - z^2\"\n"
+      "vars = [\"x\", \"y\", \"z\"]\n"
+      "[points]\n"
+      "kind = \"directions\"\n"
+      "centre = [0.0, 0.5, 1.0]\n"
+      "directions = \"filter\"\n"
+      "lower = [-1.0]\n"
+      "upper = [1.0]\n"
+      "counts = [3]\n"
+      "[output]\n"
+      "path = \"o.h5\"\n";
   const BadModelJob cases[] = {
       {"syntax error", replaced(good, "[points]\n", "[points\n"), {"job.toml:8:|"}},
-      {"unknown key", replaced(good, "layers = [2, 4, 1]\n", "layers = [2, 4, 1]\nlayer = 3\n"),
+      {"unknown key",
+       replaced(good, "layers = [2, 4, 1]\n", "layers = [2, 4, 1]\nlayer = 3\n"),
        {"job.toml:4:|function.layer"}},
       {"wrong type", replaced(good, "layers = [2, 4, 1]", "layers = \"2,8,1\""), {"job.toml:3:|function.layers"}},
       {"layers missing", replaced(good, "layers = [2, 4, 1]\n", ""), {"job.toml:1:|function.layers"}},
       {"data missing", replaced(good, "data = \"data.csv\"\n", ""), {"job.toml:1:|function.data"}},
       {"missing data file", replaced(good, "data.csv", "nowhere.csv"), {"job.toml:6:|function.data"}},
-      {"layers[0] does not match the data's columns", replaced(good, "layers = [2, 4, 1]", "layers = [3, 4, 1]"),
+      {"layers[0] does not match the data's columns",
+       replaced(good, "layers = [2, 4, 1]", "layers = [3, 4, 1]"),
        {"job.toml:3:|function.layers", "job.toml:6:|function.data"}},
-      {"parameter vector of the wrong length", replaced(good, "params.npy", "short.npy"),
+      {"parameter vector of the wrong length",
+       replaced(good, "params.npy", "short.npy"),
        {"job.toml:7:|function.parameters"}},
-      {"counts and directions disagree", replaced(good, "counts = [3, 3]\n", "counts = [3, 3]\n" + one_direction),
+      {"counts and directions disagree",
+       replaced(good, "counts = [3, 3]\n", "counts = [3, 3]\n" + one_direction),
        {"job.toml:13:|points.directions"}},
       {"filter directions for an expression", expression_scan, {"job.toml:7:|points.directions"}},
       {"cross_entropy label out of range",
@@ -288,7 +300,8 @@ TEST_F(ModelJobs, BadJobFilesExitWith2NamingTheLineAndTheKeyPath) {
                 "counts = [3, 3]", "counts = " + repeated("1", kParameters + 1)),
        {"job.toml:10:|points.lower", "job.toml:12:|points.counts", "job.toml:1:|points.directions",
         "job.toml:8:|points.directions"}},
-      {"unknown hessian space", replaced(good, "counts = [3, 3]\n", "counts = [3, 3]\nhessian = \"partial\"\n"),
+      {"unknown hessian space",
+       replaced(good, "counts = [3, 3]\n", "counts = [3, 3]\nhessian = \"partial\"\n"),
        {"job.toml:13:|points.hessian"}},
   };
   for (const BadModelJob& c : cases) {
@@ -513,19 +526,20 @@ TEST_F(ModelJobs, RandomAndGivenDirectionsAreStoredAsResolved) {
 // quadratic with H = [[2, 0, 1], [0, -6, 0], [1, 0, 0]], so the restricted Hessian is D H D^T everywhere and
 // central differences carry rounding only: 4 df / h^2 with df = 8 eps |f| (|f| < 10 here), ~2e-6 -> 1e-5.
 TEST_F(ModelJobs, ExpressionDirectionScanDefaultsToRandomDirections) {
-  const std::string job = "[function]\n"
-                          "expression = \"x^2 - 3*y^2 + x*z\"\n"
-                          "vars = [\"x\", \"y\", \"z\"]\n"
-                          "[points]\n"
-                          "kind = \"directions\"\n"
-                          "centre = [0.5, -0.25, 1.0]\n"
-                          "lower = [-1.0, -1.0]\n"
-                          "upper = [1.0, 1.0]\n"
-                          "counts = [3, 4]\n"
-                          "[analysis]\n"
-                          "eigenvalues = true\n"
-                          "[output]\n"
-                          "path = \"expr.h5\"\n";
+  const std::string job =
+      "[function]\n"
+      "expression = \"x^2 - 3*y^2 + x*z\"\n"
+      "vars = [\"x\", \"y\", \"z\"]\n"
+      "[points]\n"
+      "kind = \"directions\"\n"
+      "centre = [0.5, -0.25, 1.0]\n"
+      "lower = [-1.0, -1.0]\n"
+      "upper = [1.0, 1.0]\n"
+      "counts = [3, 4]\n"
+      "[analysis]\n"
+      "eigenvalues = true\n"
+      "[output]\n"
+      "path = \"expr.h5\"\n";
   const CliRun r = run_hessa("run " + write("job.toml", job) + " --quiet --backend cpu");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(settings("expr.h5")["points"]["directions"], "random");

@@ -122,8 +122,8 @@ TEST_F(FakeSystem, NoCgroupFilesMeansNoLimit) {
 
 TEST(PlanChunk, DefaultsFitTheBudgetAndTheBackend) {
   MemoryBudget budget{100 * MiB, 300 * MiB, "test budget"};
-  EXPECT_EQ(plan_chunk(0, MiB, 1000, budget, "p").points, 100u);   // the budget
-  EXPECT_EQ(plan_chunk(0, MiB, 40, budget, "p").points, 40u);      // the backend's capacity
+  EXPECT_EQ(plan_chunk(0, MiB, 1000, budget, "p").points, 100u);      // the budget
+  EXPECT_EQ(plan_chunk(0, MiB, 40, budget, "p").points, 40u);         // the backend's capacity
   EXPECT_EQ(plan_chunk(0, 8, 1u << 30, budget, "p").points, 65536u);  // the streaming cap
   // One point above the chunk budget but within the one-point limit: chunks of one point.
   EXPECT_EQ(plan_chunk(0, 200 * MiB, 1000, budget, "p").points, 1u);
@@ -183,7 +183,7 @@ class RunControl : public test::ScratchDirTest {
   }
 
   struct Ended {
-    int exit_code = -1;    // -1 when ended by a signal
+    int exit_code = -1;  // -1 when ended by a signal
     int signal = 0;
     long max_rss_kib = 0;  // the child's peak resident set
   };
@@ -223,8 +223,9 @@ class RunControl : public test::ScratchDirTest {
 TEST_F(RunControl, ChunkCountsThatOverflowAndBadSizesAreRefused) {
   const std::string points = write("p.csv", "1,2\n0.5,-1\n");
   for (const char* bad : {"--chunk 18446744073709551616", "--chunk 99999999999999999999999", "--chunk 0",
-                                 "--chunk 12abc", "--memory 12X", "--memory -1G"}) {
-    const CliRun r = run_hessa("analyze --function himmelblau --points " + points + " --out " + path("o.csv") + " " + std::string(bad));
+                          "--chunk 12abc", "--memory 12X", "--memory -1G"}) {
+    const CliRun r = run_hessa("analyze --function himmelblau --points " + points + " --out " + path("o.csv") + " " +
+                               std::string(bad));
     EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.output;
     EXPECT_FALSE(fs::exists(path("o.csv"))) << bad;
   }
@@ -239,8 +240,8 @@ TEST_F(RunControl, APointTooLargeForMemoryIsRefusedUpFrontNotByBadAlloc) {
   std::string row;
   for (int k = 0; k < 100000; ++k) row += (k ? ",0.5" : "0.5");
   const std::string points = write("wide.csv", row + "\n" + row + "\n");
-  const CliRun r = run_hessa("analyze --function \"x0^2\" --points " + points + " --out " + path("o.csv") +
-                             " --backend cpu");
+  const CliRun r =
+      run_hessa("analyze --function \"x0^2\" --points " + points + " --out " + path("o.csv") + " --backend cpu");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("one point (n = 100000, central stencil) needs"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("bad_alloc"), std::string::npos) << r.output;
@@ -334,8 +335,11 @@ INSTANTIATE_TEST_SUITE_P(Each, StopSignals,
 
 TEST_F(RunControl, ARunStoppedBySigtermResumesToTheUninterruptedResult) {
   const auto job = [&](const std::string& name, const std::string& out) {
-    test::GridJob spec{out, "expression = \"sum(i, 1, 200, sin(i*x)*cos(i*y))/200 + x^2 + y^2\"\nvars = [\"x\", \"y\"]",
-                       "-2.0, -2.0", "2.0, 2.0", 150, 150, 500, "gradient = true\neigenvalues = true\n"};
+    test::GridJob spec{
+        out,          "expression = \"sum(i, 1, 200, sin(i*x)*cos(i*y))/200 + x^2 + y^2\"\nvars = [\"x\", \"y\"]",
+        "-2.0, -2.0", "2.0, 2.0",
+        150,          150,
+        500,          "gradient = true\neigenvalues = true\n"};
     return write(name, test::job_text(spec));
   };
   const std::string stopped_job = job("stopped.toml", "stopped.h5");

@@ -20,9 +20,9 @@ std::vector<double> random_symmetric(int n, std::mt19937& rng, int kind) {
     for (int r = 0; r <= c; ++r) {
       double v = normal(rng);
       if (kind == 1 && r != c) v = 0.0;                 // diagonal: already converged
-      if (kind == 2) v = (r == c) ? 3.0 : 0.0;           // a triple eigenvalue
-      if (kind == 3) v = 0.0;                            // the zero matrix (x^4 + y^4 at its minimum)
-      if (kind == 4 && r != c) v = 1e-9 * normal(rng);   // nearly diagonal, tiny rotations
+      if (kind == 2) v = (r == c) ? 3.0 : 0.0;          // a triple eigenvalue
+      if (kind == 3) v = 0.0;                           // the zero matrix (x^4 + y^4 at its minimum)
+      if (kind == 4 && r != c) v = 1e-9 * normal(rng);  // nearly diagonal, tiny rotations
       A[std::size_t(c) * n + r] = A[std::size_t(r) * n + c] = v;
     }
   return A;

@@ -56,7 +56,7 @@ TEST(Stencil, EveryEvaluationIsADistinctPerturbationAndIndexFunctionsAgree) {
 TEST(Stencil, StepIsExactlyRepresentableAndScaled) {
   for (double x : {0.0, 1.0, -3.7, 1e6, 1.0 / 3.0, -1e-9}) {
     const double h = fd_step(x, 1.220703125e-4);
-    EXPECT_EQ((x + h) - x, h) << x;                                     // the step actually taken
+    EXPECT_EQ((x + h) - x, h) << x;  // the step actually taken
     EXPECT_NEAR(h, 1.220703125e-4 * std::max(std::fabs(x), 1.0), 1e-16 * std::max(std::fabs(x), 1.0) * 4);
   }
 }

@@ -2,8 +2,8 @@
 // the metadata makes `run --resume` and `merge` exit 2 naming the file (never a signal, never exit 1); a run killed
 // at any moment, from before its first chunk on, resumes to a store equal to an uninterrupted run; a complete store
 // on a read-only mount resumes to "nothing to do"; a full disk is exit 2 with the system's message.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <hdf5.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -46,7 +46,8 @@ class StoreIntegrity : public hessa::test::ScratchDirTest {
   }
   // About half a second on two cores: 3600 points of the slow function, 20 chunks.
   std::string slow_job(const std::string& name, const std::string& output) const {
-    return write(name, hessa::test::job_text({output, hessa::test::kSlowFunction, "-2.0, -2.0", "2.0, 2.0", 60, 60, 180}));
+    return write(name,
+                 hessa::test::job_text({output, hessa::test::kSlowFunction, "-2.0, -2.0", "2.0, 2.0", 60, 60, 180}));
   }
   static std::vector<char> bytes_of(const std::string& file) {
     std::ifstream in(file, std::ios::binary);
@@ -236,11 +237,12 @@ TEST_F(StoreIntegrity, AFullDiskIsExit2AndTheStoreResumesElsewhere) {
   spec.nx = spec.ny = 100, spec.chunk = 500;
   const std::string job = write("job.toml", hessa::test::job_text(spec));
   const std::string t = (dir_ / "tiny").string();
-  const CliRun full = run_command(
-      "unshare -m sh -c 'mount -t tmpfs -o size=3m tmpfs " + t + " && (" + HESSA_EXE + " run " + job +
-      " --quiet & pid=$!; for i in $(seq 1000); do [ -e " + t + "/scan.h5 ] && break; sleep 0.01; done; "
-      "dd if=/dev/zero of=" + t + "/fill bs=64k 2>/dev/null; wait $pid); rc=$?; cp --sparse=always " + t +
-      "/scan.h5 " + path("scan.h5") + "; exit $rc'");
+  const CliRun full = run_command("unshare -m sh -c 'mount -t tmpfs -o size=3m tmpfs " + t + " && (" + HESSA_EXE +
+                                  " run " + job + " --quiet & pid=$!; for i in $(seq 1000); do [ -e " + t +
+                                  "/scan.h5 ] && break; sleep 0.01; done; "
+                                  "dd if=/dev/zero of=" +
+                                  t + "/fill bs=64k 2>/dev/null; wait $pid); rc=$?; cp --sparse=always " + t +
+                                  "/scan.h5 " + path("scan.h5") + "; exit $rc'");
   EXPECT_EQ(full.exit_code, 2) << full.output;
   EXPECT_NE(full.output.find("scan.h5: writing chunk "), std::string::npos) << full.output;
   EXPECT_NE(full.output.find("No space left on device (free space, then continue with --resume)"), std::string::npos)

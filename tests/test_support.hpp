@@ -16,8 +16,8 @@
 namespace hessa::test {
 
 // Skips the current test (reported as skipped by ctest) when no usable CUDA device exists.
-#define HESSA_SKIP_WITHOUT_GPU(backend_ptr, why)                 \
-  do {                                                           \
+#define HESSA_SKIP_WITHOUT_GPU(backend_ptr, why)                  \
+  do {                                                            \
     if (!(backend_ptr)) GTEST_SKIP() << "no usable GPU: " << why; \
   } while (0)
 

@@ -15,9 +15,9 @@
 #include <set>
 #include <sstream>
 
+#include "cli/chunk_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/function_options.hpp"
-#include "cli/chunk_options.hpp"
 #include "hessa/backend.hpp"
 #include "hessa/catalogue.hpp"
 #include "hessa/errors.hpp"
@@ -72,9 +72,7 @@ class Progress {
   }
 
  private:
-  double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
   bool enabled_;
   bool shown_ = false;
   double last_ = 0.0;
@@ -139,16 +137,18 @@ int run_analyze(const AnalyzeArgs& args) {
       "n = " + std::to_string(n) + ", " + stencil_name(options.stencil) + " stencil", args.quiet);
 
   Progress progress(!args.quiet);
-  const RunSummary summary = run_analysis(f, options, *backend, *reader, *writer, chunk,
-                                          [&](std::size_t done, std::optional<std::size_t> total) {
-                                            progress.update(done, total);
-                                          });
+  const RunSummary summary =
+      run_analysis(f, options, *backend, *reader, *writer, chunk,
+                   [&](std::size_t done, std::optional<std::size_t> total) { progress.update(done, total); });
 
   nlohmann::json meta;
   meta["hessa_version"] = HESSA_VERSION;
   meta["created_utc"] = utc_now();
-  meta["function"] = {{"name", fn.label}, {"expression", fn.expression}, {"dimension", n},
-                      {"variables", coordinate_names}, {"parameters", expression_options.parameters}};
+  meta["function"] = {{"name", fn.label},
+                      {"expression", fn.expression},
+                      {"dimension", n},
+                      {"variables", coordinate_names},
+                      {"parameters", expression_options.parameters}};
   meta["points_file"] = args.points;
   meta["stencil"] = {{"kind", stencil_name(options.stencil)},
                      {"evaluations_per_point", detail::stencil_size(options.stencil, n)},
@@ -157,15 +157,16 @@ int run_analyze(const AnalyzeArgs& args) {
   meta["thresholds"] = {{"gtol", options.thresholds.gtol},
                         {"eig_tol", options.thresholds.eig_tol},
                         {"eig_rtol", options.thresholds.eig_rtol},
-                        {"rule", "critical when ||g|| <= gtol; an eigenvalue is zero when |lambda| <= eig_tol + "
-                                 "eig_rtol * max|lambda|"}};
+                        {"rule",
+                         "critical when ||g|| <= gtol; an eigenvalue is zero when |lambda| <= eig_tol + "
+                         "eig_rtol * max|lambda|"}};
   meta["lr"] = options.lr > 0 ? nlohmann::json(options.lr) : nlohmann::json(nullptr);
   meta["backend"] = backend->name();
   meta["chunk_points"] = chunk;
   nlohmann::json counts;
   for (int c = 1; c < 6; ++c) counts[class_name(PointClass(c))] = summary.per_class[std::size_t(c)];
-  meta["summary"] = {{"points", summary.points}, {"classes", counts}, {"failed", summary.failed},
-                     {"seconds", summary.seconds}};
+  meta["summary"] = {
+      {"points", summary.points}, {"classes", counts}, {"failed", summary.failed}, {"seconds", summary.seconds}};
   writer->finish(dump_json(meta, 2));
 
   if (!args.quiet) {
@@ -175,11 +176,11 @@ int run_analyze(const AnalyzeArgs& args) {
       std::cout << "  " << std::left << std::setw(12) << class_name(PointClass(c)) << summary.per_class[std::size_t(c)]
                 << '\n';
     }
-    std::cout << "  " << std::setw(12) << "failed" << summary.failed << (summary.failed ? "  (see the status column)" : "")
-              << '\n';
+    std::cout << "  " << std::setw(12) << "failed" << summary.failed
+              << (summary.failed ? "  (see the status column)" : "") << '\n';
     std::cout << "  eigenvalues in [" << summary.lambda_min << ", " << summary.lambda_max << "]\n";
-    std::cout << "  " << summary.seconds << " s, " << (summary.seconds > 0 ? double(summary.points) / summary.seconds : 0.0)
-              << " points/s\n";
+    std::cout << "  " << summary.seconds << " s, "
+              << (summary.seconds > 0 ? double(summary.points) / summary.seconds : 0.0) << " points/s\n";
     std::cout << "  wrote " << args.out << " (settings in " << args.out << ".meta.json)\n";
   }
   return 0;
@@ -195,9 +196,11 @@ std::function<int()> add_analyze_command(CLI::App& app) {
                   "A catalogue name (see 'hessa functions'), quadratic:MATRIX.csv, @FILE with an expression, "
                   "or an expression such as \"x^2 - y^2\"")
       ->required();
-  cmd->add_option("--vars", args->vars, "Names of the coordinates, comma separated (default: x0, x1, ... or the CSV header)");
+  cmd->add_option("--vars", args->vars,
+                  "Names of the coordinates, comma separated (default: x0, x1, ... or the CSV header)");
   cmd->add_option("--param", args->params, "A named constant for the expression, NAME=VALUE (repeatable)");
-  cmd->add_option("-p,--points", args->points, "Points, one per row: .csv (header optional) or .npy (B x n)")->required();
+  cmd->add_option("-p,--points", args->points, "Points, one per row: .csv (header optional) or .npy (B x n)")
+      ->required();
   cmd->add_option("-o,--out", args->out, "Result file: .csv, .npy (structured), .npz or .jsonl")->required();
   cmd->add_option("--backend", args->backend, "auto (GPU when usable, else CPU, said on stderr), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
@@ -211,10 +214,13 @@ std::function<int()> add_analyze_command(CLI::App& app) {
                   "Relative FD step s: h_i = s * max(|x_i|, 1) (default 2^-13 for central/compact, 2^-9 for "
                   "richardson; unused by hyperdual)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--gtol", args->gtol, "A point is critical when ||g|| <= gtol + grad_err (the gradient's error estimate)")
+  cmd->add_option("--gtol", args->gtol,
+                  "A point is critical when ||g|| <= gtol + grad_err (the gradient's error estimate)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--eig-tol", args->eig_tol, "Absolute part of the zero-eigenvalue band: |lambda| <= eig-tol + eig-rtol*max|lambda| + hess_err counts as zero")
+  cmd->add_option("--eig-tol", args->eig_tol,
+                  "Absolute part of the zero-eigenvalue band: |lambda| <= eig-tol + eig-rtol*max|lambda| + hess_err "
+                  "counts as zero")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--eig-rtol", args->eig_rtol, "Relative part (times max|lambda|) of the zero-eigenvalue band")

@@ -10,41 +10,36 @@ namespace hessa::cli {
 namespace {
 
 class SerialTeam final : public ChunkTeam {
-public:
+ public:
   bool writer() const override { return true; }
   std::string describe() const override { return ""; }
   int agree(std::exception_ptr setup_error) override {
-    if (setup_error)
-      std::rethrow_exception(setup_error);
+    if (setup_error) std::rethrow_exception(setup_error);
     return 0;
   }
-  void bind_device(const std::string &) override {
-  } // HESSA_CUDA_DEVICE, if set, picks the GPU as usual
-  std::vector<std::size_t> share(const std::vector<std::size_t> &todo,
-                                 WriteChunk write) override {
+  void bind_device(const std::string&) override {}  // HESSA_CUDA_DEVICE, if set, picks the GPU as usual
+  std::vector<std::size_t> share(const std::vector<std::size_t>& todo, WriteChunk write) override {
     write_ = std::move(write);
     return todo;
   }
-  void deliver(std::size_t chunk, const double *points,
-               const ChunkResult &result) override {
+  void deliver(std::size_t chunk, const double* points, const ChunkResult& result) override {
     write_(chunk, points, result);
   }
   void finish() override {}
-  void combine(RunSummary &) override {}
+  void combine(RunSummary&) override {}
   [[noreturn]] void fail() override { throw; }
 
-private:
+ private:
   WriteChunk write_;
 };
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<ChunkTeam> make_chunk_team() {
 #ifdef HESSA_WITH_MPI
-  if (launched_by_mpi())
-    return make_mpi_team();
+  if (launched_by_mpi()) return make_mpi_team();
 #endif
   return std::make_unique<SerialTeam>();
 }
 
-} // namespace hessa::cli
+}  // namespace hessa::cli

@@ -16,11 +16,10 @@
 namespace hessa::cli {
 
 class ChunkTeam {
-public:
+ public:
   // Writes one finished chunk into the output (called on the writer only, for
   // its own and received chunks).
-  using WriteChunk = std::function<void(std::size_t chunk, const double *points,
-                                        const ChunkResult &result)>;
+  using WriteChunk = std::function<void(std::size_t chunk, const double* points, const ChunkResult& result)>;
 
   virtual ~ChunkTeam() = default;
   // True for the process that owns the output file and prints progress,
@@ -36,21 +35,19 @@ public:
   virtual int agree(std::exception_ptr setup_error) = 0;
   // Before the backend is made: under MPI, a rank picks its node-local GPU
   // (HESSA_CUDA_DEVICE) unless one is set.
-  virtual void bind_device(const std::string &wanted_backend) = 0;
+  virtual void bind_device(const std::string& wanted_backend) = 0;
   // Given the chunks still to do (as the writer found them), returns this
   // process's share; `write` is kept for deliver() and finish().
-  virtual std::vector<std::size_t> share(const std::vector<std::size_t> &todo,
-                                         WriteChunk write) = 0;
+  virtual std::vector<std::size_t> share(const std::vector<std::size_t>& todo, WriteChunk write) = 0;
   // A chunk of this process's share is computed: write it (writer) or send it
   // to the writer.
-  virtual void deliver(std::size_t chunk, const double *points,
-                       const ChunkResult &result) = 0;
+  virtual void deliver(std::size_t chunk, const double* points, const ChunkResult& result) = 0;
   // After this process's share: the writer waits for every other process's
   // chunks; senders wait for their sends.
   virtual void finish() = 0;
   // Adds up every process's summary into the writer's (per-class counts,
   // points, chunks, the lambda range).
-  virtual void combine(RunSummary &summary) = 0;
+  virtual void combine(RunSummary& summary) = 0;
   // Called inside a catch handler on a failure after set-up: rethrows (one
   // process) or aborts every rank.
   [[noreturn]] virtual void fail() = 0;
@@ -61,4 +58,4 @@ public:
 // mpirun behaves the same in either build.
 std::unique_ptr<ChunkTeam> make_chunk_team();
 
-} // namespace hessa::cli
+}  // namespace hessa::cli

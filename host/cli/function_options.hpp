@@ -1,5 +1,5 @@
-// What the commands that take a function share (analyze, critical, jacobian): --function, --vars and --param turned into a
-// compiled function with named coordinates, --backend turned into a backend, and a timestamp for metadata.
+// What the commands that take a function share (analyze, critical, jacobian): --function, --vars and --param turned
+// into a compiled function with named coordinates, --backend turned into a backend, and a timestamp for metadata.
 #pragma once
 
 #include <iostream>

@@ -13,7 +13,8 @@ std::function<int()> add_functions_command(CLI::App& app) {
   auto verbose = std::make_shared<bool>(false);
   cmd->add_flag("-v,--verbose", *verbose, "Also print each function's expression in the hessa language");
   return [verbose]() {
-    std::cout << std::left << std::setw(17) << "name" << std::setw(8) << "n" << "description\n";
+    std::cout << std::left << std::setw(17) << "name" << std::setw(8) << "n"
+              << "description\n";
     for (const CatalogueEntry& e : catalogue()) {
       std::cout << std::setw(17) << e.name << std::setw(8) << e.dimension_text() << e.description << '\n';
       if (*verbose) std::cout << std::setw(25) << "" << e.expression << '\n';

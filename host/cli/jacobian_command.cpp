@@ -10,13 +10,13 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "cli/commands.hpp"
 #include "cli/chunk_options.hpp"
+#include "cli/commands.hpp"
 #include "cli/function_options.hpp"
 #include "hessa/errors.hpp"
-#include "hessa/stop_signals.hpp"
 #include "hessa/io.hpp"
 #include "hessa/jacobian.hpp"
+#include "hessa/stop_signals.hpp"
 
 namespace hessa::cli {
 namespace {
@@ -82,10 +82,10 @@ int run_jacobian(const JacobianArgs& args) {
   auto writer = open_jacobian_writer(args.out, layout);  // fails now, before any work, if unwritable
 
   auto backend = choose_backend_of(args.backend, args.quiet, make_cpu_jacobian_backend, make_cuda_jacobian_backend);
-  const std::size_t chunk =
-      plan_chunk_points(args.chunking.chunk, args.chunking.memory, jacobian_bytes_per_point(m, k, mode),
-                        backend->chunk_capacity(m, k, mode),
-                        "m = " + std::to_string(m) + " coordinates, k = " + std::to_string(k) + " functions", args.quiet);
+  const std::size_t chunk = plan_chunk_points(
+      args.chunking.chunk, args.chunking.memory, jacobian_bytes_per_point(m, k, mode),
+      backend->chunk_capacity(m, k, mode),
+      "m = " + std::to_string(m) + " coordinates, k = " + std::to_string(k) + " functions", args.quiet);
 
   const auto start = std::chrono::steady_clock::now();
   std::size_t total = 0;

@@ -42,8 +42,8 @@ void read_function(const TableReader& t, JobSpec& job) {
     job.function = {"expression", text, t.job() + ":" + std::to_string(line) + " function.expression", 0, 1, true};
   } else {
     std::string name = t.string("catalogue");
-    const std::string spec = name.rfind("quadratic:", 0) == 0 ? "quadratic:" + resolve_path(t.job(), name.substr(10))
-                                                                : name;
+    const std::string spec =
+        name.rfind("quadratic:", 0) == 0 ? "quadratic:" + resolve_path(t.job(), name.substr(10)) : name;
     if (spec.rfind("quadratic:", 0) != 0 && find_catalogue_entry(spec) == nullptr) {
       t.fail(t.node("catalogue")->source(), "catalogue",
              "unknown function '" + name + "' (see 'hessa functions'; or quadratic:FILE)");
@@ -53,7 +53,8 @@ void read_function(const TableReader& t, JobSpec& job) {
   if (t.has("vars")) job.variable_names = t.strings("vars");
   if (t.has("params")) {
     const TableReader params(t.job(), t.table("params"), t.key_path("params"));
-    for (auto&& [key, node] : params.get()) job.parameters[std::string(key.str())] = params.number(node, std::string(key.str()));
+    for (auto&& [key, node] : params.get())
+      job.parameters[std::string(key.str())] = params.number(node, std::string(key.str()));
   }
 }
 
@@ -116,8 +117,8 @@ void read_points(const TableReader& t, JobSpec& job) {
 }
 
 void read_analysis(const TableReader& t, AnalysisOptions& o) {
-  t.allow_only({"stencil", "step", "gtol", "eig_tol", "eig_rtol", "lr", "eigenvalues", "eigenvectors", "gradient",
-                "hessian"});
+  t.allow_only(
+      {"stencil", "step", "gtol", "eig_tol", "eig_rtol", "lr", "eigenvalues", "eigenvectors", "gradient", "hessian"});
   if (t.has("stencil")) {
     const std::string name = t.string("stencil");
     try {
@@ -142,7 +143,8 @@ void read_analysis(const TableReader& t, AnalysisOptions& o) {
 // Flattens JSON objects to "a.b.c" -> value.
 void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::string, nlohmann::json>& out) {
   if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it) flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    for (auto it = j.begin(); it != j.end(); ++it)
+      flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
   } else {
     out[prefix] = j;
   }
@@ -173,8 +175,8 @@ void JobSpec::points(std::size_t first, std::size_t count, std::vector<double>& 
   const auto dim = std::size_t(n);
   out.resize(count * dim);
   if (!grid) {
-    std::copy(file_points.begin() + std::ptrdiff_t(first * dim), file_points.begin() + std::ptrdiff_t((first + count) * dim),
-              out.begin());
+    std::copy(file_points.begin() + std::ptrdiff_t(first * dim),
+              file_points.begin() + std::ptrdiff_t((first + count) * dim), out.begin());
     return;
   }
   for (std::size_t p = 0; p < count; ++p) {
@@ -198,10 +200,8 @@ nlohmann::json JobSpec::settings() const {
   } else if (grid) {
     s["points"] = {{"kind", "grid"}, {"lower", lower}, {"upper", upper}, {"counts", counts}, {"total", total_points}};
   } else {
-    s["points"] = {{"kind", "file"},
-                   {"file", points_file},
-                   {"total", total_points},
-                   {"fnv1a64", fingerprint(file_points)}};
+    s["points"] = {
+        {"kind", "file"}, {"file", points_file}, {"total", total_points}, {"fnv1a64", fingerprint(file_points)}};
   }
   s["analysis"] = {{"stencil", stencil_name(options.stencil)},
                    {"step", options.step_scale},
@@ -224,8 +224,7 @@ JobSpec read_job(const std::string& job_path) {
   try {
     root = toml::parse_file(job_path);
   } catch (const toml::parse_error& e) {
-    throw InputError(job_path, int(e.source().begin.line), int(e.source().begin.column),
-                     std::string(e.description()));
+    throw InputError(job_path, int(e.source().begin.line), int(e.source().begin.column), std::string(e.description()));
   }
   JobSpec job;
   job.job_path = job_path;

@@ -27,29 +27,29 @@ struct JobSpec {
   // [function] model = "mlp": the loss of an MLP on a data set as a function of its flat parameter vector.
   bool model = false;
   MlpModel mlp;
-  std::string data_path;              // resolved; the data set is in mlp.data
-  std::string parameters_path;        // "" when [function] parameters is not given
+  std::string data_path;                 // resolved; the data set is in mlp.data
+  std::string parameters_path;           // "" when [function] parameters is not given
   std::vector<double> model_parameters;  // the trained vector (the default centre of a direction scan)
-  std::string data_fingerprint;       // of the data file's values
-  int function_n = 0;                 // coordinates of the function: an expression's n, a model's P
+  std::string data_fingerprint;          // of the data file's values
+  int function_n = 0;                    // coordinates of the function: an expression's n, a model's P
 
   // [points]: a grid over a box (last axis fastest), every row of a file, or a direction scan: a grid over
   // (alpha, beta, ...) mapped to centre + alpha d1 + beta d2 (subspace).
-  bool grid = true;                   // also true for a direction scan (its coordinates form a grid)
+  bool grid = true;  // also true for a direction scan (its coordinates form a grid)
   bool directions_scan = false;
-  std::string directions_source;      // "filter", "random", "file" or "inline"
-  std::string directions_file;        // resolved, when from a file
-  std::string centre_source;          // "parameters", "file" or "inline"
+  std::string directions_source;  // "filter", "random", "file" or "inline"
+  std::string directions_file;    // resolved, when from a file
+  std::string centre_source;      // "parameters", "file" or "inline"
   std::string centre_file;
   std::uint64_t seed = 0;
-  bool restricted_hessian = true;     // hessian = "restricted" (k x k) or "full" (n x n)
-  AffineSubspace subspace;            // origin = the centre, directions k x function_n
+  bool restricted_hessian = true;  // hessian = "restricted" (k x k) or "full" (n x n)
+  AffineSubspace subspace;         // origin = the centre, directions k x function_n
   std::vector<double> lower, upper;
   std::vector<std::size_t> counts;
   std::string points_file;          // resolved against the job's directory
   std::vector<double> file_points;  // row-major, all rows (kind = "file")
   std::vector<std::string> file_columns;
-  int n = 0;                          // coordinates of a point of the set (k for a direction scan)
+  int n = 0;  // coordinates of a point of the set (k for a direction scan)
   std::size_t total_points = 0;
 
   // Dimension of g, H and the eigenvalues: k for a restricted direction scan, else function_n.
@@ -60,7 +60,7 @@ struct JobSpec {
   std::size_t chunk_points = 4096;
   std::string backend = "auto";
   std::string memory;  // [run] memory: a host memory limit ("768M"); "" none. Not a result setting.
-  int threads = 0;  // [run] threads: CPU threads (OpenMP); 0: OpenMP's default (OMP_NUM_THREADS, else every core)
+  int threads = 0;     // [run] threads: CPU threads (OpenMP); 0: OpenMP's default (OMP_NUM_THREADS, else every core)
 
   std::vector<std::string> coordinate_names() const;
   // Points [first, first + count) of the set, row-major, into `out` (resized).

@@ -106,7 +106,8 @@ void read_model_function(const TableReader& t, JobSpec& job) {
     if (w < 1 || w > 1000000) t.fail(layers[i].source(), key, "must be between 1 and 1000000");
     model.widths.push_back(std::int32_t(w));
   }
-  if (model.widths.size() < 2) t.fail(t.node("layers")->source(), "layers", "needs at least 2 widths (inputs, outputs)");
+  if (model.widths.size() < 2)
+    t.fail(t.node("layers")->source(), "layers", "needs at least 2 widths (inputs, outputs)");
   if (t.has("activation") && !activation_from_name(t.string("activation"), &model.activation)) {
     t.fail(t.node("activation")->source(), "activation",
            "expected tanh, relu, sigmoid or gelu, found \"" + t.string("activation") + "\"");
@@ -137,8 +138,8 @@ void read_model_function(const TableReader& t, JobSpec& job) {
     job.model_parameters = read_vector(t, "parameters", job.parameters_path);
     if (std::int64_t(job.model_parameters.size()) != P) {
       t.fail(t.node("parameters")->source(), "parameters",
-             "'" + job.parameters_path + "' has " + std::to_string(job.model_parameters.size()) + " values, but layers " +
-                 layers_text(model.widths) + " have " + std::to_string(P) + " parameters");
+             "'" + job.parameters_path + "' has " + std::to_string(job.model_parameters.size()) +
+                 " values, but layers " + layers_text(model.widths) + " have " + std::to_string(P) + " parameters");
     }
   }
   job.model = true;
@@ -210,9 +211,11 @@ void read_direction_scan(const TableReader& t, JobSpec& job) {
       if (!rows[a].is_array()) t.wrong_type(rows[a], key, "an array of numbers");
       const toml::array& row = *rows[a].as_array();
       if (int(row.size()) != N) {
-        t.fail(rows[a].source(), key, "has " + std::to_string(row.size()) + " values, but the centre has " + std::to_string(N));
+        t.fail(rows[a].source(), key,
+               "has " + std::to_string(row.size()) + " values, but the centre has " + std::to_string(N));
       }
-      for (std::size_t m = 0; m < row.size(); ++m) directions.push_back(t.number(row[m], key + "[" + std::to_string(m) + "]"));
+      for (std::size_t m = 0; m < row.size(); ++m)
+        directions.push_back(t.number(row[m], key + "[" + std::to_string(m) + "]"));
     }
   }
   if (job.directions_source == "filter" && !job.model) {
@@ -254,18 +257,20 @@ void read_direction_scan(const TableReader& t, JobSpec& job) {
 
 nlohmann::json model_settings(const JobSpec& job) {
   const MlpModel& m = job.mlp;
-  return {{"name", job.function.label},
-          {"model", "mlp"},
-          {"layers", m.widths},
-          {"activation", activation_name(m.activation)},
-          {"loss", loss_name(m.loss)},
-          {"data_file", job.data_path},
-          {"data_fnv1a64", job.data_fingerprint},
-          {"samples", m.data.samples},
-          {"parameters_file", job.parameters_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(job.parameters_path)},
-          {"parameters_fnv1a64", job.model_parameters.empty() ? nlohmann::json(nullptr) : nlohmann::json(fingerprint(job.model_parameters))},
-          {"parameter_count", m.parameter_count()},
-          {"dimension", job.function_n}};
+  return {
+      {"name", job.function.label},
+      {"model", "mlp"},
+      {"layers", m.widths},
+      {"activation", activation_name(m.activation)},
+      {"loss", loss_name(m.loss)},
+      {"data_file", job.data_path},
+      {"data_fnv1a64", job.data_fingerprint},
+      {"samples", m.data.samples},
+      {"parameters_file", job.parameters_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(job.parameters_path)},
+      {"parameters_fnv1a64",
+       job.model_parameters.empty() ? nlohmann::json(nullptr) : nlohmann::json(fingerprint(job.model_parameters))},
+      {"parameter_count", m.parameter_count()},
+      {"dimension", job.function_n}};
 }
 
 nlohmann::json direction_settings(const JobSpec& job) {

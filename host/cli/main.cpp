@@ -14,9 +14,9 @@
 namespace {
 
 int run_cli(int argc, char** argv) {
-  CLI::App app{
-      "hessa " HESSA_VERSION " - batched finite-difference gradients and Hessians, their eigenvalues, and the\n"
-      "second-derivative test (minimum / maximum / saddle / degenerate), on the CPU or a CUDA GPU."};
+  CLI::App app{"hessa " HESSA_VERSION
+               " - batched finite-difference gradients and Hessians, their eigenvalues, and the\n"
+               "second-derivative test (minimum / maximum / saddle / degenerate), on the CPU or a CUDA GPU."};
   app.set_version_flag("--version", std::string("hessa ") + HESSA_VERSION +
                                         (hessa::cuda_backend_compiled() ? " (CUDA backend built)" : " (CPU only)"));
   app.require_subcommand(1);

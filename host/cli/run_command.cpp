@@ -62,9 +62,8 @@ class BatchProgress {
     last_ = elapsed;
     const double rate = double(done) / elapsed;
     const double eta = rate > 0 ? double(total_ - done) / rate : 0.0;
-    std::fprintf(stderr, "%s%zu / %zu points (%.0f%%), %.3g points/s, ETA %.0f s%s", terminal_ ? "\r" : "hessa: ",
-                 done, total_, total_ ? 100.0 * double(done) / double(total_) : 100.0, rate, eta,
-                 terminal_ ? "   " : "\n");
+    std::fprintf(stderr, "%s%zu / %zu points (%.0f%%), %.3g points/s, ETA %.0f s%s", terminal_ ? "\r" : "hessa: ", done,
+                 total_, total_ ? 100.0 * double(done) / double(total_) : 100.0, rate, eta, terminal_ ? "   " : "\n");
     std::fflush(stderr);
     shown_ = terminal_;
   }
@@ -176,7 +175,8 @@ void check_disk_space(const std::string& out, const StoreLayout& layout, std::si
     throw InputError(out, 0, 0,
                      "the store needs " + format_bytes(needed) + " for " + std::to_string(points) + " points (" +
                          format_bytes(double(layout.bytes_per_point())) + " each) and '" + dir.string() + "' has " +
-                         format_bytes(free_bytes) + " free: free space, write elsewhere, or store fewer outputs "
+                         format_bytes(free_bytes) +
+                         " free: free space, write elsewhere, or store fewer outputs "
                          "(gradient, hessian, eigenvectors)");
   }
 }
@@ -192,8 +192,8 @@ void check_job_chunk_fits(const JobSpec& job, const std::string& memory) {
                      "[output] chunk = " + std::to_string(job.chunk_points) + " holds " +
                          format_bytes(double(held) * double(job.chunk_points)) + " in memory, more than the budget (" +
                          format_bytes(double(budget.chunk_bytes)) + " of the " + budget.source +
-                         "): choose a chunk of at most " + std::to_string(std::max<std::size_t>(1, budget.chunk_bytes / held)) +
-                         " points");
+                         "): choose a chunk of at most " +
+                         std::to_string(std::max<std::size_t>(1, budget.chunk_bytes / held)) + " points");
   }
 }
 
@@ -381,21 +381,24 @@ int run_job(const RunArgs& args) {
       std::cout << "hessa: " << run.out << " is complete (every chunk verified): nothing to do\n";
     }
     std::cout << "hessa: " << summary.points << " points computed, " << job.function.label << " (n = " << job.function_n
-              << (job.directions_scan ? ", " + std::to_string(analysis_n) + "x" + std::to_string(analysis_n) + " Hessian of a " +
-                                            std::to_string(job.n) + "-direction scan"
+              << (job.directions_scan ? ", " + std::to_string(analysis_n) + "x" + std::to_string(analysis_n) +
+                                            " Hessian of a " + std::to_string(job.n) + "-direction scan"
                                       : std::string())
               << "), " << stencil_name(job.options.stencil) << " stencil, " << backend.name();
     if (!team->describe().empty()) std::cout << ", " << team->describe();
     std::cout << '\n';
     std::cout << "  chunks: " << summary.chunks << " computed, " << skipped << " already done";
-    if (shard.n > 1) std::cout << " (shard " << shard.k << "/" << shard.n << ": " << mine << " of " << layout.chunk_count() << ")";
+    if (shard.n > 1)
+      std::cout << " (shard " << shard.k << "/" << shard.n << ": " << mine << " of " << layout.chunk_count() << ")";
     std::cout << '\n';
     for (int c = 1; c < 6; ++c) {
       std::cout << "  " << std::left << std::setw(12) << class_name(PointClass(c)) << summary.per_class[std::size_t(c)]
                 << '\n';
     }
-    std::cout << "  " << std::setw(12) << "failed" << summary.failed << (summary.failed ? "  (see /status)" : "") << '\n';
-    std::cout << "  eigenvalues in [" << summary.lambda_min << ", " << summary.lambda_max << "] (points computed now)\n";
+    std::cout << "  " << std::setw(12) << "failed" << summary.failed << (summary.failed ? "  (see /status)" : "")
+              << '\n';
+    std::cout << "  eigenvalues in [" << summary.lambda_min << ", " << summary.lambda_max
+              << "] (points computed now)\n";
     std::cout << "  " << summary.seconds << " s, "
               << (summary.seconds > 0 ? double(summary.points) / summary.seconds : 0.0) << " points/s\n";
     std::cout << "  wrote " << run.out << "\n  settings: " << dump_json(run.settings) << '\n';
@@ -414,13 +417,13 @@ int run_merge(const MergeArgs& args) {
     const std::vector<std::string> differing =
         result_setting_differences(ref_settings, nlohmann::json::parse(other.settings_json, nullptr, false));
     if (!differing.empty()) {
-      throw InputError(args.inputs[i], 0, 0, "its settings differ from " + args.inputs[0] + "'s in: " + join(differing));
+      throw InputError(args.inputs[i], 0, 0,
+                       "its settings differ from " + args.inputs[0] + "'s in: " + join(differing));
     }
     if (other.total_points != ref.total_points || other.n != ref.n || other.coordinates != ref.coordinates ||
         other.scan_centre != ref.scan_centre || other.scan_directions != ref.scan_directions ||
-        other.chunk_points != ref.chunk_points ||
-        other.gradient != ref.gradient || other.hessian != ref.hessian || other.eigenvalues != ref.eigenvalues ||
-        other.eigenvectors != ref.eigenvectors) {
+        other.chunk_points != ref.chunk_points || other.gradient != ref.gradient || other.hessian != ref.hessian ||
+        other.eigenvalues != ref.eigenvalues || other.eigenvectors != ref.eigenvectors) {
       throw InputError(args.inputs[i], 0, 0, "its datasets do not have the shape of " + args.inputs[0] + "'s");
     }
   }
@@ -438,9 +441,9 @@ int run_merge(const MergeArgs& args) {
       }
       ++overlaps;
       if (inputs[i]->read_chunk_raw(c) != inputs[std::size_t(source[c])]->read_chunk_raw(c)) {
-        throw InputError(args.inputs[i], 0, 0,
-                         "chunk " + std::to_string(c) + " disagrees with the same chunk in " +
-                             args.inputs[std::size_t(source[c])]);
+        throw InputError(
+            args.inputs[i], 0, 0,
+            "chunk " + std::to_string(c) + " disagrees with the same chunk in " + args.inputs[std::size_t(source[c])]);
       }
     }
   }

@@ -15,4 +15,4 @@ bool launched_by_mpi();
 // Initializes MPI (finalized when the team is destroyed); one per process.
 std::unique_ptr<ChunkTeam> make_mpi_team();
 
-} // namespace hessa::cli
+}  // namespace hessa::cli

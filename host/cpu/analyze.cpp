@@ -1,6 +1,6 @@
 // CPU analysis: second-derivative test and gradient-step quantities per point (detail/analysis.hpp).
-#include "hessa/detail/analysis.hpp"
 #include "cpu/cpu_stages.hpp"
+#include "hessa/detail/analysis.hpp"
 
 namespace hessa::cpu {
 

@@ -1,14 +1,13 @@
 // CPU assembly: f, g, H of each point and their error estimates from its stencil values
 // (formulas in detail/stencil.hpp: central/compact O(h^2), Richardson O(h^4), hyper-dual exact).
+#include "cpu/cpu_stages.hpp"
 #include "hessa/detail/analysis.hpp"
 #include "hessa/detail/stencil.hpp"
-#include "cpu/cpu_stages.hpp"
 
 namespace hessa::cpu {
 
-void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count,
-              const double* evals, double* f, double* g, double* H, double* hess_err, double* grad_err,
-              PointStatus* status) {
+void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count, const double* evals,
+              double* f, double* g, double* H, double* hess_err, double* grad_err, PointStatus* status) {
   const std::int64_t values = detail::stencil_size(kind, n) * detail::values_per_evaluation(kind);
   const std::int64_t nn = std::int64_t(n) * n;
 #pragma omp parallel for schedule(static)

@@ -88,9 +88,18 @@ class BatchInterpreter {
         case Op::Abs: unary<true>(sp - 1, [](double a) { return detail::s_abs(a); }); break;
         case Op::IConst: istack[isp++] = in.a; break;
         case Op::ILoadLoop: istack[isp++] = loop_index[in.a]; break;
-        case Op::IAdd: --isp; istack[isp - 1] += istack[isp]; break;
-        case Op::ISub: --isp; istack[isp - 1] -= istack[isp]; break;
-        case Op::IMul: --isp; istack[isp - 1] *= istack[isp]; break;
+        case Op::IAdd:
+          --isp;
+          istack[isp - 1] += istack[isp];
+          break;
+        case Op::ISub:
+          --isp;
+          istack[isp - 1] -= istack[isp];
+          break;
+        case Op::IMul:
+          --isp;
+          istack[isp - 1] *= istack[isp];
+          break;
         case Op::INeg: istack[isp - 1] = -istack[isp - 1]; break;
         case Op::IToScalar: push_shared(sp++, double(istack[--isp])); break;
         case Op::LoopBegin: {

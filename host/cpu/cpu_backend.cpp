@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "hessa/backend.hpp"
-#include "hessa/memory_budget.hpp"
 #include "cpu/cpu_stages.hpp"
+#include "hessa/backend.hpp"
 #include "hessa/detail/small_eigen.hpp"
+#include "hessa/memory_budget.hpp"
 
 namespace hessa {
 
@@ -16,10 +16,10 @@ std::size_t bytes_per_point(int n, const AnalysisOptions& options) {
   const std::size_t nn = std::size_t(n) * std::size_t(n);
   const std::size_t doubles = std::size_t(detail::stencil_size(options.stencil, n) *
                                           detail::values_per_evaluation(options.stencil))  // stencil values
-                              + std::size_t(n)                                     // the point
-                              + 3 + std::size_t(n)                                 // f, g, error norms
-                              + 2 * nn                                             // H and the eigensolver's copy
-                              + std::size_t(n)                                     // eigenvalues
+                              + std::size_t(n)                                             // the point
+                              + 3 + std::size_t(n)                                         // f, g, error norms
+                              + 2 * nn          // H and the eigensolver's copy
+                              + std::size_t(n)  // eigenvalues
                               + (options.eigenvectors ? nn : 0);
   return doubles * sizeof(double) + sizeof(PointAnalysis) + sizeof(int) + sizeof(PointStatus);
 }
@@ -37,8 +37,9 @@ namespace {
 class CpuBackend final : public Backend {
  public:
   std::string name() const override {
-    return "cpu (OpenMP, " + std::to_string(omp_get_max_threads()) + (omp_get_max_threads() == 1 ? " thread" : " threads") + "; eigen: Jacobi for n <= " +
-           std::to_string(detail::kSmallEigenMaxN) + ", else LAPACK dsyevd)";
+    return "cpu (OpenMP, " + std::to_string(omp_get_max_threads()) +
+           (omp_get_max_threads() == 1 ? " thread" : " threads") +
+           "; eigen: Jacobi for n <= " + std::to_string(detail::kSmallEigenMaxN) + ", else LAPACK dsyevd)";
   }
 
   std::size_t chunk_capacity(int n, const AnalysisOptions& options) const override {
@@ -77,8 +78,8 @@ class CpuBackend final : public Backend {
                   std::size_t count, ChunkResult& out, EvaluateStencil evaluate_stencil) {
     const std::size_t nn = std::size_t(n) * std::size_t(n);
     out.resize(count, n, options);
-    evals_.resize(count * std::size_t(detail::stencil_size(options.stencil, n) *
-                                      detail::values_per_evaluation(options.stencil)));
+    evals_.resize(
+        count * std::size_t(detail::stencil_size(options.stencil, n) * detail::values_per_evaluation(options.stencil)));
     fx_.resize(count);
     hess_err_.resize(count);
     grad_err_.resize(count);

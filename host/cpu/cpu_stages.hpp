@@ -18,14 +18,12 @@ void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double ste
 
 // f, g (count x n), H (count x n x n, column-major) and the error estimates ||E_H||_F, ||E_g||_2 (count)
 // from the stencil values; status NonfiniteF when any stencil value is NaN/Inf.
-void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count,
-              const double* evals, double* f, double* g, double* H, double* hess_err, double* grad_err,
-              PointStatus* status);
+void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count, const double* evals,
+              double* f, double* g, double* H, double* hess_err, double* grad_err, PointStatus* status);
 
 // Ascending eigenvalues w (count x n) of each H; eigenvectors into V (count x n x n) when V != nullptr.
 // Points whose status is not Ok are skipped (w = NaN). info[p] = LAPACK's info (0 = converged).
-void eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
-                int* info);
+void eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V, int* info);
 
 // The two solvers eigensolve() chooses between by n (exposed for the cut-over benchmark):
 // the shared cyclic Jacobi (n <= detail::kSmallEigenMaxN only) and LAPACK dsyevd.
@@ -69,7 +67,8 @@ void mlp_loss(const MlpModel& model, const double* parameters, std::size_t count
 // Its parts, for model_stencil.cpp: one layer (Z = W_l A + b_l over all samples, activated when hidden; A is
 // in x m and Z out x m, column-major), the mean loss of the output layer, the activation over `count` values.
 void mlp_layer(const MlpModel& model, const double* theta, int layer, const double* a, double* z);
-void mlp_preactivation(const MlpModel& model, const double* theta, int layer, const double* a, double* z);  // no activation
+void mlp_preactivation(const MlpModel& model, const double* theta, int layer, const double* a,
+                       double* z);  // no activation
 double mlp_mean_loss(const MlpModel& model, const double* outputs);
 void activate_layer(Activation activation, double* z, std::size_t count);
 

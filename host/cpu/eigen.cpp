@@ -48,8 +48,7 @@ void use_single_threaded_blas() {
   (void)done;
 }
 
-void eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V,
-                int* info) {
+void eigensolve(int n, std::size_t count, const double* H, const PointStatus* status, double* w, double* V, int* info) {
   if (n <= detail::kSmallEigenMaxN) {
     small_eigensolve(n, count, H, status, w, V, info);
   } else {
@@ -67,8 +66,8 @@ void lapack_eigensolve(int n, std::size_t count, const double* H, const PointSta
   lapack_int iwork_query = 0;
   std::vector<double> probe(std::size_t(nn), 0.0);
   std::vector<double> probe_w(static_cast<std::size_t>(n));
-  LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, jobz, 'L', n, probe.data(), n, probe_w.data(), &work_query, -1,
-                      &iwork_query, -1);
+  LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, jobz, 'L', n, probe.data(), n, probe_w.data(), &work_query, -1, &iwork_query,
+                      -1);
   const lapack_int lwork = lapack_int(work_query);
   const lapack_int liwork = iwork_query;
 #pragma omp parallel
@@ -87,8 +86,8 @@ void lapack_eigensolve(int n, std::size_t count, const double* H, const PointSta
       }
       double* target = V != nullptr ? V + p * nn : a.data();  // dsyevd overwrites its input with the vectors
       std::memcpy(target, H + p * nn, sizeof(double) * std::size_t(nn));
-      info[p] = int(LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, jobz, 'L', n, target, n, wp, work.data(), lwork,
-                                        iwork.data(), liwork));
+      info[p] = int(
+          LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, jobz, 'L', n, target, n, wp, work.data(), lwork, iwork.data(), liwork));
     }
   }
 }

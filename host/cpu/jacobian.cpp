@@ -44,9 +44,9 @@ void JacobianResult::resize(std::size_t points, int coordinates, int outputs) {
 std::size_t jacobian_bytes_per_point(int m, int k, JacobianMode mode) {
   const std::size_t evals = std::size_t(k) * std::size_t(detail::jacobian_evals_per_output(mode, m));
   const std::size_t doubles = evals * (mode == JacobianMode::Dual ? 2 : 1)  // values (+ derivatives)
-                              + std::size_t(m)                             // the point
-                              + std::size_t(k) * (1 + std::size_t(m))      // f, J
-                              + 1;                                         // error
+                              + std::size_t(m)                              // the point
+                              + std::size_t(k) * (1 + std::size_t(m))       // f, J
+                              + 1;                                          // error
   return doubles * sizeof(double) + sizeof(PointStatus);
 }
 
@@ -92,10 +92,10 @@ class CpuJacobianBackend final : public JacobianBackend {
     }
 #pragma omp parallel for schedule(static)
     for (std::int64_t p = 0; p < std::int64_t(count); ++p) {
-      out.status[std::size_t(p)] = detail::assemble_jacobian_point(
-          mode, m, k, step_scale, points + p * m, values + p * per_point,
-          mode == JacobianMode::Dual ? derivs + p * per_point : nullptr, out.f.data() + p * k,
-          out.J.data() + p * k * m, &out.error[std::size_t(p)]);
+      out.status[std::size_t(p)] =
+          detail::assemble_jacobian_point(mode, m, k, step_scale, points + p * m, values + p * per_point,
+                                          mode == JacobianMode::Dual ? derivs + p * per_point : nullptr,
+                                          out.f.data() + p * k, out.J.data() + p * k * m, &out.error[std::size_t(p)]);
     }
   }
 

@@ -137,7 +137,8 @@ void evaluate_gradient_steps(const Objective& f, const double* points, const dou
         materialize(f, view, y.data(), x.data() + std::size_t(l) * n);
       }
       evaluate_objective_points(f, x.data(), std::size_t(lanes), values.data(), scratch);
-      for (std::int64_t l = 0; l < lanes; ++l) detail::set_step_value(&out[pending[std::size_t(first + l)]], values[std::size_t(l)]);
+      for (std::int64_t l = 0; l < lanes; ++l)
+        detail::set_step_value(&out[pending[std::size_t(first + l)]], values[std::size_t(l)]);
     }
   }
 }

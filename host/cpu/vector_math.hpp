@@ -1,9 +1,9 @@
 // exp and tanh written so that the compiler vectorizes loops over them (glibc's tanh was 84 % of a tanh MLP's
 // loss evaluation, one element at a time). Cephes' algorithms (S. L. Moshier): exp by Cody-Waite reduction
 // and a Pade form, |rel. error| <= 1.5 ulp; tanh by a rational form below 0.625, else (s - 1) / (s + 1) with
-// s = e^(2|x|), < 5 ulp (tests/test_vector_math.cpp measures both against libm). Branch-free: both sides of a select are
-// computed. Vectorizes only without trapping math (model_loss.cpp is compiled with -fno-trapping-math).
-// CPU only: the CUDA kernels use the device's tanh / exp through detail::activate.
+// s = e^(2|x|), < 5 ulp (tests/test_vector_math.cpp measures both against libm). Branch-free: both sides of a select
+// are computed. Vectorizes only without trapping math (model_loss.cpp is compiled with -fno-trapping-math). CPU only:
+// the CUDA kernels use the device's tanh / exp through detail::activate.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +23,7 @@ inline ExpParts exp_parts(double x) {
   constexpr double kLog2e = 1.4426950408889634074;
   constexpr double kLn2High = 6.93145751953125E-1;  // ln 2 = high + low; n * high is exact for |n| < 2^11
   constexpr double kLn2Low = 1.42860682030941723212E-6;
-  constexpr double kRound = 6755399441055744.0;     // 1.5 * 2^52: adding it rounds to an integer in the low bits
+  constexpr double kRound = 6755399441055744.0;       // 1.5 * 2^52: adding it rounds to an integer in the low bits
   x = x > 709.0 ? 709.0 : (x < -708.0 ? -708.0 : x);  // e^x stays normal; the callers saturate long before
   const double t = x * kLog2e + kRound;
   const double n = t - kRound;  // round(x / ln 2)
@@ -32,11 +32,12 @@ inline ExpParts exp_parts(double x) {
   const std::uint64_t exponent = (bits + 1023) << 52;
   ExpParts e;
   std::memcpy(&e.scale, &exponent, sizeof e.scale);  // 2^n
-  const double r = x - n * kLn2High - n * kLn2Low;    // |r| <= ln 2 / 2
+  const double r = x - n * kLn2High - n * kLn2Low;   // |r| <= ln 2 / 2
   const double rr = r * r;
   const double p = r * ((1.26177193074810590878E-4 * rr + 3.02994407707441961300E-2) * rr + 9.99999999999999999910E-1);
-  const double q = ((3.00198505138664455042E-6 * rr + 2.52448340349684104192E-3) * rr + 2.27265548208155028766E-1) * rr +
-                   2.00000000000000000009E0;
+  const double q =
+      ((3.00198505138664455042E-6 * rr + 2.52448340349684104192E-3) * rr + 2.27265548208155028766E-1) * rr +
+      2.00000000000000000009E0;
   e.num = q + p;  // e^r = 1 + 2 p / (q - p) = (q + p) / (q - p)
   e.den = q - p;
   return e;

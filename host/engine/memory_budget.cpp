@@ -16,7 +16,7 @@
 namespace hessa {
 namespace {
 
-constexpr std::size_t kMaxChunkPoints = 65536;     // results stream out steadily
+constexpr std::size_t kMaxChunkPoints = 65536;  // results stream out steadily
 constexpr std::size_t kUnlimitedBudget = std::size_t(2) << 30;
 
 // A file's first token as a byte count; 0 when missing, "max" or absurdly large (v1's "unlimited" is ~2^63).
@@ -87,7 +87,8 @@ MemoryFacts read_memory_facts(const std::string& proc, const std::string& cgroup
   std::string v2, v1;
   cgroup_paths(proc, v2, v1);
   // In a container the cgroup namespace makes the process's own cgroup the root: "/" (v2) is the usual answer.
-  if (!v2.empty()) tightest_limit(cgroup_root, v2, "memory.max", "memory.current", "memory.stat", "inactive_file", facts);
+  if (!v2.empty())
+    tightest_limit(cgroup_root, v2, "memory.max", "memory.current", "memory.stat", "inactive_file", facts);
   if (!v1.empty()) {
     tightest_limit(cgroup_root + "/memory", v1, "memory.limit_in_bytes", "memory.usage_in_bytes", "memory.stat",
                    "total_inactive_file", facts);
@@ -144,14 +145,19 @@ std::size_t parse_memory_size(const std::string& text, const std::string& what) 
   if (end != number.c_str() + number.size()) throw bad();
   std::string unit = text.substr(pos);
   std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return char(std::toupper(c)); });
-  if (unit.size() >= 2 && unit.back() == 'B') unit.pop_back();            // "GB", "GIB" -> "G", "GI"
-  if (unit.size() == 2 && unit.back() == 'I') unit.pop_back();            // "GI" -> "G"
+  if (unit.size() >= 2 && unit.back() == 'B') unit.pop_back();  // "GB", "GIB" -> "G", "GI"
+  if (unit.size() == 2 && unit.back() == 'I') unit.pop_back();  // "GI" -> "G"
   double scale = 1.0;
-  if (unit == "K") scale = 1024.0;
-  else if (unit == "M") scale = 1024.0 * 1024.0;
-  else if (unit == "G") scale = 1024.0 * 1024.0 * 1024.0;
-  else if (unit == "T") scale = 1024.0 * 1024.0 * 1024.0 * 1024.0;
-  else if (!unit.empty() && unit != "B") throw bad();
+  if (unit == "K")
+    scale = 1024.0;
+  else if (unit == "M")
+    scale = 1024.0 * 1024.0;
+  else if (unit == "G")
+    scale = 1024.0 * 1024.0 * 1024.0;
+  else if (unit == "T")
+    scale = 1024.0 * 1024.0 * 1024.0 * 1024.0;
+  else if (!unit.empty() && unit != "B")
+    throw bad();
   const double bytes = value * scale;
   if (!(bytes >= 1.0) || bytes >= 9.0e18) throw InputError(what + ": must be between 1 byte and 8 EiB");
   return std::size_t(bytes);
@@ -175,7 +181,8 @@ ChunkPlan plan_chunk(std::size_t requested, std::size_t per_point, std::size_t b
   if (per_point > budget.one_point_limit) {
     throw InputError("one point (" + what + ") needs " + format_bytes(double(per_point)) +
                      " of memory, more than this run may use: " + format_bytes(double(budget.one_point_limit)) +
-                     " of the " + budget.source + ". Use a smaller n or a cheaper stencil, drop --hessian / "
+                     " of the " + budget.source +
+                     ". Use a smaller n or a cheaper stencil, drop --hessian / "
                      "--eigenvectors, or run where more memory is available (--memory can only lower the limit)");
   }
   const std::size_t fit = std::max<std::size_t>(1, budget.chunk_bytes / per_point);
@@ -188,9 +195,10 @@ ChunkPlan plan_chunk(std::size_t requested, std::size_t per_point, std::size_t b
     return plan;
   }
   plan.points = fit;
-  plan.notice = "--chunk " + std::to_string(requested) + " needs " + format_bytes(double(requested) * double(per_point)) +
-                ", more than the memory budget (" + format_bytes(double(budget.chunk_bytes)) + " of the " +
-                budget.source + "): using chunks of " + std::to_string(fit) + " points";
+  plan.notice = "--chunk " + std::to_string(requested) + " needs " +
+                format_bytes(double(requested) * double(per_point)) + ", more than the memory budget (" +
+                format_bytes(double(budget.chunk_bytes)) + " of the " + budget.source + "): using chunks of " +
+                std::to_string(fit) + " points";
   return plan;
 }
 

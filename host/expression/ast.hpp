@@ -26,14 +26,14 @@ struct Token {
 std::vector<Token> tokenize(const std::string& source, const std::string& source_name);
 
 enum class NodeKind {
-  Number,      // value (is_int when an integer literal or folded integer arithmetic)
-  Variable,    // fixed coordinate `index`
-  IndexedX,    // x[kids[0]]
-  Local,       // binding slot `index`
-  LoopIndex,   // loop slot `index`
-  Unary,       // op applied to kids[0]
-  Binary,      // op applied to kids[0], kids[1]
-  Reduce,      // op = LoopSumEnd | LoopProdEnd; slot `index`; kids: lo, hi, body
+  Number,     // value (is_int when an integer literal or folded integer arithmetic)
+  Variable,   // fixed coordinate `index`
+  IndexedX,   // x[kids[0]]
+  Local,      // binding slot `index`
+  LoopIndex,  // loop slot `index`
+  Unary,      // op applied to kids[0]
+  Binary,     // op applied to kids[0], kids[1]
+  Reduce,     // op = LoopSumEnd | LoopProdEnd; slot `index`; kids: lo, hi, body
 };
 
 // Every value an integer node can take, as a closed interval in int64 (empty when lo > hi: the node is never
@@ -79,7 +79,7 @@ struct Binding {
 struct SyntaxTree {
   std::vector<Binding> bindings;  // evaluated in order before `result`
   std::unique_ptr<Node> result;
-  int loop_slots = 0;             // deepest nesting of sum/prod
+  int loop_slots = 0;  // deepest nesting of sum/prod
 };
 
 // Builds the tree, resolving names and folding constants. Throws InputError with line:column.

@@ -78,8 +78,8 @@ class Emitter {
     }
     emit_scalar(*tree.result);
     if (work_ > kMaxWorkPerEvaluation) {
-      const std::string bound = work_ == std::numeric_limits<std::uint64_t>::max() ? "more than 2^64"
-                                                                                     : "up to " + std::to_string(work_);
+      const std::string bound =
+          work_ == std::numeric_limits<std::uint64_t>::max() ? "more than 2^64" : "up to " + std::to_string(work_);
       fail(source_, options_.source_name, work_limit_pos_,
            "the program can execute " + bound + " instructions per evaluation (from the ranges of its " +
                "sum/prod bounds), more than the limit of " + std::to_string(kMaxWorkPerEvaluation) +
@@ -126,14 +126,32 @@ class Emitter {
   // Keeps the running scalar/integer stack depths and rejects programs the interpreter cannot hold.
   void track_depth(Op op, SourcePosition pos) {
     switch (op) {
-      case Op::Const: case Op::LoadX: case Op::LoadLocal: case Op::LoopBegin: ++sp_; break;
-      case Op::LoadXDyn: case Op::IToScalar: ++sp_; --isp_; break;
-      case Op::StoreLocal: case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Pow:
-      case Op::Atan2: case Op::Hypot: case Op::Min: case Op::Max: case Op::LoopSumEnd: case Op::LoopProdEnd:
-        --sp_;
+      case Op::Const:
+      case Op::LoadX:
+      case Op::LoadLocal:
+      case Op::LoopBegin: ++sp_; break;
+      case Op::LoadXDyn:
+      case Op::IToScalar:
+        ++sp_;
+        --isp_;
         break;
-      case Op::IConst: case Op::ILoadLoop: ++isp_; break;
-      case Op::IAdd: case Op::ISub: case Op::IMul: --isp_; break;
+      case Op::StoreLocal:
+      case Op::Add:
+      case Op::Sub:
+      case Op::Mul:
+      case Op::Div:
+      case Op::Pow:
+      case Op::Atan2:
+      case Op::Hypot:
+      case Op::Min:
+      case Op::Max:
+      case Op::LoopSumEnd:
+      case Op::LoopProdEnd: --sp_; break;
+      case Op::IConst:
+      case Op::ILoadLoop: ++isp_; break;
+      case Op::IAdd:
+      case Op::ISub:
+      case Op::IMul: --isp_; break;
       default: break;
     }
     if (op == Op::LoopBegin) isp_ -= 2;
@@ -237,10 +255,10 @@ class Emitter {
   int sp_ = 0;
   int isp_ = 0;
   std::vector<Task> tasks_;
-  std::vector<int> loop_begins_;                // LoopBegin of each open loop, to patch its exit jump
-  std::vector<std::uint64_t> loop_weights_;     // product of the open loops' trip-count bounds
+  std::vector<int> loop_begins_;             // LoopBegin of each open loop, to patch its exit jump
+  std::vector<std::uint64_t> loop_weights_;  // product of the open loops' trip-count bounds
   std::vector<const Node*> open_loops_;
-  std::uint64_t work_ = 0;                      // upper bound on instructions executed per evaluation
+  std::uint64_t work_ = 0;  // upper bound on instructions executed per evaluation
   SourcePosition work_limit_pos_;
 };
 

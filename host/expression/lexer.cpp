@@ -112,12 +112,14 @@ std::vector<Token> tokenize(const std::string& source, const std::string& source
       t.text = source.substr(k, end - k);
       errno = 0;
       t.value = std::strtod(t.text.c_str(), nullptr);
-      if (errno == ERANGE && std::isinf(t.value)) fail(source, source_name, t.pos, "number '" + t.text + "' is too large");
+      if (errno == ERANGE && std::isinf(t.value))
+        fail(source, source_name, t.pos, "number '" + t.text + "' is too large");
       t.is_integer_literal = integer && t.value <= double(std::numeric_limits<int>::max());
       advance(end - k);
     } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       std::size_t end = k;
-      while (end < source.size() && (std::isalnum(static_cast<unsigned char>(source[end])) || source[end] == '_')) ++end;
+      while (end < source.size() && (std::isalnum(static_cast<unsigned char>(source[end])) || source[end] == '_'))
+        ++end;
       t.kind = TokenKind::Identifier;
       t.text = source.substr(k, end - k);
       advance(end - k);

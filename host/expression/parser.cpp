@@ -26,11 +26,11 @@ struct FunctionInfo {
 
 const std::map<std::string, FunctionInfo>& functions() {
   static const std::map<std::string, FunctionInfo> table = {
-      {"sin", {Op::Sin, 1}},     {"cos", {Op::Cos, 1}},     {"tan", {Op::Tan, 1}},     {"asin", {Op::Asin, 1}},
-      {"acos", {Op::Acos, 1}},   {"atan", {Op::Atan, 1}},   {"sinh", {Op::Sinh, 1}},   {"cosh", {Op::Cosh, 1}},
-      {"tanh", {Op::Tanh, 1}},   {"exp", {Op::Exp, 1}},     {"log", {Op::Log, 1}},     {"log1p", {Op::Log1p, 1}},
-      {"expm1", {Op::Expm1, 1}}, {"sqrt", {Op::Sqrt, 1}},   {"cbrt", {Op::Cbrt, 1}},   {"abs", {Op::Abs, 1}},
-      {"atan2", {Op::Atan2, 2}}, {"hypot", {Op::Hypot, 2}}, {"pow", {Op::Pow, 2}},     {"min", {Op::Min, -1}},
+      {"sin", {Op::Sin, 1}},     {"cos", {Op::Cos, 1}},     {"tan", {Op::Tan, 1}},   {"asin", {Op::Asin, 1}},
+      {"acos", {Op::Acos, 1}},   {"atan", {Op::Atan, 1}},   {"sinh", {Op::Sinh, 1}}, {"cosh", {Op::Cosh, 1}},
+      {"tanh", {Op::Tanh, 1}},   {"exp", {Op::Exp, 1}},     {"log", {Op::Log, 1}},   {"log1p", {Op::Log1p, 1}},
+      {"expm1", {Op::Expm1, 1}}, {"sqrt", {Op::Sqrt, 1}},   {"cbrt", {Op::Cbrt, 1}}, {"abs", {Op::Abs, 1}},
+      {"atan2", {Op::Atan2, 2}}, {"hypot", {Op::Hypot, 2}}, {"pow", {Op::Pow, 2}},   {"min", {Op::Min, -1}},
       {"max", {Op::Max, -1}},
   };
   return table;
@@ -79,7 +79,8 @@ double apply_binary(Op op, double a, double b) {
 // Measured stack for the costliest kind of level (a call: parse_expr .. parse_call), with clang: 255 levels fit
 // in 192 KiB in a Release build, 127 levels in 640 KiB unoptimized with AddressSanitizer (about 4.5 KiB a level).
 // So 128 levels stay inside a 1 MiB thread stack in every build (256 did not under ASan -O0), while real
-// expressions nest a dozen levels at most. tests/test_expression_limits.cpp parses the deepest accepted case on a 1 MiB thread.
+// expressions nest a dozen levels at most. tests/test_expression_limits.cpp parses the deepest accepted case on a 1 MiB
+// thread.
 constexpr int kMaxNesting = 128;
 
 bool is_integer_op(Op op) { return op == Op::Add || op == Op::Sub || op == Op::Mul || op == Op::Neg; }
@@ -124,9 +125,7 @@ class Parser {
   }
 
  private:
-  const Token& peek(std::size_t ahead = 0) const {
-    return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)];
-  }
+  const Token& peek(std::size_t ahead = 0) const { return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)]; }
   const Token& take() { return tokens_[pos_ < tokens_.size() - 1 ? pos_++ : pos_]; }
   bool at_symbol(const char* s) const { return peek().kind == TokenKind::Symbol && peek().text == s; }
 
@@ -183,8 +182,10 @@ class Parser {
   void check_new_name(const Token& name, const char* what) const {
     if (is_reserved(name.text) || variables_.count(name.text) || options_.parameters.count(name.text) ||
         bindings_.count(name.text) || coordinate_index(name.text) >= 0 || loop_slot(name.text) >= 0) {
-      error(name.pos, std::string("'") + name.text + "' is already a name (variable, parameter, constant, function or "
-                                                      "binding); choose another name for this " + what);
+      error(name.pos, std::string("'") + name.text +
+                          "' is already a name (variable, parameter, constant, function or "
+                          "binding); choose another name for this " +
+                          what);
     }
   }
 
@@ -250,7 +251,9 @@ class Parser {
     if (t.kind == TokenKind::Number) return make_number(t.value, t.is_integer_literal, t.pos);
     if (t.kind == TokenKind::Symbol && t.text == "(") {
       auto inner = parse_expr();
-      expect(")", [&] { return "')' to close the '(' at " + std::to_string(t.pos.line) + ":" + std::to_string(t.pos.column); });
+      expect(")", [&] {
+        return "')' to close the '(' at " + std::to_string(t.pos.line) + ":" + std::to_string(t.pos.column);
+      });
       return inner;
     }
     if (t.kind != TokenKind::Identifier) {
@@ -266,7 +269,8 @@ class Parser {
 
   std::unique_ptr<Node> parse_indexed(const Token& name) {
     if (name.text != "x" || variables_.count("x")) {
-      fail_with(name.pos, [&] { return "only x can be indexed (x[i] is coordinate i); '" + name.text + "' is not an array"; });
+      fail_with(name.pos,
+                [&] { return "only x can be indexed (x[i] is coordinate i); '" + name.text + "' is not an array"; });
     }
     const Token& open = take();
     auto index = parse_expr();
@@ -335,9 +339,8 @@ class Parser {
     if (functions().count(t.text) || t.text == "sum" || t.text == "prod") {
       error(t.pos, "'" + t.text + "' is a function: call it as " + t.text + "(...)");
     }
-    std::string known = options_.variable_names.empty()
-                            ? "x0..x" + std::to_string(options_.dimension - 1) + " or x[i]"
-                            : "the variables given with --vars";
+    std::string known = options_.variable_names.empty() ? "x0..x" + std::to_string(options_.dimension - 1) + " or x[i]"
+                                                        : "the variables given with --vars";
     error(t.pos, "unknown name '" + t.text + "'; expected " + known + ", a parameter, a bound name, or pi, e, n");
   }
 
@@ -365,8 +368,9 @@ class Parser {
     const int count = int(args.size());
     if ((info.arity > 0 && count != info.arity) || (info.arity < 0 && count < 2)) {
       fail_with(name.pos, [&] {
-        const std::string wanted = info.arity < 0 ? "2 or more arguments" : std::to_string(info.arity) +
-                                                                                (info.arity == 1 ? " argument" : " arguments");
+        const std::string wanted = info.arity < 0
+                                       ? "2 or more arguments"
+                                       : std::to_string(info.arity) + (info.arity == 1 ? " argument" : " arguments");
         return name.text + "() takes " + wanted + ", given " + std::to_string(count);
       });
     }
@@ -391,7 +395,8 @@ class Parser {
     for (const Node* bound : {lo.get(), hi.get()}) {
       if (!bound->is_int) {
         fail_with(bound->pos, [&] {
-          return "a bound of " + name.text + "() must be an integer expression (integers, loop indices and n with + - *)";
+          return "a bound of " + name.text +
+                 "() must be an integer expression (integers, loop indices and n with + - *)";
         });
       }
     }

@@ -16,8 +16,8 @@
 #include <stdexcept>
 
 #include "hessa/errors.hpp"
-#include "io/output_file.hpp"
 #include "hessa/jacobian.hpp"
+#include "io/output_file.hpp"
 
 namespace hessa {
 

@@ -19,9 +19,9 @@
 #include <stdexcept>
 
 #include "hessa/errors.hpp"
-#include "io/output_file.hpp"
 #include "hessa/io.hpp"
 #include "io/npy_format.hpp"
+#include "io/output_file.hpp"
 
 namespace hessa {
 namespace {

@@ -52,8 +52,8 @@ struct ChunkResult {
   void resize(std::size_t points_in_chunk, int dimension, const AnalysisOptions& options);
 };
 
-const char* class_name(PointClass c);    // "minimum", ..., "" for Unknown
-const char* status_name(PointStatus s);  // "ok", "nonfinite_f", "eig_not_converged"
+const char* class_name(PointClass c);     // "minimum", ..., "" for Unknown
+const char* status_name(PointStatus s);   // "ok", "nonfinite_f", "eig_not_converged"
 const char* stencil_name(StencilKind k);  // "central", "compact", "richardson", "hyperdual"
 // The inverse of stencil_name; throws InputError for an unknown name.
 StencilKind stencil_from_name(const std::string& name);

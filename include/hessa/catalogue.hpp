@@ -17,10 +17,10 @@ struct StationaryPoint {
 
 struct CatalogueEntry {
   std::string name;
-  std::string description;   // one line, for `hessa functions`
-  int dimension = 0;         // fixed n, or 0 for "any n >= min_dimension"
+  std::string description;  // one line, for `hessa functions`
+  int dimension = 0;        // fixed n, or 0 for "any n >= min_dimension"
   int min_dimension = 1;
-  std::string expression;    // hessa language; x[i], n and sum() make it dimension-generic
+  std::string expression;  // hessa language; x[i], n and sum() make it dimension-generic
   // Analytic facts (column-major H). n is the dimension the function is used at.
   std::function<void(const double* x, int n, double* g)> gradient;
   std::function<void(const double* x, int n, double* H)> hessian;

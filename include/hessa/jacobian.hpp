@@ -22,7 +22,7 @@ inline constexpr double kCentralJacobianStep = 6.055454452393343e-06;  // (2^-52
 // Richardson: truncation ~h^4 |f^(5)| against rounding ~eps |f| / h (amplified ~3x by the combination): h ~ eps^(1/5).
 inline constexpr double kRichardsonJacobianStep = 7.40095979741405e-04;  // (2^-52)^(1/5)
 
-double default_jacobian_step(JacobianMode mode);  // the constant above; 0 for dual (no step)
+double default_jacobian_step(JacobianMode mode);    // the constant above; 0 for dual (no step)
 const char* jacobian_mode_name(JacobianMode mode);  // "central", "richardson", "dual"
 
 // Results for one chunk of `count` points, host memory.

@@ -24,7 +24,7 @@ struct Dataset {
 };
 
 struct MlpModel {
-  std::vector<std::int32_t> widths;  // layers = [inputs, hidden..., outputs]; at least 2
+  std::vector<std::int32_t> widths;          // layers = [inputs, hidden..., outputs]; at least 2
   Activation activation = Activation::Tanh;  // after every layer but the last
   LossKind loss = LossKind::Mse;
   Dataset data;

@@ -15,20 +15,20 @@ namespace hessa {
 
 struct StoreLayout {
   std::size_t total_points = 0;
-  int n = 0;                                   // dimension of g, H and the eigenvalues
-  int coordinates = 0;                         // columns of /points (the scan's coordinates); 0: n
-  std::size_t chunk_points = 0;                // the unit of resume, sharding and merging
+  int n = 0;                                  // dimension of g, H and the eigenvalues
+  int coordinates = 0;                        // columns of /points (the scan's coordinates); 0: n
+  std::size_t chunk_points = 0;               // the unit of resume, sharding and merging
   std::vector<std::string> coordinate_names;  // `coordinates` names
   // A direction scan's resolved centre (/scan/centre, length N) and directions (/scan/directions, k x N);
   // empty otherwise. Points map to centre + sum_a points[a] directions[a].
   std::vector<double> scan_centre;
   std::vector<double> scan_directions;
-  bool gradient = false;                      // /gradient    B x n
-  bool hessian = false;                       // /hessian     B x n x n
-  bool eigenvalues = false;                   // /eigenvalues B x n (ascending)
-  bool eigenvectors = false;                  // /eigenvectors B x n x n: [p, k, :] is eigenvector k
-  std::string settings_json;                  // the job's resolved settings
-  std::string shard;                          // "" for a whole job, else "K/N"
+  bool gradient = false;      // /gradient    B x n
+  bool hessian = false;       // /hessian     B x n x n
+  bool eigenvalues = false;   // /eigenvalues B x n (ascending)
+  bool eigenvectors = false;  // /eigenvectors B x n x n: [p, k, :] is eigenvector k
+  std::string settings_json;  // the job's resolved settings
+  std::string shard;          // "" for a whole job, else "K/N"
 
   int point_columns() const { return coordinates > 0 ? coordinates : n; }
   std::size_t chunk_count() const { return (total_points + chunk_points - 1) / chunk_points; }

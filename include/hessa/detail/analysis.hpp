@@ -15,14 +15,14 @@ enum class PointClass : int8_t { Unknown = 0, Minimum, Maximum, Saddle, Degenera
 
 enum class PointStatus : int8_t {
   Ok = 0,
-  NonfiniteF,           // f was NaN/Inf at the point or at one of its stencil points
-  EigenNotConverged,    // the eigensolver reported failure for this point's Hessian
+  NonfiniteF,         // f was NaN/Inf at the point or at one of its stencil points
+  EigenNotConverged,  // the eigensolver reported failure for this point's Hessian
 };
 
 // When is a gradient "zero" and an eigenvalue "zero"? FD noise, not machine epsilon, sets the scale.
 struct Thresholds {
-  double gtol;      // critical point when ||g||_2 <= gtol
-  double eig_tol;   // |lambda| <= eig_tol + eig_rtol * max|lambda|  counts as zero
+  double gtol;     // critical point when ||g||_2 <= gtol
+  double eig_tol;  // |lambda| <= eig_tol + eig_rtol * max|lambda|  counts as zero
   double eig_rtol;
 };
 
@@ -31,19 +31,19 @@ struct PointAnalysis {
   double grad_norm;
   double lambda_min;
   double lambda_max;
-  double lr_max;       // 1 / lambda_max when lambda_max > 0, else NaN
-  double gHg;          // g' H g
-  double step_opt;     // g'g / g'Hg when g'Hg > 0, else NaN
-  double step;         // the step taken for taylor_pred / f_step: --lr if given, else step_opt
-  double taylor_pred;  // f - step g'g + step^2/2 g'Hg
-  double f_step;       // f(x - step g)
-  double hess_err;     // estimated ||E||_F of the Hessian's error (>= ||E||_2, which bounds each eigenvalue's)
-  double grad_err;     // estimated ||error of g||_2
-  double confidence;   // deciding quantity / its band: > 1 decided, <= 1 not (see classify)
-  int32_t morse_index; // number of eigenvalues below -band
+  double lr_max;        // 1 / lambda_max when lambda_max > 0, else NaN
+  double gHg;           // g' H g
+  double step_opt;      // g'g / g'Hg when g'Hg > 0, else NaN
+  double step;          // the step taken for taylor_pred / f_step: --lr if given, else step_opt
+  double taylor_pred;   // f - step g'g + step^2/2 g'Hg
+  double f_step;        // f(x - step g)
+  double hess_err;      // estimated ||E||_F of the Hessian's error (>= ||E||_2, which bounds each eigenvalue's)
+  double grad_err;      // estimated ||error of g||_2
+  double confidence;    // deciding quantity / its band: > 1 decided, <= 1 not (see classify)
+  int32_t morse_index;  // number of eigenvalues below -band
   PointClass point_class;
   PointStatus status;
-  int8_t uphill;       // 1: f_step > f, 0: not, -1: no step was taken
+  int8_t uphill;  // 1: f_step > f, 0: not, -1: no step was taken
 };
 
 HESSA_HD inline double nan_value() { return ::nan(""); }
@@ -114,7 +114,9 @@ HESSA_HD inline void set_step_value(PointAnalysis* a, double f_step) {
 }
 
 // True when analyze_step chose a step whose f(x - step g) is still to be evaluated (taylor_pred is set).
-HESSA_HD inline bool step_pending(const PointAnalysis& a) { return a.status == PointStatus::Ok && isfinite(a.taylor_pred); }
+HESSA_HD inline bool step_pending(const PointAnalysis& a) {
+  return a.status == PointStatus::Ok && isfinite(a.taylor_pred);
+}
 
 // Quantities of the gradient step x -> x - eps g (second-order Taylor model):
 //   f(x - eps g) ~ f - eps g'g + eps^2/2 g'Hg; best eps* = g'g / g'Hg when g'Hg > 0.
@@ -161,9 +163,8 @@ namespace hessa::detail {
 // eigenvalues w (n) of one point; `eigen_info` is the eigensolver's status for this point (0 = converged);
 // hess_err / grad_err are the stencil's error estimates (detail::error_norms).
 HESSA_HD inline PointAnalysis analyze_point(const ProgramView& program, const double* x, double f, const double* g,
-                                            const double* H, const double* w, int n, PointStatus status,
-                                            int eigen_info, double hess_err, double grad_err,
-                                            const Thresholds& thresholds, double lr) {
+                                            const double* H, const double* w, int n, PointStatus status, int eigen_info,
+                                            double hess_err, double grad_err, const Thresholds& thresholds, double lr) {
   if (status != PointStatus::Ok) return failed_point(f, status);
   if (eigen_info != 0) return failed_point(f, PointStatus::EigenNotConverged);
   PointAnalysis a = failed_point(f, PointStatus::Ok);

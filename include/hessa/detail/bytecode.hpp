@@ -7,10 +7,10 @@
 namespace hessa::detail {
 
 // Limits the interpreter's fixed-size state; the compiler rejects programs that exceed them.
-inline constexpr int kMaxStack = 48;       // scalar stack depth
-inline constexpr int kMaxIntStack = 16;    // integer (index arithmetic) stack depth
-inline constexpr int kMaxLoopDepth = 8;    // nested sum()/prod()
-inline constexpr int kMaxLocals = 64;      // `name = expr;` bindings
+inline constexpr int kMaxStack = 48;     // scalar stack depth
+inline constexpr int kMaxIntStack = 16;  // integer (index arithmetic) stack depth
+inline constexpr int kMaxLoopDepth = 8;  // nested sum()/prod()
+inline constexpr int kMaxLocals = 64;    // `name = expr;` bindings
 
 enum class Op : int32_t {
   // scalar stack

@@ -44,11 +44,26 @@ HESSA_HD T evaluate(const ProgramView& program, const X& x, int* bad_index_pc = 
       case Op::LoadLocal: stack[sp++] = locals[in.a]; break;
       case Op::StoreLocal: locals[in.a] = stack[--sp]; break;
       case Op::Neg: stack[sp - 1] = -stack[sp - 1]; break;
-      case Op::Add: --sp; stack[sp - 1] = stack[sp - 1] + stack[sp]; break;
-      case Op::Sub: --sp; stack[sp - 1] = stack[sp - 1] - stack[sp]; break;
-      case Op::Mul: --sp; stack[sp - 1] = stack[sp - 1] * stack[sp]; break;
-      case Op::Div: --sp; stack[sp - 1] = stack[sp - 1] / stack[sp]; break;
-      case Op::Pow: --sp; stack[sp - 1] = s_pow(stack[sp - 1], stack[sp]); break;
+      case Op::Add:
+        --sp;
+        stack[sp - 1] = stack[sp - 1] + stack[sp];
+        break;
+      case Op::Sub:
+        --sp;
+        stack[sp - 1] = stack[sp - 1] - stack[sp];
+        break;
+      case Op::Mul:
+        --sp;
+        stack[sp - 1] = stack[sp - 1] * stack[sp];
+        break;
+      case Op::Div:
+        --sp;
+        stack[sp - 1] = stack[sp - 1] / stack[sp];
+        break;
+      case Op::Pow:
+        --sp;
+        stack[sp - 1] = s_pow(stack[sp - 1], stack[sp]);
+        break;
       case Op::PowI: {
         // Exponentiation by squaring; a negative exponent inverts at the end.
         const T base = stack[sp - 1];
@@ -63,10 +78,22 @@ HESSA_HD T evaluate(const ProgramView& program, const X& x, int* bad_index_pc = 
         stack[sp - 1] = in.a < 0 ? T(1.0) / result : result;
         break;
       }
-      case Op::Atan2: --sp; stack[sp - 1] = s_atan2(stack[sp - 1], stack[sp]); break;
-      case Op::Hypot: --sp; stack[sp - 1] = s_hypot(stack[sp - 1], stack[sp]); break;
-      case Op::Min: --sp; stack[sp - 1] = s_min(stack[sp - 1], stack[sp]); break;
-      case Op::Max: --sp; stack[sp - 1] = s_max(stack[sp - 1], stack[sp]); break;
+      case Op::Atan2:
+        --sp;
+        stack[sp - 1] = s_atan2(stack[sp - 1], stack[sp]);
+        break;
+      case Op::Hypot:
+        --sp;
+        stack[sp - 1] = s_hypot(stack[sp - 1], stack[sp]);
+        break;
+      case Op::Min:
+        --sp;
+        stack[sp - 1] = s_min(stack[sp - 1], stack[sp]);
+        break;
+      case Op::Max:
+        --sp;
+        stack[sp - 1] = s_max(stack[sp - 1], stack[sp]);
+        break;
       case Op::Sin: stack[sp - 1] = s_sin(stack[sp - 1]); break;
       case Op::Cos: stack[sp - 1] = s_cos(stack[sp - 1]); break;
       case Op::Tan: stack[sp - 1] = s_tan(stack[sp - 1]); break;
@@ -87,9 +114,18 @@ HESSA_HD T evaluate(const ProgramView& program, const X& x, int* bad_index_pc = 
       // (host/expression/ranges.cpp) and refuses the program otherwise.
       case Op::IConst: istack[isp++] = in.a; break;
       case Op::ILoadLoop: istack[isp++] = loop_index[in.a]; break;
-      case Op::IAdd: --isp; istack[isp - 1] += istack[isp]; break;
-      case Op::ISub: --isp; istack[isp - 1] -= istack[isp]; break;
-      case Op::IMul: --isp; istack[isp - 1] *= istack[isp]; break;
+      case Op::IAdd:
+        --isp;
+        istack[isp - 1] += istack[isp];
+        break;
+      case Op::ISub:
+        --isp;
+        istack[isp - 1] -= istack[isp];
+        break;
+      case Op::IMul:
+        --isp;
+        istack[isp - 1] *= istack[isp];
+        break;
       case Op::INeg: istack[isp - 1] = -istack[isp - 1]; break;
       case Op::IToScalar: stack[sp++] = T(double(istack[--isp])); break;
       case Op::LoopBegin: {

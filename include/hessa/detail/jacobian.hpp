@@ -69,9 +69,9 @@ struct SeededPoint {
 
 // Where evaluation `index` of the flattened (point, output, evaluation) range belongs.
 struct JacobianSlot {
-  int output;          // i
-  const double* x;     // the point
-  JacobianEval eval;   // what to evaluate
+  int output;         // i
+  const double* x;    // the point
+  JacobianEval eval;  // what to evaluate
 };
 
 HESSA_HD inline JacobianSlot jacobian_slot(int m, int k, JacobianMode mode, const double* points, int64_t index) {
@@ -144,9 +144,9 @@ HESSA_HD inline double jacobian_entry(JacobianMode mode, int m, const double* va
 // One point: f (k), J (k x m, row-major: J[i*m + j] = df_i/dx_j), the largest entry error estimate (max-abs
 // over the k*m entries; 0 unless richardson) and the status: NonfiniteF when any evaluation (or, in dual mode,
 // any derivative) is NaN/Inf. `values`/`derivs` are the point's k * E evaluations.
-HESSA_HD inline PointStatus assemble_jacobian_point(JacobianMode mode, int m, int k, double step_scale,
-                                                    const double* x, const double* values, const double* derivs,
-                                                    double* f, double* J, double* max_error) {
+HESSA_HD inline PointStatus assemble_jacobian_point(JacobianMode mode, int m, int k, double step_scale, const double* x,
+                                                    const double* values, const double* derivs, double* f, double* J,
+                                                    double* max_error) {
   const int64_t per_output = jacobian_evals_per_output(mode, m);
   bool finite = true;
   double worst = 0.0;

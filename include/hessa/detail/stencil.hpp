@@ -168,8 +168,8 @@ HESSA_HD inline double assemble_hessian_entry(StencilKind kind, int n, const dou
   }
   const double fpp = evals[pair_eval(kind, n, i, j, 0)];
   const double fmm = evals[pair_eval(kind, n, i, j, 1)];
-  const double axes = evals[axis_eval(i, 1)] + evals[axis_eval(j, 1)] + evals[axis_eval(i, -1)] +
-                      evals[axis_eval(j, -1)];
+  const double axes =
+      evals[axis_eval(i, 1)] + evals[axis_eval(j, 1)] + evals[axis_eval(i, -1)] + evals[axis_eval(j, -1)];
   return ((fpp + fmm) - axes + 2.0 * evals[0]) / (2.0 * hi * hj);
 }
 
@@ -237,14 +237,15 @@ HESSA_HD inline Estimate hessian_estimate(StencilKind kind, int n, const double*
   }
   const int64_t per_level = stencil_size(StencilKind::Central, n);
   const double coarse = assemble_hessian_entry(StencilKind::Central, n, evals, x, scale, r, c);
-  const double fine = assemble_hessian_entry(StencilKind::Central, n, evals + per_level, x, level_scale(scale, 1), r, c);
+  const double fine =
+      assemble_hessian_entry(StencilKind::Central, n, evals + per_level, x, level_scale(scale, 1), r, c);
   return {richardson_value(coarse, fine),
           richardson_error(coarse, fine) + fd_rounding_error(f_max, 0.5 * hi, 0.5 * hj)};
 }
 
 // g_i and its error estimate for any stencil kind (central rounding: ~eps f_max / h_i).
-HESSA_HD inline Estimate gradient_estimate(StencilKind kind, int n, const double* evals, const double* x,
-                                           double scale, int i, double f_max) {
+HESSA_HD inline Estimate gradient_estimate(StencilKind kind, int n, const double* evals, const double* x, double scale,
+                                           int i, double f_max) {
   if (kind == StencilKind::HyperDual) {
     const double v = evals[4 * hyperdual_eval(n, i, i) + 1];
     return {v, hyperdual_rounding_error(v)};
@@ -264,8 +265,7 @@ HESSA_HD inline double center_value(const double* evals) { return evals[0]; }
 // Frobenius norm of H's error estimates and 2-norm of g's, for the error-aware classification.
 HESSA_HD inline void error_norms(StencilKind kind, int n, const double* evals, const double* x, double scale,
                                  double* hess_err, double* grad_err) {
-  const double f_max =
-      kind == StencilKind::HyperDual ? 0.0 : max_abs_value(evals, stencil_size(kind, n));
+  const double f_max = kind == StencilKind::HyperDual ? 0.0 : max_abs_value(evals, stencil_size(kind, n));
   double h2 = 0.0;
   double g2 = 0.0;
   for (int c = 0; c < n; ++c) {
