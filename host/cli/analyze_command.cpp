@@ -1,28 +1,16 @@
-// `hessa analyze`: one point set, one function -> one result file (+ metadata) and a summary on stdout.
-#include <omp.h>
+// `hessa analyze`: its flags, a progress line, and the summary on stdout (the run itself: engine/analyze_file).
 #include <unistd.h>
 
 #include <chrono>
-#include <cmath>
-#include <cstring>
-#include <ctime>
-#include <fstream>
-#include <iomanip>
+#include <cstdio>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
-#include <regex>
-#include <set>
-#include <sstream>
+#include <optional>
 
 #include "cli/chunk_options.hpp"
 #include "cli/commands.hpp"
-#include "cli/function_options.hpp"
-#include "hessa/backend.hpp"
-#include "hessa/catalogue.hpp"
-#include "hessa/errors.hpp"
-#include "hessa/io.hpp"
-#include "hessa/pipeline.hpp"
+#include "cli/console.hpp"
+#include "engine/analyze_file.hpp"
 
 namespace hessa::cli {
 namespace {
@@ -80,107 +68,35 @@ class Progress {
 };
 
 int run_analyze(const AnalyzeArgs& args) {
-  if (args.threads > 0) omp_set_num_threads(args.threads);
-  auto reader = open_point_reader(args.points);
-  const int n = reader->dimension();
-  const ResolvedFunction fn = resolve_function(args.function);
-
-  check_function_dimension(fn, n, args.points);
-
-  ExpressionOptions expression_options;
-  expression_options.dimension = n;
-  expression_options.parameters = parse_params(args.params);
-  expression_options.source_name = fn.source_name;
-  std::vector<std::string> coordinate_names;
-  if (!args.vars.empty()) {
-    expression_options.variable_names = split_names(args.vars);
-    if (int(expression_options.variable_names.size()) != n) {
-      throw InputError(args.points, 1, 0,
-                       "--vars names " + std::to_string(expression_options.variable_names.size()) +
-                           " variables but the points have " + std::to_string(n) + " columns");
-    }
-    coordinate_names = expression_options.variable_names;
-  } else if (!reader->column_names().empty()) {
-    // A CSV header names the output columns, and in a user's expression the variables too (x0, x1 still
-    // work). Catalogue functions are written in x0/x[i] form and keep it.
-    coordinate_names = reader->column_names();
-    if (fn.user_expression && usable_as_variable_names(coordinate_names)) {
-      expression_options.variable_names = coordinate_names;
-    }
-  } else {
-    for (int i = 0; i < n; ++i) coordinate_names.push_back("x" + std::to_string(i));
-  }
-  const CompiledFunction f = compile_expression(fn.expression, expression_options);
-
-  AnalysisOptions options;
-  options.stencil = stencil_from_name(args.stencil);
-  options.step_scale = args.step > 0 ? args.step : default_step_scale(options.stencil);
-  options.thresholds = {args.gtol, args.eig_tol, args.eig_rtol};
-  options.lr = args.lr;
-  options.keep_gradient = args.gradient;
-  options.keep_hessian = args.hessian;
-  options.keep_eigenvalues = args.eigenvalues || args.eigenvectors;  // vectors are meaningless without values
-  options.eigenvectors = args.eigenvectors;
-
-  OutputLayout layout;
-  layout.n = n;
-  layout.coordinate_names = coordinate_names;
-  layout.gradient = args.gradient;
-  layout.hessian = args.hessian;
-  layout.eigenvalues = options.keep_eigenvalues;
-  layout.eigenvectors = args.eigenvectors;
-  auto writer = open_result_writer(args.out, layout);  // fails now, before any work, if unwritable
-
-  auto backend = choose_backend(args.backend, args.quiet);
-  const std::size_t chunk = plan_chunk_points(
-      args.chunking.chunk, args.chunking.memory, host_bytes_per_point(n, options), backend->chunk_capacity(n, options),
-      "n = " + std::to_string(n) + ", " + stencil_name(options.stencil) + " stencil", args.quiet);
+  AnalyzeFileRequest request;
+  request.function = args.function;
+  request.vars = args.vars;
+  request.params = args.params;
+  request.points = args.points;
+  request.out = args.out;
+  request.backend = args.backend;
+  request.stencil = stencil_from_name(args.stencil);
+  request.step = args.step;
+  request.thresholds = {args.gtol, args.eig_tol, args.eig_rtol};
+  request.lr = args.lr;
+  request.eigenvalues = args.eigenvalues;
+  request.eigenvectors = args.eigenvectors;
+  request.gradient = args.gradient;
+  request.hessian = args.hessian;
+  request.chunk = args.chunking.chunk;
+  request.memory = args.chunking.memory;
+  request.threads = args.threads;
 
   Progress progress(!args.quiet);
-  const RunSummary summary =
-      run_analysis(f, options, *backend, *reader, *writer, chunk,
-                   [&](std::size_t done, std::optional<std::size_t> total) { progress.update(done, total); });
-
-  nlohmann::json meta;
-  meta["hessa_version"] = HESSA_VERSION;
-  meta["created_utc"] = utc_now();
-  meta["function"] = {{"name", fn.label},
-                      {"expression", fn.expression},
-                      {"dimension", n},
-                      {"variables", coordinate_names},
-                      {"parameters", expression_options.parameters}};
-  meta["points_file"] = args.points;
-  meta["stencil"] = {{"kind", stencil_name(options.stencil)},
-                     {"evaluations_per_point", detail::stencil_size(options.stencil, n)},
-                     {"relative_step", options.step_scale},
-                     {"step_rule", "h_i = relative_step * max(|x_i|, 1), rounded so that (x_i + h_i) - x_i == h_i"}};
-  meta["thresholds"] = {{"gtol", options.thresholds.gtol},
-                        {"eig_tol", options.thresholds.eig_tol},
-                        {"eig_rtol", options.thresholds.eig_rtol},
-                        {"rule",
-                         "critical when ||g|| <= gtol; an eigenvalue is zero when |lambda| <= eig_tol + "
-                         "eig_rtol * max|lambda|"}};
-  meta["lr"] = options.lr > 0 ? nlohmann::json(options.lr) : nlohmann::json(nullptr);
-  meta["backend"] = backend->name();
-  meta["chunk_points"] = chunk;
-  nlohmann::json counts;
-  for (int c = 1; c < 6; ++c) counts[class_name(PointClass(c))] = summary.per_class[std::size_t(c)];
-  meta["summary"] = {
-      {"points", summary.points}, {"classes", counts}, {"failed", summary.failed}, {"seconds", summary.seconds}};
-  writer->finish(dump_json(meta, 2));
+  const AnalyzeFileOutcome outcome = analyze_file(
+      request, [&](std::size_t done, std::optional<std::size_t> total) { progress.update(done, total); },
+      stderr_notices(args.quiet));
 
   if (!args.quiet) {
-    std::cout << "hessa: " << summary.points << " points, " << fn.label << " (n = " << n << "), "
-              << stencil_name(options.stencil) << " stencil, " << backend->name() << '\n';
-    for (int c = 1; c < 6; ++c) {
-      std::cout << "  " << std::left << std::setw(12) << class_name(PointClass(c)) << summary.per_class[std::size_t(c)]
-                << '\n';
-    }
-    std::cout << "  " << std::setw(12) << "failed" << summary.failed
-              << (summary.failed ? "  (see the status column)" : "") << '\n';
-    std::cout << "  eigenvalues in [" << summary.lambda_min << ", " << summary.lambda_max << "]\n";
-    std::cout << "  " << summary.seconds << " s, "
-              << (summary.seconds > 0 ? double(summary.points) / summary.seconds : 0.0) << " points/s\n";
+    const RunSummary& summary = outcome.summary;
+    std::cout << "hessa: " << summary.points << " points, " << outcome.function_label << " (n = " << outcome.n << "), "
+              << stencil_name(outcome.stencil) << " stencil, " << outcome.backend_name << '\n';
+    print_run_summary(std::cout, summary, "  (see the status column)", "");
     std::cout << "  wrote " << args.out << " (settings in " << args.out << ".meta.json)\n";
   }
   return 0;

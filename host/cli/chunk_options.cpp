@@ -1,9 +1,8 @@
-// --chunk / --memory: strict parsing and the chunk plan.
+// --chunk / --memory: strict parsing.
 #include "cli/chunk_options.hpp"
 
 #include <cerrno>
 #include <cstdlib>
-#include <iostream>
 
 #include "hessa/errors.hpp"
 #include "hessa/memory_budget.hpp"
@@ -43,18 +42,6 @@ void add_chunk_options(CLI::App* cmd, ChunkOptions& options) {
 
 void add_memory_option(CLI::App* cmd, std::string& memory, const std::string& description) {
   cmd->add_option("--memory", memory, description)->check(CLI::Validator(check_size, "SIZE"));
-}
-
-std::size_t memory_limit_bytes(const std::string& memory, const std::string& what) {
-  return memory.empty() ? 0 : parse_memory_size(memory, what + " " + memory);
-}
-
-std::size_t plan_chunk_points(std::size_t requested, const std::string& memory, std::size_t per_point,
-                              std::size_t backend_capacity, const std::string& what, bool quiet) {
-  const MemoryBudget budget = host_memory_budget(memory_limit_bytes(memory));
-  const ChunkPlan plan = plan_chunk(requested, per_point, backend_capacity, budget, what);
-  if (!plan.notice.empty() && !quiet) std::cerr << "hessa: " << plan.notice << '\n';
-  return plan.points;
 }
 
 }  // namespace hessa::cli

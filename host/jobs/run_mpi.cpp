@@ -6,7 +6,7 @@
 // writes in arrival order through the store's usual done-flag protocol, so the
 // file is resumable exactly as a single-process one. No parallel HDF5: only
 // rank 0 touches the file.
-#include "cli/run_mpi.hpp"
+#include "jobs/run_mpi.hpp"
 
 #include <mpi.h>
 
@@ -23,7 +23,7 @@
 #include "hessa/backend.hpp"
 #include "hessa/errors.hpp"
 
-namespace hessa::cli {
+namespace hessa::jobs {
 namespace {
 
 constexpr int kHeaderTag = 71;
@@ -272,4 +272,4 @@ bool launched_by_mpi() {
 
 std::unique_ptr<ChunkTeam> make_mpi_team() { return std::make_unique<MpiTeam>(); }
 
-}  // namespace hessa::cli
+}  // namespace hessa::jobs

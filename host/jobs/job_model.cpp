@@ -4,11 +4,11 @@
 #include <cstdint>
 #include <random>
 
-#include "cli/job_file.hpp"
-#include "cli/job_table.hpp"
 #include "hessa/io.hpp"
+#include "jobs/job_file.hpp"
+#include "jobs/job_table.hpp"
 
-namespace hessa::cli {
+namespace hessa::jobs {
 namespace {
 
 // Every row of a CSV / .npy file, row-major, and its column count; errors located at the job key.
@@ -290,4 +290,4 @@ nlohmann::json direction_settings(const JobSpec& job) {
   return s;
 }
 
-}  // namespace hessa::cli
+}  // namespace hessa::jobs

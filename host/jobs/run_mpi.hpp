@@ -5,9 +5,9 @@
 
 #include <memory>
 
-#include "cli/chunk_team.hpp"
+#include "jobs/chunk_team.hpp"
 
-namespace hessa::cli {
+namespace hessa::jobs {
 
 // True when an MPI launcher (mpirun / mpiexec, or srun with PMI/PMIx) started
 // this process.
@@ -15,4 +15,4 @@ bool launched_by_mpi();
 // Initializes MPI (finalized when the team is destroyed); one per process.
 std::unique_ptr<ChunkTeam> make_mpi_team();
 
-}  // namespace hessa::cli
+}  // namespace hessa::jobs

@@ -15,7 +15,7 @@
 
 #include "hessa/errors.hpp"
 
-namespace hessa::cli {
+namespace hessa::jobs {
 
 // Reads one table of the job with the location of every node, so each error names file, line, column, key path.
 class TableReader {
@@ -135,4 +135,4 @@ inline std::string fingerprint(const std::vector<double>& values) {
   return text;
 }
 
-}  // namespace hessa::cli
+}  // namespace hessa::jobs

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "cli/function_options.hpp"
+#include "engine/function_spec.hpp"
 #include "hessa/analysis_options.hpp"
 #include "hessa/model.hpp"
 #include "hessa/objective.hpp"
 
-namespace hessa::cli {
+namespace hessa::jobs {
 
 struct JobSpec {
   std::string job_path;
@@ -85,4 +85,4 @@ JobSpec read_job(const std::string& job_path);
 // settings that change results: function, points, analysis and output.chunk (not output.path, run.*).
 std::vector<std::string> result_setting_differences(const nlohmann::json& a, const nlohmann::json& b);
 
-}  // namespace hessa::cli
+}  // namespace hessa::jobs

@@ -1,12 +1,12 @@
 // The single-process ChunkTeam (every chunk of the share written at once) and
 // the choice between it and MPI.
-#include "cli/chunk_team.hpp"
+#include "jobs/chunk_team.hpp"
 
 #ifdef HESSA_WITH_MPI
-#include "cli/run_mpi.hpp"
+#include "jobs/run_mpi.hpp"
 #endif
 
-namespace hessa::cli {
+namespace hessa::jobs {
 namespace {
 
 class SerialTeam final : public ChunkTeam {
@@ -42,4 +42,4 @@ std::unique_ptr<ChunkTeam> make_chunk_team() {
   return std::make_unique<SerialTeam>();
 }
 
-}  // namespace hessa::cli
+}  // namespace hessa::jobs

@@ -13,7 +13,7 @@
 #include "hessa/analysis_options.hpp"
 #include "hessa/pipeline.hpp"
 
-namespace hessa::cli {
+namespace hessa::jobs {
 
 class ChunkTeam {
  public:
@@ -58,4 +58,4 @@ class ChunkTeam {
 // mpirun behaves the same in either build.
 std::unique_ptr<ChunkTeam> make_chunk_team();
 
-}  // namespace hessa::cli
+}  // namespace hessa::jobs

@@ -1,5 +1,5 @@
-// Helpers shared by the commands that take a function (moved here from analyze_command.cpp).
-#include "cli/function_options.hpp"
+// Function specs, parameters and variable names for every run that takes a function.
+#include "engine/function_spec.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -14,7 +14,7 @@
 #include "hessa/catalogue.hpp"
 #include "hessa/errors.hpp"
 
-namespace hessa::cli {
+namespace hessa {
 
 std::vector<std::string> split_names(const std::string& text) {
   std::vector<std::string> names;
@@ -26,6 +26,13 @@ std::vector<std::string> split_names(const std::string& text) {
     names.push_back(first == std::string::npos ? "" : item.substr(first, last - first + 1));
   }
   return names;
+}
+
+std::string join_names(const std::vector<std::string>& items, std::size_t limit) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size() && i < limit; ++i) text += (i ? ", " : "") + items[i];
+  if (items.size() > limit) text += ", ... (" + std::to_string(items.size()) + " in all)";
+  return text;
 }
 
 std::map<std::string, double> parse_params(const std::vector<std::string>& items) {
@@ -82,19 +89,4 @@ bool usable_as_variable_names(const std::vector<std::string>& names) {
   return true;
 }
 
-std::unique_ptr<Backend> choose_backend(const std::string& wanted, bool quiet) {
-  return choose_backend_of(wanted, quiet, make_cpu_backend, make_cuda_backend);
-}
-
-std::string dump_json(const nlohmann::json& value, int indent) {
-  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-}  // namespace hessa::cli
+}  // namespace hessa

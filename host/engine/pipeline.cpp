@@ -23,13 +23,23 @@ void add_to_summary(RunSummary& summary, const ChunkResult& result) {
   summary.points += result.count;
 }
 
+SummaryTimer::SummaryTimer() : start_(std::chrono::steady_clock::now()) {
+  summary_.lambda_min = std::numeric_limits<double>::infinity();
+  summary_.lambda_max = -std::numeric_limits<double>::infinity();
+}
+
+RunSummary SummaryTimer::finish() {
+  RunSummary summary = summary_;
+  if (summary.points == summary.failed) summary.lambda_min = summary.lambda_max = std::nan("");
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return summary;
+}
+
 RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& options, Backend& backend,
                         PointReader& reader, ResultWriter& writer, std::size_t chunk_points,
                         const ProgressCallback& progress) {
-  const auto start = std::chrono::steady_clock::now();
-  RunSummary summary;
-  summary.lambda_min = std::numeric_limits<double>::infinity();
-  summary.lambda_max = -std::numeric_limits<double>::infinity();
+  SummaryTimer timer;
+  RunSummary& summary = timer.summary();
   std::vector<double> points;
   ChunkResult result;
   for (;;) {
@@ -42,9 +52,7 @@ RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& option
     ++summary.chunks;
     if (progress) progress(summary.points, reader.total_points());
   }
-  if (summary.points == summary.failed) summary.lambda_min = summary.lambda_max = std::nan("");
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return summary;
+  return timer.finish();
 }
 
 }  // namespace hessa

@@ -1,6 +1,6 @@
 // TOML job files: parsed with toml++, checked table by table against the schema, defaults resolved.
-#include "cli/job_file.hpp"
-#include "cli/job_table.hpp"
+#include "jobs/job_file.hpp"
+#include "jobs/job_table.hpp"
 
 #include "hessa/grid.hpp"
 
@@ -20,7 +20,7 @@
 #include "hessa/io.hpp"
 #include "hessa/memory_budget.hpp"
 
-namespace hessa::cli {
+namespace hessa::jobs {
 namespace {
 
 namespace fs = std::filesystem;
@@ -328,4 +328,4 @@ std::vector<std::string> result_setting_differences(const nlohmann::json& a, con
   return differing;
 }
 
-}  // namespace hessa::cli
+}  // namespace hessa::jobs

@@ -1,0 +1,48 @@
+// One point file, one function -> one result file with its metadata (what `hessa analyze` runs).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "engine/notices.hpp"
+#include "hessa/analysis_options.hpp"
+#include "hessa/pipeline.hpp"
+
+namespace hessa {
+
+struct AnalyzeFileRequest {
+  std::string function;             // a function spec: catalogue name, quadratic:FILE, @FILE or an expression
+  std::string vars;                 // "x,y": names of the coordinates ("" : the CSV header, else x0, x1, ...)
+  std::vector<std::string> params;  // "NAME=VALUE" constants of the expression
+  std::string points;               // .csv or .npy
+  std::string out;                  // .csv, .npy, .npz or .jsonl (+ OUT.meta.json)
+  std::string backend = "auto";     // auto, cpu or cuda
+  StencilKind stencil = StencilKind::Central;
+  double step = 0.0;  // relative step; 0: the stencil's default (default_step_scale)
+  Thresholds thresholds{kDefaultGtol, 1e-6, 1e-6};
+  double lr = 0.0;  // > 0: the step is x - lr g instead of the optimal one
+  bool eigenvalues = false;
+  bool eigenvectors = false;  // implies eigenvalues
+  bool gradient = false;
+  bool hessian = false;
+  std::size_t chunk = 0;  // points per chunk; 0: sized from the memory budget
+  std::string memory;     // a host memory limit ("768M"); "" : the cgroup's limit, else the available memory
+  int threads = 0;        // CPU threads; 0: OpenMP's choice
+};
+
+// What a front end reports of a finished run (the result file and its metadata are written and complete).
+struct AnalyzeFileOutcome {
+  RunSummary summary;
+  std::string function_label;
+  int n = 0;
+  StencilKind stencil = StencilKind::Central;
+  std::string backend_name;
+};
+
+// Reads every point, analyzes it in chunks and writes the results; InputError for anything wrong with the
+// request, checked before any computation where it can be.
+AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const ProgressCallback& progress,
+                                const NoticeSink& notice);
+
+}  // namespace hessa

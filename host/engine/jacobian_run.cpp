@@ -1,0 +1,125 @@
+// The jacobian run: k expressions of the m coordinates of a point file, their Jacobians chunk by chunk into a
+// CSV / JSON-lines file with its metadata (what `hessa jacobian` runs).
+#include "engine/jacobian_run.hpp"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "engine/backend_choice.hpp"
+#include "engine/function_spec.hpp"
+#include "engine/metadata.hpp"
+#include "hessa/errors.hpp"
+#include "hessa/io.hpp"
+#include "hessa/stop_signals.hpp"
+
+namespace hessa {
+
+JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink& notice) {
+  if (args.threads > 0) omp_set_num_threads(args.threads);
+  auto reader = open_point_reader(args.points);
+  const int m = reader->dimension();
+  const JacobianMode mode = args.mode;
+  const double step = args.step > 0 ? args.step : default_jacobian_step(mode);
+
+  ExpressionOptions expression_options;
+  expression_options.dimension = m;
+  expression_options.parameters = parse_params(args.params);
+  std::vector<std::string> coordinate_names;
+  if (!args.vars.empty()) {
+    expression_options.variable_names = split_names(args.vars);
+    if (int(expression_options.variable_names.size()) != m) {
+      throw InputError(args.points, 1, 0,
+                       "--vars names " + std::to_string(expression_options.variable_names.size()) +
+                           " variables but the points have " + std::to_string(m) + " columns");
+    }
+    coordinate_names = expression_options.variable_names;
+  } else if (!reader->column_names().empty()) {
+    coordinate_names = reader->column_names();  // a CSV header names the columns, and the variables when it can
+    if (usable_as_variable_names(coordinate_names)) expression_options.variable_names = coordinate_names;
+  } else {
+    for (int j = 0; j < m; ++j) coordinate_names.push_back("x" + std::to_string(j));
+  }
+  std::vector<CompiledFunction> functions;
+  for (std::size_t i = 0; i < args.functions.size(); ++i) {
+    // Errors point at the --function they are in: "--function:1:5: ..." or, with several, "--function 2:1:5: ...".
+    expression_options.source_name = args.functions.size() == 1 ? "--function" : "--function " + std::to_string(i + 1);
+    functions.push_back(compile_expression(args.functions[i], expression_options));
+  }
+  const int k = int(functions.size());
+
+  JacobianLayout layout;
+  layout.m = m;
+  layout.k = k;
+  layout.coordinate_names = coordinate_names;
+  layout.error = mode == JacobianMode::Richardson;
+  auto writer = open_jacobian_writer(args.out, layout);  // fails now, before any work, if unwritable
+
+  auto backend = choose_backend_of(args.backend, notice, make_cpu_jacobian_backend, make_cuda_jacobian_backend);
+  const std::size_t chunk = plan_chunk_points(
+      args.chunk, args.memory, jacobian_bytes_per_point(m, k, mode),
+      backend->chunk_capacity(m, k, mode),
+      "m = " + std::to_string(m) + " coordinates, k = " + std::to_string(k) + " functions", notice);
+
+  const auto start = std::chrono::steady_clock::now();
+  JacobianRunOutcome outcome;
+  std::size_t& total = outcome.points;
+  std::size_t& failed = outcome.failed;
+  double& worst_error = outcome.largest_error;
+  std::vector<double> points;
+  JacobianResult result;
+  for (;;) {
+    throw_if_stop_requested();
+    const std::size_t count = reader->read(chunk, points);
+    if (count == 0) break;
+    backend->compute(functions, mode, step, points.data(), count, result);
+    writer->write(points.data(), result);
+    for (std::size_t p = 0; p < count; ++p) {
+      if (result.status[p] != PointStatus::Ok) {
+        ++failed;
+      } else {
+        worst_error = std::fmax(worst_error, result.error[p]);
+      }
+    }
+    total += count;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  outcome.seconds = seconds;
+
+  nlohmann::json meta;
+  meta["hessa_version"] = HESSA_VERSION;
+  meta["created_utc"] = utc_now();
+  meta["command"] = "jacobian";
+  meta["functions"] = args.functions;
+  meta["variables"] = coordinate_names;
+  meta["parameters"] = expression_options.parameters;
+  meta["points_file"] = args.points;
+  meta["mode"] = jacobian_mode_name(mode);
+  meta["evaluations_per_output"] = detail::jacobian_evals_per_output(mode, m);
+  if (mode == JacobianMode::Dual) {
+    meta["method"] = "hyper-dual evaluation, x_j seeded with e1: exact to rounding, no step";
+  } else {
+    meta["relative_step"] = step;
+    meta["step_rule"] = "h_j = relative_step * max(|x_j|, 1), rounded so that (x_j + h_j) - x_j == h_j";
+    meta["method"] = mode == JacobianMode::Central
+                         ? "central difference (f(x + h_j e_j) - f(x - h_j e_j)) / 2h_j, O(h^2)"
+                         : "Richardson: central at h_j and ~h_j/2 combined as (4 D(h/2) - D(h)) / 3 (exactly: "
+                           "with the steps taken), O(h^4)";
+  }
+  if (mode == JacobianMode::Richardson)
+    meta["jac_err"] = "max over the point's J entries of |D(h/2) - D(h)| / 3 (max-abs, not Frobenius)";
+  meta["columns"] = jacobian_column_names(layout);
+  meta["backend"] = backend->name();
+  meta["chunk_points"] = chunk;
+  meta["summary"] = {{"points", total}, {"failed", failed}, {"seconds", seconds}};
+  writer->finish(dump_json(meta, 2));
+
+  outcome.m = m;
+  outcome.k = k;
+  outcome.backend_name = backend->name();
+  return outcome;
+}
+
+}  // namespace hessa

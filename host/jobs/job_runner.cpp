@@ -1,0 +1,336 @@
+// The batch-job runner: a job file read and checked, its store created or resumed (settings compared, done chunks
+// verified), this shard's chunks still to do computed on this process's backend (or split over MPI ranks), each
+// chunk written with its checksum and marked done, and the summary. `hessa run` is a thin front end over it.
+#include "jobs/job_runner.hpp"
+
+#include <omp.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <regex>
+
+#include "engine/backend_choice.hpp"
+#include "engine/function_spec.hpp"
+#include "engine/metadata.hpp"
+#include "hessa/backend.hpp"
+#include "hessa/errors.hpp"
+#include "hessa/memory_budget.hpp"
+#include "hessa/result_store.hpp"
+#include "hessa/stop_signals.hpp"
+#include "jobs/chunk_team.hpp"
+#include "jobs/job_file.hpp"
+
+namespace hessa::jobs {
+
+namespace fs = std::filesystem;
+
+Shard parse_shard(const std::string& text) {
+  static const std::regex form("([0-9]+)/([0-9]+)");
+  std::smatch m;
+  if (!std::regex_match(text, m, form)) throw InputError("--shard " + text + ": expected K/N, e.g. --shard 3/16");
+  const Shard s{std::stoul(m[1]), std::stoul(m[2])};
+  if (s.n < 1 || s.k < 1 || s.k > s.n) throw InputError("--shard " + text + ": need 1 <= K <= N");
+  return s;
+}
+
+// out/scan.h5 -> out/scan.shard-3-of-16.h5
+std::string shard_path(const std::string& path, const Shard& s) {
+  std::string stem = path;
+  for (const char* ext : {".h5", ".hdf5"}) {
+    const std::string e(ext);
+    if (stem.size() > e.size() && stem.compare(stem.size() - e.size(), e.size(), e) == 0) {
+      stem.resize(stem.size() - e.size());
+      break;
+    }
+  }
+  return stem + ".shard-" + std::to_string(s.k) + "-of-" + std::to_string(s.n) + ".h5";
+}
+
+namespace {
+
+// Appends `part` (a sub-batch) to `whole`: a job chunk larger than the backend's capacity runs in pieces.
+void append(ChunkResult& whole, const ChunkResult& part) {
+  whole.count += part.count;
+  whole.n = part.n;
+  whole.points.insert(whole.points.end(), part.points.begin(), part.points.end());
+  whole.gradient.insert(whole.gradient.end(), part.gradient.begin(), part.gradient.end());
+  whole.hessian.insert(whole.hessian.end(), part.hessian.begin(), part.hessian.end());
+  whole.eigenvalues.insert(whole.eigenvalues.end(), part.eigenvalues.begin(), part.eigenvalues.end());
+  whole.eigenvectors.insert(whole.eigenvectors.end(), part.eigenvectors.begin(), part.eigenvectors.end());
+}
+
+void compile_function(const JobSpec& job, CompiledFunction& f) {
+  ExpressionOptions expression_options;
+  expression_options.dimension = job.function_n;
+  expression_options.parameters = job.parameters;
+  expression_options.source_name = job.function.source_name;
+  expression_options.variable_names = job.variable_names;
+  if (job.variable_names.empty() && !job.file_columns.empty() && job.function.user_expression &&
+      usable_as_variable_names(job.file_columns)) {
+    expression_options.variable_names = job.file_columns;  // as `hessa analyze` does with a CSV header
+  }
+  f = compile_expression(job.function.expression, expression_options);
+}
+
+// Everything a run needs before its first chunk. The output file is opened (or created) only by the process that
+// writes it: under MPI, rank 0.
+struct PreparedRun {
+  JobSpec job;
+  Shard shard;
+  std::string out;
+  nlohmann::json settings;
+  CompiledFunction f;  // an expression job's function
+  StoreLayout layout;
+  std::unique_ptr<ResultStore> store;  // writer only
+  bool already_complete = false;       // --resume of a complete store: held read-only, nothing to compute
+  std::string memory;                  // the memory limit text: --memory, else [run] memory, else ""
+  std::unique_ptr<Backend> backend;
+
+  // What the backend analyzes: f or the model loss; a restricted direction scan analyzes (alpha, beta) ->
+  // f(centre + alpha d1 + beta d2), a full one f itself at the mapped points. (Pointers into this object.)
+  Objective objective() const {
+    Objective o;
+    o.expression = job.model ? nullptr : &f;
+    o.model = job.model ? &job.mlp : nullptr;
+    o.subspace = job.directions_scan && job.restricted_hessian ? &job.subspace : nullptr;
+    return o;
+  }
+};
+
+// Refuses a run whose store would outgrow its disk: datasets are allocated (sparse) up front, so without this a
+// run would fail with ENOSPC only when the disk fills, hours in. `points` are those still to be written.
+void check_disk_space(const std::string& out, const StoreLayout& layout, std::size_t points) {
+  const fs::path dir = fs::path(out).has_parent_path() ? fs::path(out).parent_path() : fs::path(".");
+  struct statvfs disk {};
+  if (::statvfs(dir.c_str(), &disk) != 0) return;  // unknown: the writes will tell
+  const double free_bytes = double(disk.f_bavail) * double(disk.f_frsize);
+  const double needed = double(points) * double(layout.bytes_per_point());
+  if (needed > free_bytes) {
+    throw InputError(out, 0, 0,
+                     "the store needs " + format_bytes(needed) + " for " + std::to_string(points) + " points (" +
+                         format_bytes(double(layout.bytes_per_point())) + " each) and '" + dir.string() + "' has " +
+                         format_bytes(free_bytes) +
+                         " free: free space, write elsewhere, or store fewer outputs "
+                         "(gradient, hessian, eigenvectors)");
+  }
+}
+
+// The job's chunk (points, mapped points and the whole ChunkResult) stays in memory while its sub-batches run.
+void check_job_chunk_fits(const JobSpec& job, const std::string& memory) {
+  const int n = job.analysis_n();
+  const std::size_t held = std::size_t(job.n + n) * sizeof(double) + host_bytes_per_point(n, job.options) -
+                           bytes_per_point(n, job.options) + sizeof(PointAnalysis);
+  const MemoryBudget budget = host_memory_budget(memory_limit_bytes(memory));
+  if (double(held) * double(job.chunk_points) > double(budget.chunk_bytes)) {
+    throw InputError(job.job_path, 0, 0,
+                     "[output] chunk = " + std::to_string(job.chunk_points) + " holds " +
+                         format_bytes(double(held) * double(job.chunk_points)) + " in memory, more than the budget (" +
+                         format_bytes(double(budget.chunk_bytes)) + " of the " + budget.source +
+                         "): choose a chunk of at most " +
+                         std::to_string(std::max<std::size_t>(1, budget.chunk_bytes / held)) + " points");
+  }
+}
+
+PreparedRun prepare_run(const JobRunRequest& args, ChunkTeam& team, const NoticeSink& notice) {
+  PreparedRun run;
+  run.job = read_job(args.job);
+  const JobSpec& job = run.job;
+  run.memory = args.memory.empty() ? job.memory : args.memory;
+  check_job_chunk_fits(job, run.memory);
+  run.shard = args.shard.empty() ? Shard{} : parse_shard(args.shard);
+  const Shard& shard = run.shard;
+  run.out = args.shard.empty() ? job.output_path : shard_path(job.output_path, shard);
+  const std::string& out = run.out;
+  run.settings = job.settings();
+  const nlohmann::json& settings = run.settings;
+
+  if (!job.model) compile_function(job, run.f);
+
+  StoreLayout& layout = run.layout;
+  layout.total_points = job.total_points;
+  layout.n = job.analysis_n();
+  layout.coordinates = job.n;
+  if (job.directions_scan) {
+    layout.scan_centre = job.subspace.origin;
+    layout.scan_directions = job.subspace.directions;
+  }
+  layout.chunk_points = job.chunk_points;
+  layout.coordinate_names = job.coordinate_names();
+  layout.gradient = job.options.keep_gradient;
+  layout.hessian = job.options.keep_hessian;
+  layout.eigenvalues = job.options.keep_eigenvalues;
+  layout.eigenvectors = job.options.eigenvectors;
+  layout.settings_json = dump_json(settings);
+  layout.shard = args.shard.empty() ? "" : std::to_string(shard.k) + "/" + std::to_string(shard.n);
+
+  std::unique_ptr<ResultStore>& store = run.store;
+  if (!team.writer()) {
+    // The writer alone opens the output.
+  } else if (fs::exists(out)) {
+    if (!args.resume) {
+      throw InputError(out, 0, 0, "exists; use --resume to continue it, or write to another output");
+    }
+    // Opened read-only first: a complete store resumes (to nothing) without write access, e.g. on a read-only mount.
+    store = ResultStore::open(out, false);
+    const auto stored = nlohmann::json::parse(store->layout().settings_json, nullptr, false);
+    if (stored.is_discarded()) throw InputError(out, 0, 0, "its 'settings' attribute is not JSON");
+    const std::vector<std::string> differing = result_setting_differences(stored, settings);
+    if (!differing.empty()) {
+      throw InputError(args.job, 0, 0,
+                       "the job differs from the one that wrote " + out + " in: " + join_names(differing) +
+                           "; resuming would mix results (restore the job, or write to a new output)");
+    }
+    if (store->layout().shard != layout.shard) {
+      throw InputError(out, 0, 0, "was written as shard '" + store->layout().shard + "', not '" + layout.shard + "'");
+    }
+    // A done chunk whose data no longer matches its checksum is damage to report, not to recompute silently.
+    store->verify_done_chunks();
+    const std::vector<std::uint8_t> done = store->done_mask();
+    bool all_done = true;
+    for (std::size_t c = shard.k - 1; c < done.size(); c += shard.n) all_done = all_done && done[c] != 0;
+    run.already_complete = all_done && store->complete();
+    if (!run.already_complete) {
+      store.reset();  // libhdf5 refuses a second, writable open of a file this process holds read-only
+      store = ResultStore::open(out, true);
+    }
+  } else {
+    if (!fs::path(out).parent_path().empty()) fs::create_directories(fs::path(out).parent_path());
+    check_disk_space(out, layout, layout.total_points);
+    store = ResultStore::create(out, layout);
+  }
+
+  // CPU threads for this process (each MPI rank: its own), before the backend sizes anything from them.
+  const int threads = args.threads > 0 ? args.threads : job.threads;
+  if (threads > 0) omp_set_num_threads(threads);
+  const std::string wanted = args.backend.empty() ? job.backend : args.backend;
+  team.bind_device(wanted);
+  run.backend = choose_backend(wanted, team.writer() ? notice : nullptr);  // one process says it
+  return run;
+}
+
+}  // namespace
+
+int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress& report_progress,
+            const NoticeSink& notice) {
+  // One process, or MPI ranks when started by mpirun: every rank computes chunks, the writer (rank 0) owns the file.
+  const std::unique_ptr<ChunkTeam> team = make_chunk_team();
+  PreparedRun run;
+  std::exception_ptr setup_error;
+  try {
+    run = prepare_run(args, *team, notice);
+  } catch (...) {
+    setup_error = std::current_exception();
+  }
+  if (const int code = team->agree(setup_error)) return code;  // one process reports the error
+  const JobSpec& job = run.job;
+  const Shard& shard = run.shard;
+  const StoreLayout& layout = run.layout;
+  Backend& backend = *run.backend;
+  const NoticeSink writer_notice = team->writer() ? notice : nullptr;  // one process says it
+  const int analysis_n = job.analysis_n();
+  // Sub-batches within the memory budget; the job's chunk itself (the unit of resume) is held whole meanwhile.
+  const std::size_t capacity = plan_chunk_points(
+      0, run.memory, host_bytes_per_point(analysis_n, job.options), backend.chunk_capacity(analysis_n, job.options),
+      "n = " + std::to_string(analysis_n) + ", " + stencil_name(job.options.stencil) + " stencil", writer_notice);
+
+  // A full-Hessian direction scan analyzes the mapped points centre + alpha d1 + ..., written out per chunk.
+  const bool map_points = job.directions_scan && !job.restricted_hessian;
+
+  // This shard's chunks, and which of them are still to do (known to the writer).
+  std::vector<std::size_t> todo;
+  std::size_t mine = 0, skipped = 0, points_todo = 0;
+  if (run.store) {
+    const std::vector<std::uint8_t> done = run.store->done_mask();
+    for (std::size_t c = 0; c < layout.chunk_count(); ++c) {
+      if (c % shard.n != shard.k - 1) continue;
+      ++mine;
+      if (done[c]) {
+        ++skipped;
+      } else {
+        todo.push_back(c);
+        points_todo += layout.chunk_size(c);
+      }
+    }
+  }
+
+  if (run.store && !todo.empty() && args.resume) check_disk_space(run.out, layout, points_todo);
+
+  SummaryTimer timer;
+  RunSummary& summary = timer.summary();
+  if (report_progress && team->writer()) report_progress(0, points_todo);
+  std::size_t points_written = 0;
+  try {
+    const std::vector<std::size_t> my_chunks =
+        team->share(todo, [&](std::size_t c, const double* chunk_points, const ChunkResult& result) {
+          run.store->write_chunk(c, chunk_points, result);
+          points_written += result.count;
+          if (report_progress) report_progress(points_written, points_todo);
+        });
+    const Objective objective = run.objective();
+    std::vector<double> points, mapped;
+    ChunkResult whole, part;
+    for (std::size_t c : my_chunks) {
+      throw_if_stop_requested();  // between chunks: the store keeps every chunk finished so far
+      const std::size_t first = layout.chunk_begin(c), count = layout.chunk_size(c);
+      job.points(first, count, points);
+      if (map_points) {
+        mapped.resize(count * std::size_t(analysis_n));
+        for (std::size_t p = 0; p < count; ++p)
+          job.subspace.map(points.data() + p * std::size_t(job.n), mapped.data() + p * std::size_t(analysis_n));
+      }
+      const double* analyzed = map_points ? mapped.data() : points.data();
+      whole = ChunkResult{};
+      for (std::size_t p = 0; p < count; p += capacity) {
+        const std::size_t m = std::min(capacity, count - p);
+        backend.analyze(objective, job.options, analyzed + p * std::size_t(analysis_n), m, part);
+        append(whole, part);
+      }
+      add_to_summary(summary, whole);
+      ++summary.chunks;
+      team->deliver(c, points.data(), whole);
+    }
+    team->finish();
+    if (run.store) {
+      if (!run.already_complete) run.store->set_complete(true);  // every chunk of this job (or shard) is done
+      run.store.reset();
+    }
+    team->combine(summary);
+  } catch (const StopRequested& stop) {
+    const std::string kept = run.out + " keeps " + std::to_string(skipped + summary.chunks) + " of " +
+                             std::to_string(mine) + " chunks; continue with 'hessa run " + args.job + " --resume'";
+    try {
+      team->fail();
+    } catch (const StopRequested&) {
+    }
+    run.store.reset();  // closed cleanly before the message
+    throw StopRequested(stop.signal_number(), kept);
+  } catch (...) {
+    team->fail();  // rethrows, or (MPI) reports and aborts every rank
+  }
+  outcome = JobRunOutcome{};
+  outcome.writer = team->writer();
+  if (!outcome.writer) return 0;
+  outcome.summary = timer.finish();
+  outcome.already_complete = run.already_complete;
+  outcome.out = run.out;
+  outcome.settings_json = dump_json(run.settings);
+  outcome.function_label = job.function.label;
+  outcome.function_n = job.function_n;
+  outcome.analysis_n = analysis_n;
+  outcome.directions_scan = job.directions_scan;
+  outcome.scan_dimension = job.n;
+  outcome.stencil = job.options.stencil;
+  outcome.backend_name = backend.name();
+  outcome.team = team->describe();
+  outcome.chunks_done_before = skipped;
+  outcome.chunks_in_shard = mine;
+  outcome.chunk_count = layout.chunk_count();
+  outcome.shard = shard;
+  return 0;
+}
+
+}  // namespace hessa::jobs
