@@ -1,6 +1,7 @@
-// Batch jobs end to end (`hessa run`, `hessa merge`): a run killed with SIGKILL and resumed equals an uninterrupted
-// run bit for bit; shards + merge equal one run; resume refuses a changed job; bad job files exit 2 with the key
-// path and line. The HDF5 files are read back with the HDF5 C API directly, not through hessa's own store code.
+// Batch jobs: a run killed with SIGKILL and resumed equals an uninterrupted run bit for bit; shards + merge equal
+// one run; resume refuses a changed job; bad job files exit 2 with the key path and line. What needs a process
+// (a kill, MPI, exit codes, printed summaries) runs the `hessa` binary; the rest calls the job runner in-process.
+// The HDF5 files are read back with the HDF5 C API directly, not through hessa's own store code.
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <signal.h>
@@ -21,7 +22,10 @@
 
 #include "batch_jobs.hpp"
 #include "cli_support.hpp"
+#include "hessa/errors.hpp"
 #include "hessa/io.hpp"
+#include "jobs/job_runner.hpp"
+#include "jobs/merge_stores.hpp"
 #include "store_reader.hpp"
 
 namespace {
@@ -53,6 +57,29 @@ class Batch : public ::testing::Test {
     return p.string();
   }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // The job runner in-process, on the CPU, as `hessa run JOB [--shard K/N] [--resume] --backend cpu` runs it.
+  static hessa::jobs::JobRunOutcome run_here(const std::string& job, const std::string& shard = "",
+                                             bool resume = false) {
+    hessa::jobs::JobRunRequest request;
+    request.job = job;
+    request.shard = shard;
+    request.resume = resume;
+    request.backend = "cpu";
+    hessa::jobs::JobRunOutcome outcome;
+    EXPECT_EQ(hessa::jobs::run_job(request, outcome, nullptr, nullptr), 0);
+    return outcome;
+  }
+  // The InputError's message that the job runner (or merge) throws, "" when it throws none.
+  template <class Run>
+  static std::string input_error_of(Run run) {
+    try {
+      run();
+    } catch (const hessa::InputError& e) {
+      return e.what();
+    }
+    return "";
+  }
 
   // A job that takes a few seconds on two cores: 300 x 300 points of the slow function, 90 chunks, every optional
   // array on so that all datasets are compared.
@@ -127,8 +154,10 @@ TEST_F(Batch, ThreeShardsMergedEqualOneRun) {
   const std::vector<std::string> names = per_point_datasets(true);
   const std::string job = small_job("job.toml", "scan.h5");
   for (int k = 1; k <= 3; ++k) {
-    const CliRun r = run_hessa("run " + job + " --quiet --backend cpu --shard " + std::to_string(k) + "/3");
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const hessa::jobs::JobRunOutcome r = run_here(job, std::to_string(k) + "/3");
+    EXPECT_EQ(r.out, path("scan.shard-" + std::to_string(k) + "-of-3.h5"));
+    EXPECT_EQ(r.chunks_in_shard, k == 1 ? 6u : 5u);  // 16 chunks: 0, 3, ..., 15 / 1, 4, ..., 13 / 2, ..., 14
+    EXPECT_EQ(r.summary.chunks, r.chunks_in_shard);
     ASSERT_TRUE(fs::exists(path("scan.shard-" + std::to_string(k) + "-of-3.h5")));
   }
   const auto shard1 = read_file(path("scan.shard-1-of-3.h5"), names);
@@ -139,16 +168,17 @@ TEST_F(Batch, ThreeShardsMergedEqualOneRun) {
 
   const std::string s1 = path("scan.shard-1-of-3.h5"), s2 = path("scan.shard-2-of-3.h5"),
                     s3 = path("scan.shard-3-of-3.h5");
-  const CliRun partial = run_hessa("merge " + s1 + " " + s2 + " -o " + path("partial.h5"));
-  EXPECT_EQ(partial.exit_code, 2) << partial.output;
-  EXPECT_NE(partial.output.find("chunks are done in none of the inputs: 2, 5, 8"), std::string::npos) << partial.output;
+  const std::string partial = input_error_of([&] { hessa::jobs::merge_stores({{s1, s2}, path("partial.h5"), false}); });
+  EXPECT_NE(partial.find("chunks are done in none of the inputs: 2, 5, 8"), std::string::npos) << partial;
   EXPECT_FALSE(fs::exists(path("partial.h5")));
 
   // Overlapping inputs (shard 1 twice) are fine when they agree.
-  const CliRun merged = run_hessa("merge " + s1 + " " + s2 + " " + s3 + " " + s1 + " -o " + path("merged.h5"));
-  ASSERT_EQ(merged.exit_code, 0) << merged.output;
-  const CliRun single = run_hessa("run " + job + " --quiet --backend cpu");
-  ASSERT_EQ(single.exit_code, 0) << single.output;
+  const hessa::jobs::MergeOutcome merged = hessa::jobs::merge_stores({{s1, s2, s3, s1}, path("merged.h5"), false});
+  EXPECT_EQ(merged.chunks, 16u);
+  EXPECT_EQ(merged.overlaps, 6u);  // shard 1's chunks, given twice
+  EXPECT_TRUE(merged.missing.empty());
+  const hessa::jobs::JobRunOutcome single = run_here(job);
+  EXPECT_EQ(single.summary.points, 41u * 37u);
 
   const auto a = read_file(path("merged.h5"), names);
   const auto b = read_file(path("scan.h5"), names);
@@ -160,7 +190,7 @@ TEST_F(Batch, ThreeShardsMergedEqualOneRun) {
 
 TEST_F(Batch, MergeRefusesShardsOfDifferentJobs) {
   const std::string job = small_job("job.toml", "scan.h5");
-  ASSERT_EQ(run_hessa("run " + job + " --quiet --backend cpu --shard 1/2").exit_code, 0);
+  run_here(job, "1/2");
   std::string text;
   {
     std::ifstream in(job);
@@ -168,16 +198,17 @@ TEST_F(Batch, MergeRefusesShardsOfDifferentJobs) {
   }
   write("other.toml", text.replace(text.find("counts = [41, 37]"), 17, "counts = [41, 38]"));
   // Same chunk count (16), different grid: the settings tell them apart.
-  ASSERT_EQ(run_hessa("run " + path("other.toml") + " --quiet --backend cpu --shard 2/2").exit_code, 0);
-  const CliRun r = run_hessa("merge " + path("scan.shard-1-of-2.h5") + " " + path("scan.shard-2-of-2.h5") + " -o " +
-                             path("merged.h5"));
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("points.counts"), std::string::npos) << r.output;
+  run_here(path("other.toml"), "2/2");
+  const std::string error = input_error_of([&] {
+    hessa::jobs::merge_stores({{path("scan.shard-1-of-2.h5"), path("scan.shard-2-of-2.h5")}, path("merged.h5"), false});
+  });
+  EXPECT_NE(error.find("points.counts"), std::string::npos) << error;
+  EXPECT_FALSE(fs::exists(path("merged.h5")));
 }
 
 TEST_F(Batch, ResumeRefusesAJobThatChangesResults) {
   const std::string job = small_job("job.toml", "scan.h5");
-  ASSERT_EQ(run_hessa("run " + job + " --quiet --backend cpu").exit_code, 0);
+  run_here(job);
   std::string text;
   {
     std::ifstream in(job);
@@ -186,16 +217,16 @@ TEST_F(Batch, ResumeRefusesAJobThatChangesResults) {
   text.replace(text.find("chunk = 100"), 11, "chunk = 50");
   text.replace(text.find("[analysis]\n"), 11, "[analysis]\ngtol = 1e-3\n");
   write("job.toml", text);
-  const CliRun r = run_hessa("run " + job + " --resume --backend cpu");
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("analysis.gtol, output.chunk"), std::string::npos) << r.output;
+  const std::string error = input_error_of([&] { run_here(job, "", true); });
+  EXPECT_NE(error.find("analysis.gtol, output.chunk"), std::string::npos) << error;
   // The backend is not a result setting: resuming under another [run] section is allowed.
   text.replace(text.find("chunk = 50"), 10, "chunk = 100");
   text.replace(text.find("gtol = 1e-3\n"), 12, "");
   write("job.toml", text + "[run]\nbackend = \"cpu\"\n");
-  const CliRun ok = run_hessa("run " + job + " --resume");
-  EXPECT_EQ(ok.exit_code, 0) << ok.output;
-  EXPECT_NE(ok.output.find("0 computed, 16 already done"), std::string::npos) << ok.output;
+  const hessa::jobs::JobRunOutcome ok = run_here(job, "", true);
+  EXPECT_EQ(ok.summary.chunks, 0u);
+  EXPECT_EQ(ok.chunks_done_before, 16u);
+  EXPECT_TRUE(ok.already_complete);
 }
 
 struct BadJob {
@@ -264,9 +295,9 @@ TEST_F(Batch, RelativePathsAreRelativeToTheJobFile) {
   const std::string job = write("jobs/job.toml",
                                 "[function]\nexpression = \"(x^2 + y - 11)^2 + (x + y^2 - 7)^2\"\n[points]\nkind = "
                                 "\"file\"\nfile = \"pts.csv\"\n[output]\npath = \"out/r.h5\"\n");
-  const CliRun r = run_hessa("run " + job + " --backend cpu");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("minimum     2"), std::string::npos) << r.output;
+  const hessa::jobs::JobRunOutcome r = run_here(job);
+  EXPECT_EQ(r.out, path("jobs/out/r.h5"));
+  EXPECT_EQ(r.summary.per_class[std::size_t(hessa::PointClass::Minimum)], 2u);
   const auto f = read_file(path("jobs/out/r.h5"), per_point_datasets(false));
   ASSERT_TRUE(f);
   EXPECT_EQ(f->datasets.at("points").size(), 3u * 2u * 8u);

@@ -31,11 +31,11 @@ std::string check_size(std::string& text) {
 
 }  // namespace
 
-void add_chunk_options(CLI::App* cmd, ChunkOptions& options) {
-  cmd->add_option("--chunk", options.chunk,
+void add_chunk_options(CLI::App* cmd, std::size_t& chunk, std::string& memory) {
+  cmd->add_option("--chunk", chunk,
                   "Points per chunk (default: sized from the memory budget; a larger value is clamped to it)")
       ->check(CLI::Validator(check_count, "N"));
-  add_memory_option(cmd, options.memory,
+  add_memory_option(cmd, memory,
                     "Host memory limit for this run, e.g. 768M or 4G (default: the cgroup's limit, else the "
                     "available memory); chunks are sized within it and a point that cannot fit is refused");
 }

@@ -9,12 +9,8 @@
 
 namespace hessa::cli {
 
-struct ChunkOptions {
-  std::size_t chunk = 0;  // 0: sized from the memory budget
-  std::string memory;     // "" : no user limit
-};
-
-void add_chunk_options(CLI::App* cmd, ChunkOptions& options);
+// --chunk into `chunk` (0 when not given: sized from the memory budget) and --memory into `memory` ("" : none).
+void add_chunk_options(CLI::App* cmd, std::size_t& chunk, std::string& memory);
 // --memory alone (hessa run, whose chunk is the job's), checked as add_chunk_options checks it.
 void add_memory_option(CLI::App* cmd, std::string& memory, const std::string& description);
 

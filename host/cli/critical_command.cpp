@@ -12,18 +12,10 @@
 namespace hessa::cli {
 namespace {
 
+// The flags fill the engine's request directly; only the stencil's name and --quiet are the command's own.
 struct CriticalArgs {
-  std::string function;
-  std::string vars;
-  std::vector<std::string> params;
-  std::string box;
-  std::string grid;
-  std::string points;
-  std::string out;
-  std::string backend = "auto";
+  CriticalRunRequest request;
   std::string stencil = "central";
-  int max_iter = 100;
-  int threads = 0;
   bool quiet = false;
 };
 
@@ -65,21 +57,11 @@ void print_summary(const CriticalRunOutcome& outcome, const std::string& out) {
   std::cout << "  wrote " << out << " (settings in " << out << ".meta.json)\n";
 }
 
-int run_critical_command(const CriticalArgs& args) {
-  CriticalRunRequest request;
-  request.function = args.function;
-  request.vars = args.vars;
-  request.params = args.params;
-  request.box = args.box;
-  request.grid = args.grid;
-  request.points = args.points;
-  request.out = args.out;
-  request.backend = args.backend;
+int run_critical_command(CriticalArgs& args) {
+  CriticalRunRequest& request = args.request;
   request.stencil = stencil_from_name(args.stencil);
-  request.max_iter = args.max_iter;
-  request.threads = args.threads;
   const CriticalRunOutcome outcome = run_critical(request, stderr_notices(args.quiet));
-  if (!args.quiet) print_summary(outcome, args.out);
+  if (!args.quiet) print_summary(outcome, request.out);
   return 0;
 }
 
@@ -91,29 +73,31 @@ std::function<int()> add_critical_command(CLI::App& app) {
       "critical",
       "Find the stationary points in a box by a batched Levenberg-Marquardt search from many starts, "
       "classify them and count the starts that reached each");
-  cmd->add_option("-f,--function", args->function,
+  cmd->add_option("-f,--function", args->request.function,
                   "A catalogue name (see 'hessa functions'), quadratic:MATRIX.csv, @FILE with an expression, "
                   "or an expression such as \"x^2 - y^2\"")
       ->required();
-  cmd->add_option("--vars", args->vars,
+  cmd->add_option("--vars", args->request.vars,
                   "Names of the coordinates, comma separated (default: x0, x1, ... or the CSV header)");
-  cmd->add_option("--param", args->params, "A named constant for the expression, NAME=VALUE (repeatable)");
-  cmd->add_option("--box", args->box,
+  cmd->add_option("--param", args->request.params, "A named constant for the expression, NAME=VALUE (repeatable)");
+  cmd->add_option("--box", args->request.box,
                   "The region, LOW:HIGH per coordinate, e.g. -5:5,-5:5; stationary points outside it are not reported");
-  cmd->add_option("--grid", args->grid, "Starts on a grid over the box, points per coordinate, e.g. 64x64");
-  cmd->add_option("-p,--points", args->points,
+  cmd->add_option("--grid", args->request.grid, "Starts on a grid over the box, points per coordinate, e.g. 64x64");
+  cmd->add_option("-p,--points", args->request.points,
                   "Starting points instead of --grid: .csv or .npy (without --box their bounding box sets the scale)");
-  cmd->add_option("-o,--out", args->out, "Result file: .csv, .npy (structured), .npz or .jsonl")->required();
-  cmd->add_option("--backend", args->backend, "auto (GPU when usable, else CPU, said on stderr), cpu or cuda")
+  cmd->add_option("-o,--out", args->request.out, "Result file: .csv, .npy (structured), .npz or .jsonl")->required();
+  cmd->add_option("--backend", args->request.backend, "auto (GPU when usable, else CPU, said on stderr), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--stencil", args->stencil, "FD stencil for the search and the analysis (see 'hessa analyze --help')")
       ->check(CLI::IsMember({"central", "compact", "richardson", "hyperdual"}))
       ->capture_default_str();
-  cmd->add_option("--max-iter", args->max_iter, "Backend evaluations per start before it counts as not converged")
+  cmd->add_option("--max-iter", args->request.max_iter,
+                  "Backend evaluations per start before it counts as not converged")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--threads", args->threads, "CPU threads (default: OpenMP's choice)")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", args->request.threads, "CPU threads (default: OpenMP's choice)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no fallback notice");
   return [args]() { return run_critical_command(*args); };
 }

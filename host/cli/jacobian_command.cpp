@@ -10,17 +10,10 @@
 namespace hessa::cli {
 namespace {
 
+// The flags fill the engine's request directly; only the mode's name and --quiet are the command's own.
 struct JacobianArgs {
-  std::vector<std::string> functions;
-  std::string vars;
-  std::vector<std::string> params;
-  std::string points;
-  std::string out;
+  JacobianRunRequest request;
   std::string mode = "central";
-  double step = 0.0;  // 0: the mode's default
-  std::string backend = "auto";
-  ChunkOptions chunking;
-  int threads = 0;
   bool quiet = false;
 };
 
@@ -30,19 +23,9 @@ JacobianMode mode_from_name(const std::string& name) {
   return JacobianMode::Central;
 }
 
-int run_jacobian_command(const JacobianArgs& args) {
-  JacobianRunRequest request;
-  request.functions = args.functions;
-  request.vars = args.vars;
-  request.params = args.params;
-  request.points = args.points;
-  request.out = args.out;
+int run_jacobian_command(JacobianArgs& args) {
+  JacobianRunRequest& request = args.request;
   request.mode = mode_from_name(args.mode);
-  request.step = args.step;
-  request.backend = args.backend;
-  request.chunk = args.chunking.chunk;
-  request.memory = args.chunking.memory;
-  request.threads = args.threads;
   const JacobianRunOutcome outcome = run_jacobian(request, stderr_notices(args.quiet));
 
   if (!args.quiet) {
@@ -51,7 +34,7 @@ int run_jacobian_command(const JacobianArgs& args) {
     std::cout << "  failed " << outcome.failed << (outcome.failed ? "  (see the status column)" : "") << '\n';
     if (request.mode == JacobianMode::Richardson) std::cout << "  largest jac_err " << outcome.largest_error << '\n';
     std::cout << "  " << outcome.seconds << " s\n";
-    std::cout << "  wrote " << args.out << " (settings in " << args.out << ".meta.json)\n";
+    std::cout << "  wrote " << request.out << " (settings in " << request.out << ".meta.json)\n";
   }
   return 0;
 }
@@ -61,29 +44,30 @@ int run_jacobian_command(const JacobianArgs& args) {
 std::function<int()> add_jacobian_command(CLI::App& app) {
   auto args = std::make_shared<JacobianArgs>();
   CLI::App* cmd = app.add_subcommand("jacobian", "Jacobian of a vector-valued function at every point of a file");
-  cmd->add_option("-f,--function", args->functions,
+  cmd->add_option("-f,--function", args->request.functions,
                   "One output of f as an expression, e.g. \"r*cos(t)\" (repeat: one --function per output)")
       ->required();
-  cmd->add_option("--vars", args->vars,
+  cmd->add_option("--vars", args->request.vars,
                   "Names of the coordinates, comma separated (default: x0, x1, ... or the CSV header)");
-  cmd->add_option("--param", args->params, "A named constant for the expressions, NAME=VALUE (repeatable)");
-  cmd->add_option("-p,--points", args->points, "Points, one per row: .csv (header optional) or .npy (B x m)")
+  cmd->add_option("--param", args->request.params, "A named constant for the expressions, NAME=VALUE (repeatable)");
+  cmd->add_option("-p,--points", args->request.points, "Points, one per row: .csv (header optional) or .npy (B x m)")
       ->required();
-  cmd->add_option("-o,--out", args->out, "Result file: .csv or .jsonl")->required();
+  cmd->add_option("-o,--out", args->request.out, "Result file: .csv or .jsonl")->required();
   cmd->add_option("--mode", args->mode,
                   "central: 2m+1 evaluations per output, O(h^2); richardson: 4m+1, O(h^4) with an error estimate "
                   "(jac_err); dual: m hyper-dual evaluations, exact")
       ->check(CLI::IsMember({"central", "richardson", "dual"}))
       ->capture_default_str();
-  cmd->add_option("--step", args->step,
+  cmd->add_option("--step", args->request.step,
                   "Relative step s: h_j = s * max(|x_j|, 1) (default eps^(1/3) = 6.06e-6 for central, eps^(1/5) = "
                   "7.4e-4 for richardson; unused by dual)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--backend", args->backend, "auto (GPU when usable, else CPU, said on stderr), cpu or cuda")
+  cmd->add_option("--backend", args->request.backend, "auto (GPU when usable, else CPU, said on stderr), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
-  add_chunk_options(cmd, args->chunking);
-  cmd->add_option("--threads", args->threads, "CPU threads (default: OpenMP's choice)")->check(CLI::PositiveNumber);
+  add_chunk_options(cmd, args->request.chunk, args->request.memory);
+  cmd->add_option("--threads", args->request.threads, "CPU threads (default: OpenMP's choice)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no fallback notice");
   return [args]() { return run_jacobian_command(*args); };
 }

@@ -1,9 +1,5 @@
 // `hessa run` and `hessa merge`: their flags, progress lines and summaries (the runs: jobs/job_runner and
 // jobs/merge_stores).
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -32,42 +28,6 @@ struct MergeArgs {
   std::string out;
   bool allow_incomplete = false;
   bool quiet = false;
-};
-
-// On a terminal: a bar-less progress line redrawn a few times a second (as `hessa analyze`). Otherwise (batch
-// logs): a plain line every 10 s with points done, rate and ETA. The clock starts at the first update (0 done).
-class BatchProgress {
- public:
-  explicit BatchProgress(bool enabled) : enabled_(enabled), terminal_(isatty(STDERR_FILENO) != 0) {}
-  void update(std::size_t done, std::size_t total) {
-    if (!enabled_) return;
-    if (!started_) {
-      started_ = true;
-      start_ = std::chrono::steady_clock::now();
-    }
-    const double elapsed = seconds();
-    const double interval = terminal_ ? 0.25 : 10.0;
-    if (elapsed < 1.0 || elapsed - last_ < interval) return;
-    last_ = elapsed;
-    const double rate = double(done) / elapsed;
-    const double eta = rate > 0 ? double(total - done) / rate : 0.0;
-    std::fprintf(stderr, "%s%zu / %zu points (%.0f%%), %.3g points/s, ETA %.0f s%s", terminal_ ? "\r" : "hessa: ", done,
-                 total, total ? 100.0 * double(done) / double(total) : 100.0, rate, eta, terminal_ ? "   " : "\n");
-    std::fflush(stderr);
-    shown_ = terminal_;
-  }
-  ~BatchProgress() {
-    if (shown_) std::fprintf(stderr, "\n");
-  }
-
- private:
-  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
-  bool enabled_;
-  bool terminal_;
-  bool started_ = false;
-  bool shown_ = false;
-  double last_ = 0.0;
-  std::chrono::steady_clock::time_point start_;
 };
 
 void print_job_summary(const jobs::JobRunOutcome& run) {
@@ -100,7 +60,7 @@ int run_job_command(const RunArgs& args) {
   request.backend = args.backend;
   request.threads = args.threads;
   request.memory = args.memory;
-  BatchProgress progress(!args.quiet);
+  ProgressLine progress(!args.quiet, true);  // batch logs get a line every 10 s
   jobs::JobRunOutcome outcome;
   const int code = jobs::run_job(
       request, outcome, [&](std::size_t written, std::size_t total) { progress.update(written, total); },

@@ -27,25 +27,12 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
   expression_options.dimension = n;
   expression_options.parameters = parse_params(request.params);
   expression_options.source_name = fn.source_name;
-  std::vector<std::string> coordinate_names;
-  if (!request.vars.empty()) {
-    expression_options.variable_names = split_names(request.vars);
-    if (int(expression_options.variable_names.size()) != n) {
-      throw InputError(request.points, 1, 0,
-                       "--vars names " + std::to_string(expression_options.variable_names.size()) +
-                           " variables but the points have " + std::to_string(n) + " columns");
-    }
-    coordinate_names = expression_options.variable_names;
-  } else if (!reader->column_names().empty()) {
-    // A CSV header names the output columns, and in a user's expression the variables too (x0, x1 still
-    // work). Catalogue functions are written in x0/x[i] form and keep it.
-    coordinate_names = reader->column_names();
-    if (fn.user_expression && usable_as_variable_names(coordinate_names)) {
-      expression_options.variable_names = coordinate_names;
-    }
-  } else {
-    for (int i = 0; i < n; ++i) coordinate_names.push_back("x" + std::to_string(i));
-  }
+  // Catalogue functions are written in x0/x[i] form and keep it; a user's expression may use the header's names.
+  const CoordinateNames names =
+      name_coordinates(request.vars, reader->column_names(), n, fn.user_expression, request.points, 1,
+                       "the points have " + std::to_string(n) + " columns");
+  expression_options.variable_names = names.variables;
+  const std::vector<std::string>& coordinate_names = names.coordinates;
   const CompiledFunction f = compile_expression(fn.expression, expression_options);
 
   AnalysisOptions options;

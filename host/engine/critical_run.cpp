@@ -154,19 +154,11 @@ NamedFunction compile_function(const CriticalRunRequest& args, const Starts& sta
   r.options.dimension = starts.n;
   r.options.parameters = parse_params(args.params);
   r.options.source_name = r.fn.source_name;
-  if (!args.vars.empty()) {
-    r.options.variable_names = split_names(args.vars);
-    if (int(r.options.variable_names.size()) != starts.n)
-      throw InputError(starts.source, line, 0,
-                       "--vars names " + std::to_string(r.options.variable_names.size()) + " variables but there are " +
-                           std::to_string(starts.n) + " coordinates");
-    r.coordinate_names = r.options.variable_names;
-  } else if (!starts.header.empty()) {
-    r.coordinate_names = starts.header;
-    if (r.fn.user_expression && usable_as_variable_names(starts.header)) r.options.variable_names = starts.header;
-  } else {
-    for (int i = 0; i < starts.n; ++i) r.coordinate_names.push_back("x" + std::to_string(i));
-  }
+  const CoordinateNames names =
+      name_coordinates(args.vars, starts.header, starts.n, r.fn.user_expression, starts.source, line,
+                       "there are " + std::to_string(starts.n) + " coordinates");
+  r.options.variable_names = names.variables;
+  r.coordinate_names = names.coordinates;
   r.f = compile_expression(r.fn.expression, r.options);
   return r;
 }

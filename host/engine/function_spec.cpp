@@ -28,6 +28,27 @@ std::vector<std::string> split_names(const std::string& text) {
   return names;
 }
 
+CoordinateNames name_coordinates(const std::string& vars, const std::vector<std::string>& header, int n,
+                                 bool header_names_variables, const std::string& where, int line,
+                                 const std::string& counted) {
+  CoordinateNames names;
+  if (!vars.empty()) {
+    names.variables = split_names(vars);
+    if (int(names.variables.size()) != n) {
+      throw InputError(where, line, 0,
+                       "--vars names " + std::to_string(names.variables.size()) + " variables but " + counted);
+    }
+    names.coordinates = names.variables;
+  } else if (!header.empty()) {
+    // A CSV header names the output columns, and the variables too where it can (x0, x1 still work).
+    names.coordinates = header;
+    if (header_names_variables && usable_as_variable_names(header)) names.variables = header;
+  } else {
+    for (int i = 0; i < n; ++i) names.coordinates.push_back("x" + std::to_string(i));
+  }
+  return names;
+}
+
 std::string join_names(const std::vector<std::string>& items, std::size_t limit) {
   std::string text;
   for (std::size_t i = 0; i < items.size() && i < limit; ++i) text += (i ? ", " : "") + items[i];

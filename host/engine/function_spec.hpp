@@ -39,6 +39,19 @@ ResolvedFunction resolve_function(const std::string& spec);
 void check_function_dimension(const ResolvedFunction& fn, int n, const std::string& where, int line = 1,
                               std::string counted = "");
 
+// The names of a point set's n coordinates (output columns, metadata) and the names its expression may use.
+struct CoordinateNames {
+  std::vector<std::string> coordinates;  // n names
+  std::vector<std::string> variables;    // for ExpressionOptions::variable_names; empty: the x0, x[i] form only
+};
+
+// --vars text when given (InputError at where:line unless it names n: "--vars names K variables but " + counted),
+// else the points file's header (also the variables when `header_names_variables` and every name is usable as
+// one), else x0, x1, ...
+CoordinateNames name_coordinates(const std::string& vars, const std::vector<std::string>& header, int n,
+                                 bool header_names_variables, const std::string& where, int line,
+                                 const std::string& counted);
+
 // True when every name can serve as a variable of the expression language (an identifier, not reserved).
 bool usable_as_variable_names(const std::vector<std::string>& names);
 

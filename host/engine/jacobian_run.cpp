@@ -27,21 +27,10 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
   ExpressionOptions expression_options;
   expression_options.dimension = m;
   expression_options.parameters = parse_params(args.params);
-  std::vector<std::string> coordinate_names;
-  if (!args.vars.empty()) {
-    expression_options.variable_names = split_names(args.vars);
-    if (int(expression_options.variable_names.size()) != m) {
-      throw InputError(args.points, 1, 0,
-                       "--vars names " + std::to_string(expression_options.variable_names.size()) +
-                           " variables but the points have " + std::to_string(m) + " columns");
-    }
-    coordinate_names = expression_options.variable_names;
-  } else if (!reader->column_names().empty()) {
-    coordinate_names = reader->column_names();  // a CSV header names the columns, and the variables when it can
-    if (usable_as_variable_names(coordinate_names)) expression_options.variable_names = coordinate_names;
-  } else {
-    for (int j = 0; j < m; ++j) coordinate_names.push_back("x" + std::to_string(j));
-  }
+  const CoordinateNames names = name_coordinates(args.vars, reader->column_names(), m, true, args.points, 1,
+                                                 "the points have " + std::to_string(m) + " columns");
+  expression_options.variable_names = names.variables;
+  const std::vector<std::string>& coordinate_names = names.coordinates;
   std::vector<CompiledFunction> functions;
   for (std::size_t i = 0; i < args.functions.size(); ++i) {
     // Errors point at the --function they are in: "--function:1:5: ..." or, with several, "--function 2:1:5: ...".
@@ -59,8 +48,7 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
 
   auto backend = choose_backend_of(args.backend, notice, make_cpu_jacobian_backend, make_cuda_jacobian_backend);
   const std::size_t chunk = plan_chunk_points(
-      args.chunk, args.memory, jacobian_bytes_per_point(m, k, mode),
-      backend->chunk_capacity(m, k, mode),
+      args.chunk, args.memory, jacobian_bytes_per_point(m, k, mode), backend->chunk_capacity(m, k, mode),
       "m = " + std::to_string(m) + " coordinates, k = " + std::to_string(k) + " functions", notice);
 
   const auto start = std::chrono::steady_clock::now();

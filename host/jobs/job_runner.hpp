@@ -38,13 +38,13 @@ struct JobRunOutcome {
   std::string out;                // the store (a shard's own file with --shard)
   std::string settings_json;      // the job's resolved settings
   std::string function_label;
-  int function_n = 0;             // coordinates of the function (a model: its parameter count)
-  int analysis_n = 0;             // dimension of g, H and the eigenvalues
+  int function_n = 0;  // coordinates of the function (a model: its parameter count)
+  int analysis_n = 0;  // dimension of g, H and the eigenvalues
   bool directions_scan = false;
-  int scan_dimension = 0;         // directions of a direction scan
+  int scan_dimension = 0;  // directions of a direction scan
   StencilKind stencil = StencilKind::Central;
   std::string backend_name;
-  std::string team;  // "" for one process, else e.g. "2 MPI ranks"
+  std::string team;                    // "" for one process, else e.g. "2 MPI ranks"
   std::size_t chunks_done_before = 0;  // of this shard, found done in the store
   std::size_t chunks_in_shard = 0;
   std::size_t chunk_count = 0;  // of the job

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -24,6 +25,19 @@ struct RunSummary {
 
 // Adds one analyzed chunk to the counts (classes, failures, eigenvalue range, points).
 void add_to_summary(RunSummary& summary, const ChunkResult& result);
+
+// A run's summary from its start to its end: counts zero, the eigenvalue range empty, the clock started.
+class SummaryTimer {
+ public:
+  SummaryTimer();
+  RunSummary& summary() { return summary_; }
+  // The summary at the end of the run: its seconds, and lambda_min = lambda_max = NaN when no point succeeded.
+  RunSummary finish();
+
+ private:
+  RunSummary summary_;
+  std::chrono::steady_clock::time_point start_;
+};
 
 // Called after each chunk with the points done so far and the total when known.
 using ProgressCallback = std::function<void(std::size_t done, std::optional<std::size_t> total)>;
