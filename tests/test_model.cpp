@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "backend_fixture.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/model.hpp"
 #include "hessa/objective.hpp"
@@ -281,18 +282,8 @@ AffineSubspace random_subspace(const std::vector<double>& origin, int k, std::ui
   return s;
 }
 
-std::string scientific(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2e", v);
-  return text;
-}
-
-class ModelOnBackend : public ::testing::TestWithParam<std::string> {
+class ModelOnBackend : public test::OnBackend<> {
  protected:
-  void SetUp() override {
-    backend_ = test::backend_named(GetParam(), &why_);
-    HESSA_SKIP_WITHOUT_GPU(backend_, why_);
-  }
   ChunkResult analyze(const Objective& f, const std::vector<std::vector<double>>& points, AnalysisOptions options) {
     ChunkResult r;
     const std::vector<double> flat = test::flatten(points);
@@ -308,8 +299,6 @@ class ModelOnBackend : public ::testing::TestWithParam<std::string> {
     f.subspace = subspace;
     return analyze(f, points, options);
   }
-  std::unique_ptr<Backend> backend_;
-  std::string why_;
 };
 
 AnalysisOptions keep_all(StencilKind stencil) {
@@ -461,7 +450,7 @@ TEST_P(ModelOnBackend, SmallMlpHessiansMatchAnIndependentForwardPassAndStencil) 
         const double err = scaled_error(&r.hessian[p * n * n], H_ref[p]);
         EXPECT_LE(err, bar) << "Hessian";
         RecordProperty(std::string(c.name) + "_" + stencil_name(stencil) + "_" + std::to_string(p) + "_error",
-                       scientific(err));
+                       test::scientific(err));
       }
     }
   }
@@ -658,8 +647,7 @@ TEST_P(ModelOnBackend, HyperDualGivesExactHessiansOnSubspaces) {
   EXPECT_NEAR(r.hessian[0], restricted, 1e-12 * std::fabs(restricted));
 }
 
-INSTANTIATE_TEST_SUITE_P(ModelBackends, ModelOnBackend, ::testing::Values("cpu", "cuda"),
-                         [](const auto& param_info) { return param_info.param; });
+HESSA_INSTANTIATE_ON_BACKENDS(ModelBackends, ModelOnBackend);
 
 // make_dataset: what does not fit the model is a message; what fits is "", split into features and targets.
 TEST(ModelDataset, MakeDatasetExplainsWhatDoesNotFitTheModel) {
