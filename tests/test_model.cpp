@@ -16,6 +16,7 @@
 #include "hessa/errors.hpp"
 #include "hessa/model.hpp"
 #include "hessa/objective.hpp"
+#include "model_support.hpp"
 #include "test_support.hpp"
 
 namespace hessa::test {
@@ -90,47 +91,10 @@ using test::reference_loss;
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 
-// Uniform numbers in [lo, hi) from std::mt19937's 32-bit output, which the standard specifies exactly (unlike
-// std::uniform_real_distribution's mapping): the same seed gives the same data with every compiler.
-class Uniform {
- public:
-  explicit Uniform(std::uint32_t seed) : engine_(seed) {}
-  double operator()(double lo, double hi) { return lo + (hi - lo) * (double(engine_()) * 0x1.0p-32); }
-  std::uint32_t bits() { return engine_(); }
-
- private:
-  std::mt19937 engine_;
-};
+using test::make_model;
+using test::Uniform;
 
 std::vector<Real> to_real(const std::vector<double>& v) { return {v.begin(), v.end()}; }
-
-// A model on `samples` seeded random samples: features in [-1, 1); targets in [-1, 1) (mse), a class index
-// (cross_entropy) or a label, 0, 1 and now and then a soft 0.25 (logistic). Built through make_dataset, which
-// must accept it.
-MlpModel make_model(std::vector<std::int32_t> widths, Activation activation, LossKind loss, int samples,
-                    std::uint32_t seed) {
-  MlpModel model;
-  model.widths = std::move(widths);
-  model.activation = activation;
-  model.loss = loss;
-  Uniform u(seed);
-  const int features = model.widths.front(), outputs = model.widths.back();
-  const int targets = loss == LossKind::Mse ? outputs : 1;
-  std::vector<double> rows;
-  for (int s = 0; s < samples; ++s) {
-    for (int i = 0; i < features; ++i) rows.push_back(u(-1, 1));
-    if (loss == LossKind::Mse) {
-      for (int j = 0; j < targets; ++j) rows.push_back(u(-1, 1));
-    } else if (loss == LossKind::CrossEntropy) {
-      rows.push_back(double(u.bits() % std::uint32_t(outputs)));
-    } else {
-      rows.push_back(s % 7 == 3 ? 0.25 : double(u.bits() % 2));
-    }
-  }
-  const std::string why = make_dataset(rows, features + targets, model, &model.data);
-  EXPECT_EQ(why, "");
-  return model;
-}
 
 std::vector<double> random_vector(std::size_t n, double lo, double hi, std::uint32_t seed) {
   Uniform u(seed);
