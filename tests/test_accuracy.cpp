@@ -3,26 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 
+#include "backend_fixture.hpp"
 #include "hessa/detail/hyper_dual.hpp"
 #include "test_support.hpp"
 
 namespace hessa {
 namespace {
 
-std::string scientific(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2e", v);
-  return text;
-}
-
-class AccuracyOnBackend : public ::testing::TestWithParam<std::string> {
+class AccuracyOnBackend : public test::OnBackend<> {
  protected:
-  void SetUp() override {
-    backend_ = test::backend_named(GetParam(), &why_);
-    HESSA_SKIP_WITHOUT_GPU(backend_, why_);
-  }
   // Largest scaled error of H over every catalogue function at its sample points (n = fixed, or 2 and 5).
   double worst_hessian_error(StencilKind stencil, std::string* where) {
     double worst = 0.0;
@@ -47,8 +37,6 @@ class AccuracyOnBackend : public ::testing::TestWithParam<std::string> {
     }
     return worst;
   }
-  std::unique_ptr<Backend> backend_;
-  std::string why_;
 };
 
 // Richardson (h = 2^-9 max(|x|,1), then h/2): truncation ~h^4 f^(6) and rounding ~eps |f| / (h/2)^2 are both
@@ -57,7 +45,7 @@ TEST_P(AccuracyOnBackend, RichardsonHessiansReach1e9OnEveryCatalogueFunction) {
   std::string where;
   const double worst = worst_hessian_error(StencilKind::Richardson, &where);
   EXPECT_LE(worst, 1e-9) << "worst at " << where;
-  RecordProperty("worst_richardson_error", scientific(worst));
+  RecordProperty("worst_richardson_error", test::scientific(worst));
 }
 
 // Hyper-dual derivatives are exact but for the rounding of the function's own arithmetic: a few ulps of
@@ -66,7 +54,7 @@ TEST_P(AccuracyOnBackend, HyperDualHessiansReach1e13OnEveryCatalogueFunction) {
   std::string where;
   const double worst = worst_hessian_error(StencilKind::HyperDual, &where);
   EXPECT_LE(worst, 1e-13) << "worst at " << where;
-  RecordProperty("worst_hyperdual_error", scientific(worst));
+  RecordProperty("worst_hyperdual_error", test::scientific(worst));
 }
 
 // The plain stencils, for the README's table (their bar, 1e-6, is asserted in test_catalogue.cpp).
@@ -75,7 +63,7 @@ TEST_P(AccuracyOnBackend, PlainStencilsStayBelow1e6) {
     std::string where;
     const double worst = worst_hessian_error(kind, &where);
     EXPECT_LE(worst, 1e-6) << "worst at " << where;
-    RecordProperty(std::string("worst_") + stencil_name(kind) + "_error", scientific(worst));
+    RecordProperty(std::string("worst_") + stencil_name(kind) + "_error", test::scientific(worst));
   }
 }
 
@@ -161,8 +149,7 @@ TEST_P(AccuracyOnBackend, HyperDualAtAKinkGivesTheDocumentedOneSidedValues) {
   EXPECT_EQ(r.hessian[3], 2.0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AccuracyOnBackend, ::testing::Values("cpu", "cuda"),
-                         [](const auto& param_info) { return param_info.param; });
+HESSA_INSTANTIATE_ON_BACKENDS(Backends, AccuracyOnBackend);
 
 }  // namespace
 }  // namespace hessa

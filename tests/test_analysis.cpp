@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "backend_fixture.hpp"
 #include "test_support.hpp"
 
 namespace hessa {
@@ -39,15 +40,7 @@ TEST(Classify, ZeroBandIsAbsolutePlusRelative) {
   EXPECT_EQ(classified({1, 2}, 2e-6, {1e-6, 1e-6, 1e-6}).point_class, PointClass::Noncritical);  // --gtol 1e-6
 }
 
-class AnalysisOnBackend : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    backend_ = test::backend_named(GetParam(), &why_);
-    HESSA_SKIP_WITHOUT_GPU(backend_, why_);
-  }
-  std::unique_ptr<Backend> backend_;
-  std::string why_;
-};
+class AnalysisOnBackend : public test::OnBackend<> {};
 
 TEST_P(AnalysisOnBackend, StepQuantitiesMatchHandComputedValues) {
   // f = x^2 + 4 y^2 at (1, 1): g = (2, 8), H = diag(2, 8); g'g = 68, g'Hg = 2*4 + 8*64 = 520.
@@ -187,8 +180,7 @@ TEST_P(AnalysisOnBackend, ChunksOfManyPointsGiveTheSameRowsAsOnePointAtATime) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AnalysisOnBackend, ::testing::Values("cpu", "cuda"),
-                         [](const auto& param_info) { return param_info.param; });
+HESSA_INSTANTIATE_ON_BACKENDS(Backends, AnalysisOnBackend);
 
 }  // namespace
 }  // namespace hessa

@@ -4,20 +4,13 @@
 // functions' steep terms (rosenbrock's 100x, rastrigin's 40 pi^2).
 #include <gtest/gtest.h>
 
+#include "backend_fixture.hpp"
 #include "test_support.hpp"
 
 namespace hessa {
 namespace {
 
-class CatalogueOnBackend : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    backend_ = test::backend_named(GetParam(), &why_);
-    HESSA_SKIP_WITHOUT_GPU(backend_, why_);
-  }
-  std::unique_ptr<Backend> backend_;
-  std::string why_;
-};
+class CatalogueOnBackend : public test::OnBackend<> {};
 
 void check_derivatives(Backend& backend, const CatalogueEntry& e, int n, StencilKind stencil, double tol) {
   const CompiledFunction f = test::compile_entry(e, n);
@@ -78,8 +71,7 @@ TEST_P(CatalogueOnBackend, KnownStationaryPointsGetTheirType) {
   EXPECT_GE(checked, 9 + 15 + 9 + 27);  // himmelblau, six-hump camel, styblinski-tang n=2 and n=3, ...
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CatalogueOnBackend, ::testing::Values("cpu", "cuda"),
-                         [](const auto& param_info) { return param_info.param; });
+HESSA_INSTANTIATE_ON_BACKENDS(Backends, CatalogueOnBackend);
 
 }  // namespace
 }  // namespace hessa

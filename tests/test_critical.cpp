@@ -15,6 +15,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "backend_fixture.hpp"
 #include "cli_support.hpp"
 #include "hessa/critical_search.hpp"
 #include "test_support.hpp"
@@ -22,21 +23,13 @@
 namespace hessa {
 namespace {
 
-class CriticalSearchOnBackend : public ::testing::TestWithParam<std::string> {
+class CriticalSearchOnBackend : public test::OnBackend<> {
  protected:
-  void SetUp() override {
-    backend_ = test::backend_named(GetParam(), &why_);
-    HESSA_SKIP_WITHOUT_GPU(backend_, why_);
-  }
-
   CriticalSearchResult search(const CompiledFunction& f, const SearchBox& box, const std::vector<int>& grid,
                               CriticalSearchOptions options = {}) {
     options.box = box;
     return find_critical_points(f, *backend_, options, grid_points(box, grid));
   }
-
-  std::unique_ptr<Backend> backend_;
-  std::string why_;
 };
 
 double max_abs_difference(const double* a, const std::vector<double>& b) {
@@ -140,8 +133,7 @@ TEST_P(CriticalSearchOnBackend, WithoutAStationaryPointNothingConverges) {
   expect_consistent_bookkeeping(r);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CriticalSearchOnBackend, ::testing::Values("cpu", "cuda"),
-                         [](const auto& param_info) { return param_info.param; });
+HESSA_INSTANTIATE_ON_BACKENDS(Backends, CriticalSearchOnBackend);
 
 TEST(GridPoints, IncludeBothEndsWithTheLastCoordinateFastest) {
   EXPECT_EQ(grid_points({{0, 10}, {1, 12}}, {2, 3}), (std::vector<double>{0, 10, 0, 11, 0, 12, 1, 10, 1, 11, 1, 12}));

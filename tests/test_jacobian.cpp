@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "backend_fixture.hpp"
 #include "cli_support.hpp"
 #include "hessa/detail/hyper_dual.hpp"
 #include "hessa/detail/interpreter.hpp"
@@ -259,12 +260,9 @@ TEST(JacobianLayout, RichardsonCombinationIsExactForQuadraticErrorAndUsesTheActu
 
 // --- backends ------------------------------------------------------------------------------------------------
 
-class JacobianOnBackend : public ::testing::TestWithParam<std::string> {
+// JacobianBackend until it is merged into Backend: then OnBackend<> (the default, Backend) here.
+class JacobianOnBackend : public test::OnBackend<JacobianBackend> {
  protected:
-  void SetUp() override {
-    backend_ = GetParam() == "cpu" ? make_cpu_jacobian_backend() : make_cuda_jacobian_backend(&why_);
-    HESSA_SKIP_WITHOUT_GPU(backend_, why_);
-  }
   JacobianResult run(const std::vector<CompiledFunction>& f, JacobianMode mode, const std::vector<double>& points,
                      double step = 0) {
     JacobianResult r;
@@ -272,8 +270,6 @@ class JacobianOnBackend : public ::testing::TestWithParam<std::string> {
     backend_->compute(f, mode, step > 0 ? step : default_jacobian_step(mode), points.data(), points.size() / m, r);
     return r;
   }
-  std::unique_ptr<JacobianBackend> backend_;
-  std::string why_;
 };
 
 const JacobianMode kModes[] = {JacobianMode::Central, JacobianMode::Richardson, JacobianMode::Dual};
@@ -415,8 +411,7 @@ TEST_P(JacobianOnBackend, AgreesWithTheCpuBackend) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, JacobianOnBackend, ::testing::Values("cpu", "cuda"),
-                         [](const auto& param_info) { return param_info.param; });
+HESSA_INSTANTIATE_ON_BACKENDS(Backends, JacobianOnBackend);
 
 // --- the command -----------------------------------------------------------------------------------------------
 

@@ -12,9 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "backend_fixture.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/model.hpp"
 #include "hessa/objective.hpp"
+#include "model_support.hpp"
 #include "test_support.hpp"
 
 namespace hessa::test {
@@ -89,47 +91,10 @@ using test::reference_loss;
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 
-// Uniform numbers in [lo, hi) from std::mt19937's 32-bit output, which the standard specifies exactly (unlike
-// std::uniform_real_distribution's mapping): the same seed gives the same data with every compiler.
-class Uniform {
- public:
-  explicit Uniform(std::uint32_t seed) : engine_(seed) {}
-  double operator()(double lo, double hi) { return lo + (hi - lo) * (double(engine_()) * 0x1.0p-32); }
-  std::uint32_t bits() { return engine_(); }
-
- private:
-  std::mt19937 engine_;
-};
+using test::make_model;
+using test::Uniform;
 
 std::vector<Real> to_real(const std::vector<double>& v) { return {v.begin(), v.end()}; }
-
-// A model on `samples` seeded random samples: features in [-1, 1); targets in [-1, 1) (mse), a class index
-// (cross_entropy) or a label, 0, 1 and now and then a soft 0.25 (logistic). Built through make_dataset, which
-// must accept it.
-MlpModel make_model(std::vector<std::int32_t> widths, Activation activation, LossKind loss, int samples,
-                    std::uint32_t seed) {
-  MlpModel model;
-  model.widths = std::move(widths);
-  model.activation = activation;
-  model.loss = loss;
-  Uniform u(seed);
-  const int features = model.widths.front(), outputs = model.widths.back();
-  const int targets = loss == LossKind::Mse ? outputs : 1;
-  std::vector<double> rows;
-  for (int s = 0; s < samples; ++s) {
-    for (int i = 0; i < features; ++i) rows.push_back(u(-1, 1));
-    if (loss == LossKind::Mse) {
-      for (int j = 0; j < targets; ++j) rows.push_back(u(-1, 1));
-    } else if (loss == LossKind::CrossEntropy) {
-      rows.push_back(double(u.bits() % std::uint32_t(outputs)));
-    } else {
-      rows.push_back(s % 7 == 3 ? 0.25 : double(u.bits() % 2));
-    }
-  }
-  const std::string why = make_dataset(rows, features + targets, model, &model.data);
-  EXPECT_EQ(why, "");
-  return model;
-}
 
 std::vector<double> random_vector(std::size_t n, double lo, double hi, std::uint32_t seed) {
   Uniform u(seed);
@@ -281,18 +246,8 @@ AffineSubspace random_subspace(const std::vector<double>& origin, int k, std::ui
   return s;
 }
 
-std::string scientific(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2e", v);
-  return text;
-}
-
-class ModelOnBackend : public ::testing::TestWithParam<std::string> {
+class ModelOnBackend : public test::OnBackend<> {
  protected:
-  void SetUp() override {
-    backend_ = test::backend_named(GetParam(), &why_);
-    HESSA_SKIP_WITHOUT_GPU(backend_, why_);
-  }
   ChunkResult analyze(const Objective& f, const std::vector<std::vector<double>>& points, AnalysisOptions options) {
     ChunkResult r;
     const std::vector<double> flat = test::flatten(points);
@@ -308,8 +263,6 @@ class ModelOnBackend : public ::testing::TestWithParam<std::string> {
     f.subspace = subspace;
     return analyze(f, points, options);
   }
-  std::unique_ptr<Backend> backend_;
-  std::string why_;
 };
 
 AnalysisOptions keep_all(StencilKind stencil) {
@@ -461,7 +414,7 @@ TEST_P(ModelOnBackend, SmallMlpHessiansMatchAnIndependentForwardPassAndStencil) 
         const double err = scaled_error(&r.hessian[p * n * n], H_ref[p]);
         EXPECT_LE(err, bar) << "Hessian";
         RecordProperty(std::string(c.name) + "_" + stencil_name(stencil) + "_" + std::to_string(p) + "_error",
-                       scientific(err));
+                       test::scientific(err));
       }
     }
   }
@@ -658,8 +611,7 @@ TEST_P(ModelOnBackend, HyperDualGivesExactHessiansOnSubspaces) {
   EXPECT_NEAR(r.hessian[0], restricted, 1e-12 * std::fabs(restricted));
 }
 
-INSTANTIATE_TEST_SUITE_P(ModelBackends, ModelOnBackend, ::testing::Values("cpu", "cuda"),
-                         [](const auto& param_info) { return param_info.param; });
+HESSA_INSTANTIATE_ON_BACKENDS(ModelBackends, ModelOnBackend);
 
 // make_dataset: what does not fit the model is a message; what fits is "", split into features and targets.
 TEST(ModelDataset, MakeDatasetExplainsWhatDoesNotFitTheModel) {

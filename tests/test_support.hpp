@@ -1,10 +1,11 @@
-// Shared test helpers: backends to run cases on, GPU skipping, tolerance helpers.
+// Shared test helpers: compiling expressions, analyzing points, GPU skipping, tolerance helpers.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,10 +63,11 @@ inline double scaled_max_error(const double* a, const double* b, std::size_t cou
   return err / scale;
 }
 
-// Backend factories for typed/parameterized tests: "cpu" always, "cuda" when a GPU is usable.
-inline std::unique_ptr<Backend> backend_named(const std::string& name, std::string* why) {
-  if (name == "cpu") return make_cpu_backend();
-  return make_cuda_backend(why);
+// "1.23e-05": measured errors as RecordProperty values.
+inline std::string scientific(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2e", v);
+  return text;
 }
 
 }  // namespace hessa::test
