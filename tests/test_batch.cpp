@@ -322,24 +322,9 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 
 // 120 x 120 himmelblau points in 29 chunks of 500, every optional array stored.
 std::string mpi_job_text(const std::string& output) {
-  return R"([function]
-catalogue = "himmelblau"
-[points]
-kind = "grid"
-lower = [-5, -5]
-upper = [5, 5]
-counts = [120, 120]
-[analysis]
-eigenvectors = true
-gradient = true
-hessian = true
-[output]
-path = ")" +
-         output + R"("
-chunk = 500
-[run]
-backend = "cpu"
-)";
+  hessa::test::GridJob job{output};
+  job.lower = "-5, -5", job.upper = "5, 5", job.nx = 120, job.ny = 120, job.chunk = 500;
+  return hessa::test::job_text(job);
 }
 
 // Marks `chunks` not done and overwrites their /f rows, as a run killed before them would have left them.

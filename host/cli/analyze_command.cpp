@@ -6,21 +6,17 @@
 #include "cli/chunk_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/console.hpp"
+#include "cli/function_flags.hpp"
 #include "engine/analyze_file.hpp"
 
 namespace hessa::cli {
 namespace {
 
-// The flags fill the engine's request directly; only the stencil's name and --quiet are the command's own.
-struct AnalyzeArgs {
-  AnalyzeFileRequest request;
-  std::string stencil = "central";
-  bool quiet = false;
-};
+using AnalyzeArgs = CommandArgs<AnalyzeFileRequest>;
 
 int run_analyze(AnalyzeArgs& args) {
   AnalyzeFileRequest& request = args.request;
-  request.stencil = stencil_from_name(args.stencil);
+  request.stencil = stencil_from_name(args.kind);
   ProgressLine progress(!args.quiet, false);  // on a terminal only
   const AnalyzeFileOutcome outcome = analyze_file(
       request, [&](std::size_t done, std::optional<std::size_t> total) { progress.update(done, total); },
@@ -42,20 +38,13 @@ std::function<int()> add_analyze_command(CLI::App& app) {
   auto args = std::make_shared<AnalyzeArgs>();
   CLI::App* cmd = app.add_subcommand(
       "analyze", "Gradient, Hessian, eigenvalues and the second-derivative test at every point of a file");
-  cmd->add_option("-f,--function", args->request.function,
-                  "A catalogue name (see 'hessa functions'), quadratic:MATRIX.csv, @FILE with an expression, "
-                  "or an expression such as \"x^2 - y^2\"")
-      ->required();
-  cmd->add_option("--vars", args->request.vars,
-                  "Names of the coordinates, comma separated (default: x0, x1, ... or the CSV header)");
-  cmd->add_option("--param", args->request.params, "A named constant for the expression, NAME=VALUE (repeatable)");
+  add_function_option(cmd, args->request.function);
+  add_naming_options(cmd, args->request.vars, args->request.params, "expression");
   cmd->add_option("-p,--points", args->request.points, "Points, one per row: .csv (header optional) or .npy (B x n)")
       ->required();
   cmd->add_option("-o,--out", args->request.out, "Result file: .csv, .npy (structured), .npz or .jsonl")->required();
-  cmd->add_option("--backend", args->request.backend, "auto (GPU when usable, else CPU, said on stderr), cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
-  cmd->add_option("--stencil", args->stencil,
+  add_backend_option(cmd, args->request.backend);
+  cmd->add_option("--stencil", args->kind,
                   "central: 2n^2+1 evaluations per point, O(h^2); compact: n^2+n+1, O(h^2); richardson: central at h "
                   "and h/2, O(h^4) with an error estimate; hyperdual: n(n+1)/2 hyper-dual evaluations, exact")
       ->check(CLI::IsMember({"central", "compact", "richardson", "hyperdual"}))

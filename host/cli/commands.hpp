@@ -4,8 +4,18 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace hessa::cli {
+
+// A command's arguments: its flags fill the engine's request directly; `kind` is the stencil's (or the Jacobian
+// mode's) name, made an enum when the command runs, and `quiet` is the command's own.
+template <class Request>
+struct CommandArgs {
+  Request request;
+  std::string kind = "central";
+  bool quiet = false;
+};
 
 // Returns the action to run when the subcommand was selected; it returns the process exit code.
 std::function<int()> add_analyze_command(CLI::App& app);

@@ -7,17 +7,13 @@
 
 #include "cli/commands.hpp"
 #include "cli/console.hpp"
+#include "cli/function_flags.hpp"
 #include "engine/critical_run.hpp"
 
 namespace hessa::cli {
 namespace {
 
-// The flags fill the engine's request directly; only the stencil's name and --quiet are the command's own.
-struct CriticalArgs {
-  CriticalRunRequest request;
-  std::string stencil = "central";
-  bool quiet = false;
-};
+using CriticalArgs = CommandArgs<CriticalRunRequest>;
 
 void print_summary(const CriticalRunOutcome& outcome, const std::string& out) {
   const CriticalSearchResult& r = outcome.found;
@@ -59,7 +55,7 @@ void print_summary(const CriticalRunOutcome& outcome, const std::string& out) {
 
 int run_critical_command(CriticalArgs& args) {
   CriticalRunRequest& request = args.request;
-  request.stencil = stencil_from_name(args.stencil);
+  request.stencil = stencil_from_name(args.kind);
   const CriticalRunOutcome outcome = run_critical(request, stderr_notices(args.quiet));
   if (!args.quiet) print_summary(outcome, request.out);
   return 0;
@@ -73,23 +69,16 @@ std::function<int()> add_critical_command(CLI::App& app) {
       "critical",
       "Find the stationary points in a box by a batched Levenberg-Marquardt search from many starts, "
       "classify them and count the starts that reached each");
-  cmd->add_option("-f,--function", args->request.function,
-                  "A catalogue name (see 'hessa functions'), quadratic:MATRIX.csv, @FILE with an expression, "
-                  "or an expression such as \"x^2 - y^2\"")
-      ->required();
-  cmd->add_option("--vars", args->request.vars,
-                  "Names of the coordinates, comma separated (default: x0, x1, ... or the CSV header)");
-  cmd->add_option("--param", args->request.params, "A named constant for the expression, NAME=VALUE (repeatable)");
+  add_function_option(cmd, args->request.function);
+  add_naming_options(cmd, args->request.vars, args->request.params, "expression");
   cmd->add_option("--box", args->request.box,
                   "The region, LOW:HIGH per coordinate, e.g. -5:5,-5:5; stationary points outside it are not reported");
   cmd->add_option("--grid", args->request.grid, "Starts on a grid over the box, points per coordinate, e.g. 64x64");
   cmd->add_option("-p,--points", args->request.points,
                   "Starting points instead of --grid: .csv or .npy (without --box their bounding box sets the scale)");
   cmd->add_option("-o,--out", args->request.out, "Result file: .csv, .npy (structured), .npz or .jsonl")->required();
-  cmd->add_option("--backend", args->request.backend, "auto (GPU when usable, else CPU, said on stderr), cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
-  cmd->add_option("--stencil", args->stencil, "FD stencil for the search and the analysis (see 'hessa analyze --help')")
+  add_backend_option(cmd, args->request.backend);
+  cmd->add_option("--stencil", args->kind, "FD stencil for the search and the analysis (see 'hessa analyze --help')")
       ->check(CLI::IsMember({"central", "compact", "richardson", "hyperdual"}))
       ->capture_default_str();
   cmd->add_option("--max-iter", args->request.max_iter,

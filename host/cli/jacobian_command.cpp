@@ -5,17 +5,13 @@
 #include "cli/chunk_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/console.hpp"
+#include "cli/function_flags.hpp"
 #include "engine/jacobian_run.hpp"
 
 namespace hessa::cli {
 namespace {
 
-// The flags fill the engine's request directly; only the mode's name and --quiet are the command's own.
-struct JacobianArgs {
-  JacobianRunRequest request;
-  std::string mode = "central";
-  bool quiet = false;
-};
+using JacobianArgs = CommandArgs<JacobianRunRequest>;
 
 JacobianMode mode_from_name(const std::string& name) {
   if (name == "richardson") return JacobianMode::Richardson;
@@ -25,7 +21,7 @@ JacobianMode mode_from_name(const std::string& name) {
 
 int run_jacobian_command(JacobianArgs& args) {
   JacobianRunRequest& request = args.request;
-  request.mode = mode_from_name(args.mode);
+  request.mode = mode_from_name(args.kind);
   const JacobianRunOutcome outcome = run_jacobian(request, stderr_notices(args.quiet));
 
   if (!args.quiet) {
@@ -47,13 +43,11 @@ std::function<int()> add_jacobian_command(CLI::App& app) {
   cmd->add_option("-f,--function", args->request.functions,
                   "One output of f as an expression, e.g. \"r*cos(t)\" (repeat: one --function per output)")
       ->required();
-  cmd->add_option("--vars", args->request.vars,
-                  "Names of the coordinates, comma separated (default: x0, x1, ... or the CSV header)");
-  cmd->add_option("--param", args->request.params, "A named constant for the expressions, NAME=VALUE (repeatable)");
+  add_naming_options(cmd, args->request.vars, args->request.params, "expressions");
   cmd->add_option("-p,--points", args->request.points, "Points, one per row: .csv (header optional) or .npy (B x m)")
       ->required();
   cmd->add_option("-o,--out", args->request.out, "Result file: .csv or .jsonl")->required();
-  cmd->add_option("--mode", args->mode,
+  cmd->add_option("--mode", args->kind,
                   "central: 2m+1 evaluations per output, O(h^2); richardson: 4m+1, O(h^4) with an error estimate "
                   "(jac_err); dual: m hyper-dual evaluations, exact")
       ->check(CLI::IsMember({"central", "richardson", "dual"}))
@@ -62,9 +56,7 @@ std::function<int()> add_jacobian_command(CLI::App& app) {
                   "Relative step s: h_j = s * max(|x_j|, 1) (default eps^(1/3) = 6.06e-6 for central, eps^(1/5) = "
                   "7.4e-4 for richardson; unused by dual)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--backend", args->request.backend, "auto (GPU when usable, else CPU, said on stderr), cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
+  add_backend_option(cmd, args->request.backend);
   add_chunk_options(cmd, args->request.chunk, args->request.memory);
   cmd->add_option("--threads", args->request.threads, "CPU threads (default: OpenMP's choice)")
       ->check(CLI::PositiveNumber);

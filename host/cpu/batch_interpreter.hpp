@@ -89,31 +89,14 @@ class BatchInterpreter {
         case Op::IConst: istack[isp++] = in.a; break;
         case Op::ILoadLoop: istack[isp++] = loop_index[in.a]; break;
         case Op::IAdd:
-          --isp;
-          istack[isp - 1] += istack[isp];
-          break;
         case Op::ISub:
-          --isp;
-          istack[isp - 1] -= istack[isp];
-          break;
-        case Op::IMul:
-          --isp;
-          istack[isp - 1] *= istack[isp];
-          break;
+        case Op::IMul: detail::integer_binary(in.op, istack, isp); break;
         case Op::INeg: istack[isp - 1] = -istack[isp - 1]; break;
         case Op::IToScalar: push_shared(sp++, double(istack[--isp])); break;
-        case Op::LoopBegin: {
-          const int last = istack[--isp];
-          const int first = istack[--isp];
-          push_shared(sp++, in.value);
-          if (first > last) {
-            pc = in.b - 1;  // empty range: the identity stays on the stack
-          } else {
-            loop_index[in.a] = first;
-            loop_last[in.a] = last;
-          }
+        case Op::LoopBegin:
+          push_shared(sp++, in.value);  // the identity of the sum or product
+          if (!detail::begin_loop(in, istack, isp, loop_index, loop_last)) pc = in.b - 1;
           break;
-        }
         case Op::LoopSumEnd:
         case Op::LoopProdEnd:
           if (in.op == Op::LoopSumEnd) {

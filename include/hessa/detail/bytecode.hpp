@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "hessa/hd.hpp"
+
 namespace hessa::detail {
 
 // Limits the interpreter's fixed-size state; the compiler rejects programs that exceed them.
@@ -73,5 +75,24 @@ struct ProgramView {
   int32_t size;
   int32_t n;  // dimension the program was compiled for
 };
+
+// IAdd, ISub, IMul on the integer stack (loop bounds, indices): pops b and replaces a by a op b. Shared by the
+// HESSA_HD interpreter (interpreter.hpp) and the CPU's lane-batched one (host/cpu/batch_interpreter.hpp).
+HESSA_HD inline void integer_binary(Op op, int* istack, int& isp) {
+  const int b = istack[--isp];
+  int& a = istack[isp - 1];
+  a = op == Op::IAdd ? a + b : op == Op::ISub ? a - b : a * b;
+}
+
+// LoopBegin of loop in.a: pops its bounds [first, last] off the integer stack and starts the counter; false for
+// an empty range (the caller jumps past the loop, the identity staying on the stack). Shared as integer_binary is.
+HESSA_HD inline bool begin_loop(const Instruction& in, int* istack, int& isp, int* loop_index, int* loop_last) {
+  const int last = istack[--isp];
+  const int first = istack[--isp];
+  if (first > last) return false;
+  loop_index[in.a] = first;
+  loop_last[in.a] = last;
+  return true;
+}
 
 }  // namespace hessa::detail

@@ -115,31 +115,14 @@ HESSA_HD T evaluate(const ProgramView& program, const X& x, int* bad_index_pc = 
       case Op::IConst: istack[isp++] = in.a; break;
       case Op::ILoadLoop: istack[isp++] = loop_index[in.a]; break;
       case Op::IAdd:
-        --isp;
-        istack[isp - 1] += istack[isp];
-        break;
       case Op::ISub:
-        --isp;
-        istack[isp - 1] -= istack[isp];
-        break;
-      case Op::IMul:
-        --isp;
-        istack[isp - 1] *= istack[isp];
-        break;
+      case Op::IMul: integer_binary(in.op, istack, isp); break;
       case Op::INeg: istack[isp - 1] = -istack[isp - 1]; break;
       case Op::IToScalar: stack[sp++] = T(double(istack[--isp])); break;
-      case Op::LoopBegin: {
-        const int last = istack[--isp];
-        const int first = istack[--isp];
-        stack[sp++] = T(in.value);
-        if (first > last) {
-          pc = in.b - 1;  // empty range: the identity stays on the stack
-        } else {
-          loop_index[in.a] = first;
-          loop_last[in.a] = last;
-        }
+      case Op::LoopBegin:
+        stack[sp++] = T(in.value);  // the identity of the sum or product
+        if (!begin_loop(in, istack, isp, loop_index, loop_last)) pc = in.b - 1;
         break;
-      }
       case Op::LoopSumEnd:
       case Op::LoopProdEnd: {
         --sp;

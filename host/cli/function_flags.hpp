@@ -1,0 +1,20 @@
+// The flags every command that takes a function registers the same way: --function (a spec), --vars and
+// --param, --backend.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace hessa::cli {
+
+// -f,--function: a catalogue name, quadratic:MATRIX.csv, @FILE or an expression (required).
+void add_function_option(CLI::App* cmd, std::string& function);
+// --vars NAMES and --param NAME=VALUE (repeatable); `expressions` names what the constants are for in the help.
+void add_naming_options(CLI::App* cmd, std::string& vars, std::vector<std::string>& params,
+                        const std::string& expressions);
+// --backend auto|cpu|cuda (default: the value `backend` holds).
+void add_backend_option(CLI::App* cmd, std::string& backend);
+
+}  // namespace hessa::cli
