@@ -8,7 +8,7 @@ namespace {
 
 // Options travel by value (thresholds and lr only): the kernel reads no host memory.
 __global__ void __launch_bounds__(kThreadsPerBlock)
-    analyze_kernel(detail::ProgramView f, detail::Thresholds thresholds, double lr, const double* __restrict__ points,
+    analyze_kernel(detail::ProgramView f, Thresholds thresholds, double lr, const double* __restrict__ points,
                    std::int64_t count, const double* __restrict__ fx, const double* __restrict__ g,
                    const double* __restrict__ H, const double* __restrict__ w, const int* __restrict__ info,
                    const double* __restrict__ hess_err, const double* __restrict__ grad_err,

@@ -24,9 +24,8 @@ using cuda::kThreadsPerBlock;
 // One thread per (point, output, evaluation). The interpreter's stack lives in local memory: ~1 KiB of doubles,
 // ~3.7 KiB of hyper-duals, hence two kernels rather than one that would reserve the larger frame for both.
 __global__ void __launch_bounds__(kThreadsPerBlock)
-    jacobian_fd_kernel(const detail::ProgramView* __restrict__ programs, int k, detail::JacobianMode mode,
-                       double step_scale, const double* __restrict__ points, std::int64_t total,
-                       double* __restrict__ values) {
+    jacobian_fd_kernel(const detail::ProgramView* __restrict__ programs, int k, JacobianMode mode, double step_scale,
+                       const double* __restrict__ points, std::int64_t total, double* __restrict__ values) {
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
   for (std::int64_t index = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; index < total; index += stride) {
     detail::jacobian_evaluate_fd(programs, k, mode, step_scale, points, index, values);
@@ -44,11 +43,10 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
 
 // One thread per point: f, its k x m block of J, the error estimate and the status.
 __global__ void __launch_bounds__(kThreadsPerBlock)
-    jacobian_assemble_kernel(detail::JacobianMode mode, int m, int k, double step_scale,
-                             const double* __restrict__ points, std::int64_t count, std::int64_t per_point,
-                             const double* __restrict__ values, const double* __restrict__ derivs,
-                             double* __restrict__ f, double* __restrict__ J, double* __restrict__ error,
-                             PointStatus* __restrict__ status) {
+    jacobian_assemble_kernel(JacobianMode mode, int m, int k, double step_scale, const double* __restrict__ points,
+                             std::int64_t count, std::int64_t per_point, const double* __restrict__ values,
+                             const double* __restrict__ derivs, double* __restrict__ f, double* __restrict__ J,
+                             double* __restrict__ error, PointStatus* __restrict__ status) {
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
   for (std::int64_t p = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < count; p += stride) {
     status[p] = detail::assemble_jacobian_point(mode, m, k, step_scale, points + p * m, values + p * per_point,

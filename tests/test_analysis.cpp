@@ -10,7 +10,6 @@ namespace hessa {
 namespace {
 
 using detail::classify;
-using detail::PointAnalysis;
 
 PointAnalysis classified(std::vector<double> lambda, double grad_norm, Thresholds t = {1e-4, 1e-6, 1e-6}) {
   PointAnalysis a = detail::failed_point(0.0, PointStatus::Ok);

@@ -11,10 +11,9 @@
 #include "hessa/analysis_options.hpp"
 #include "hessa/detail/jacobian.hpp"
 #include "hessa/expression.hpp"
+#include "hessa/types.hpp"
 
 namespace hessa {
-
-using detail::JacobianMode;
 
 // Default relative steps h_j = s * max(|x_j|, 1) (made exactly representable, as detail::fd_step does).
 // Central: truncation ~h^2 |f'''| / 6 against rounding ~eps |f| / h; the sum is smallest at h ~ eps^(1/3).
