@@ -81,10 +81,10 @@ int run_jacobian(const JacobianArgs& args) {
   layout.error = mode == JacobianMode::Richardson;
   auto writer = open_jacobian_writer(args.out, layout);  // fails now, before any work, if unwritable
 
-  auto backend = choose_backend_of(args.backend, args.quiet, make_cpu_jacobian_backend, make_cuda_jacobian_backend);
+  auto backend = choose_backend(args.backend, args.quiet);
   const std::size_t chunk = plan_chunk_points(
       args.chunking.chunk, args.chunking.memory, jacobian_bytes_per_point(m, k, mode),
-      backend->chunk_capacity(m, k, mode),
+      backend->jacobian_chunk_capacity(m, k, mode),
       "m = " + std::to_string(m) + " coordinates, k = " + std::to_string(k) + " functions", args.quiet);
 
   const auto start = std::chrono::steady_clock::now();
@@ -97,7 +97,7 @@ int run_jacobian(const JacobianArgs& args) {
     throw_if_stop_requested();
     const std::size_t count = reader->read(chunk, points);
     if (count == 0) break;
-    backend->compute(functions, mode, step, points.data(), count, result);
+    backend->jacobians(functions, mode, step, points.data(), count, result);
     writer->write(points.data(), result);
     for (std::size_t p = 0; p < count; ++p) {
       if (result.status[p] != PointStatus::Ok) {
@@ -133,14 +133,14 @@ int run_jacobian(const JacobianArgs& args) {
   if (mode == JacobianMode::Richardson)
     meta["jac_err"] = "max over the point's J entries of |D(h/2) - D(h)| / 3 (max-abs, not Frobenius)";
   meta["columns"] = jacobian_column_names(layout);
-  meta["backend"] = backend->name();
+  meta["backend"] = backend->device_name();
   meta["chunk_points"] = chunk;
   meta["summary"] = {{"points", total}, {"failed", failed}, {"seconds", seconds}};
   writer->finish(dump_json(meta, 2));
 
   if (!args.quiet) {
     std::cout << "hessa: " << total << " points, " << k << " x " << m << " Jacobians, " << jacobian_mode_name(mode)
-              << " mode, " << backend->name() << '\n';
+              << " mode, " << backend->device_name() << '\n';
     std::cout << "  failed " << failed << (failed ? "  (see the status column)" : "") << '\n';
     if (mode == JacobianMode::Richardson) std::cout << "  largest jac_err " << worst_error << '\n';
     std::cout << "  " << seconds << " s\n";

@@ -7,6 +7,7 @@
 
 #include "hessa/analysis_options.hpp"
 #include "hessa/detail/bytecode.hpp"
+#include "hessa/jacobian.hpp"
 #include "hessa/objective.hpp"
 
 namespace hessa::cpu {
@@ -78,5 +79,19 @@ void activate_layer(Activation activation, double* z, std::size_t count);
 // forward pass is kept and each stencil point recomputes only from the first layer its perturbation touches.
 void mlp_stencil(const MlpModel& model, StencilKind kind, double step_scale, const double* points, std::size_t count,
                  double* evals);
+
+// --- jacobian.cpp ---
+
+// Backend::evaluate_jacobians on the CPU: every (point, output, evaluation) of the shared interpreter, then f, J
+// and the error estimate per point into `out` (resized by the caller). Buffers persist across chunks.
+class Jacobians {
+ public:
+  void compute(const std::vector<CompiledFunction>& functions, JacobianMode mode, double step_scale,
+               const double* points, std::size_t count, JacobianResult& out);
+
+ private:
+  std::vector<double> values_, derivs_;
+  std::vector<detail::ProgramView> programs_;
+};
 
 }  // namespace hessa::cpu
