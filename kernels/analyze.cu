@@ -32,7 +32,7 @@ void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const
   const std::int64_t points_in_chunk = std::int64_t(count);
   analyze_kernel<<<grid_blocks(points_in_chunk), kThreadsPerBlock, 0, stream>>>(
       f, options.thresholds, options.lr, points, points_in_chunk, fx, g, H, w, info, hess_err, grad_err, status, out);
-  HESSA_CUDA_CHECK_LAUNCH();
+  HESSA_CUDA_CHECK_LAUNCH(analyze_kernel, stream);
 }
 
 }  // namespace hessa::cuda

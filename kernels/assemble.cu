@@ -51,7 +51,7 @@ void assemble(StencilKind kind, int n, double step_scale, const double* points, 
   if (total == 0) return;
   assemble_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(kind, n, step_scale, points, std::int64_t(count),
                                                                        evals, f, g, H, hess_err, grad_err, status);
-  HESSA_CUDA_CHECK_LAUNCH();
+  HESSA_CUDA_CHECK_LAUNCH(assemble_kernel, stream);
 }
 
 }  // namespace hessa::cuda

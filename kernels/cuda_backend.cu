@@ -1,6 +1,6 @@
 // The CUDA backend: the stage primitives of hessa::Backend as launches on one stream of one GPU, over device
 // buffers that persist across chunks (as host/cpu/cpu_backend.cpp does with OpenMP over host vectors); so do the
-// cuSOLVER/cuBLAS handles and their workspaces. Nothing here synchronizes but finish_chunk.
+// device's Resources (stream, cuSOLVER/cuBLAS handles, workspace). Nothing here synchronizes but finish_chunk.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -74,13 +74,12 @@ EigenMethod eigen_method_for(EigenChoice choice, int n) {
   return n <= kSyevjMaxN ? EigenMethod::SyevjBatched : EigenMethod::XsyevBatched;
 }
 
-using cuda::CurrentDevice;
 using cuda::device_from_env;
 
 class CudaBackend final : public Backend {
  public:
   CudaBackend(int device, EigenChoice choice)
-      : device_(device), choice_(choice), eigen_(stream_.get()), objective_(stream_.get()), jacobians_(stream_.get()) {
+      : resources_(device), choice_(choice), eigen_(resources_), objective_(resources_), jacobians_(resources_) {
     cudaDeviceProp prop{};
     HESSA_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
     device_name_ = prop.name;
@@ -112,7 +111,7 @@ class CudaBackend final : public Backend {
 
   void begin_chunk(int n, const AnalysisOptions& options, const double* points, std::size_t count,
                    ChunkResult& out) override {
-    device_.make_current();
+    resources_.make_current();
     method_ = eigen_method_for(choice_, n);  // before any work: it may reject n
     n_ = n;
     options_ = options;
@@ -159,7 +158,7 @@ class CudaBackend final : public Backend {
 
   void eigensolve() override {
     eigen_.eigensolve(method_, n_, count_, H_.data(), status_.data(), w_.data(),
-                      options_.eigenvectors ? V_.data() : nullptr, info_.data(), stream());
+                      options_.eigenvectors ? V_.data() : nullptr, info_.data());
   }
 
   void analyze_points() override {
@@ -187,28 +186,27 @@ class CudaBackend final : public Backend {
 
   void evaluate_jacobians(const std::vector<CompiledFunction>& functions, JacobianMode mode, double step_scale,
                           const double* points, std::size_t count, JacobianResult& out) override {
-    device_.make_current();
+    resources_.make_current();
     jacobians_.compute(functions, mode, step_scale, points, count, out);
   }
 
  private:
-  cudaStream_t stream() const { return stream_.get(); }
+  cudaStream_t stream() const { return resources_.stream(); }
 
   std::size_t free_bytes() const {
-    device_.make_current();
+    resources_.make_current();
     std::size_t free = 0;
     std::size_t total = 0;
     HESSA_CUDA_TRY(cudaMemGetInfo(&free, &total));
     return free;
   }
 
-  // Declaration order is construction order: the device first; buffers are freed before the handle and
-  // the stream they were used with are destroyed.
-  CurrentDevice device_;
+  // Declaration order is construction order: the device's resources first; buffers are freed before the
+  // handles and the stream they were used with are destroyed.
+  cuda::Resources resources_;
   EigenChoice choice_;
   std::string device_name_;
   std::string sm_;
-  cuda::CudaStream stream_;
   cuda::Eigensolver eigen_;
   cuda::ObjectiveEvaluator objective_;
   cuda::Jacobians jacobians_;

@@ -15,6 +15,7 @@
 #include "hessa/detail/bytecode.hpp"
 #include "hessa/detail/hyper_dual.hpp"
 #include "hessa/objective.hpp"
+#include "resources.cuh"
 
 namespace hessa::cuda {
 
@@ -48,12 +49,12 @@ inline constexpr int kSyevjMaxN = 32;
 
 const char* eigen_method_name(EigenMethod method);
 
-// The eigen stage owns the cuSOLVER handle, its parameter objects and the workspaces, which persist across
-// chunks: sizes are queried once per (method, n, batch, vectors) shape and buffers only grow.
+// The eigen stage uses the device's cuSOLVER handle and workspace (Resources) and owns syevj's and Xsyev's
+// parameter objects; sizes are queried once per (method, n, batch, vectors) shape and buffers only grow.
 class Eigensolver {
  public:
-  // Creates the cuSOLVER handle bound to `stream` and sets syevj's tolerance, sweep limit and sorting.
-  explicit Eigensolver(cudaStream_t stream);
+  // Sets syevj's tolerance, sweep limit and sorting; everything below is enqueued on resources.stream().
+  explicit Eigensolver(Resources& resources);
 
   // The solver's device workspace for a batch: `fixed_bytes` once plus `bytes_per_matrix` per matrix (the
   // copy of H solved in place is not included: bytes_per_point() counts it), and the largest batch one call
@@ -70,7 +71,7 @@ class Eigensolver {
   // reported as w = NaN (and V = NaN), info = 0. info[p] = cuSOLVER's per-matrix info (0 = converged).
   // A count above footprint().max_batch is solved in several calls.
   void eigensolve(EigenMethod method, int n, std::size_t count, const double* H, const PointStatus* status, double* w,
-                  double* V, int* info, cudaStream_t stream);
+                  double* V, int* info);
 
  private:
   struct Shape {
@@ -90,11 +91,10 @@ class Eigensolver {
   // `A` and `w` must hold at least shape.batch matrices / eigenvalue vectors (the queries do not read them).
   WorkspaceSize query(const Shape& shape, double* A, double* w) const;
 
-  CusolverHandle handle_;
+  Resources& resources_;
   SyevjInfo syevj_params_;
   CusolverParams xsyev_params_;
   device_buffer<double> A_;               // H copied (failed points: identity) and solved in place when V == nullptr
-  device_buffer<double> work_;            // device workspace, doubles so that it is aligned for either routine
   std::vector<unsigned char> host_work_;  // XsyevBatched's host workspace (often empty)
   Shape shape_{};                         // the shape sizes_ was queried for
   bool have_shape_ = false;
@@ -117,8 +117,8 @@ void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const
 // then bias + activation, then one block per vector sums the sample losses. model_loss.cu.
 class MlpLoss {
  public:
-  // Creates the cuBLAS handle bound to `stream`; every call below is enqueued on it.
-  explicit MlpLoss(cudaStream_t stream);
+  // Every call below is enqueued on resources.stream(), the GEMMs through its cuBLAS handle.
+  explicit MlpLoss(Resources& resources);
 
   // The most vectors one evaluate() takes: cuBLAS's batch count is an int, and PyTorch works around a cuBLAS
   // failure past 65535 batches on some GPUs (pytorch/pytorch#45724), so batches stay below that.
@@ -136,8 +136,8 @@ class MlpLoss {
   const double* targets() const { return y_.data(); }
 
  private:
+  Resources& resources_;
   cudaStream_t stream_;
-  CublasHandle handle_;
   device_buffer<double> x_;               // features x samples, column-major (the row-major data set as is)
   device_buffer<double> y_;               // targets, data.targets per sample
   device_buffer<double> activations_[2];  // layer outputs, alternating between layers
@@ -149,7 +149,7 @@ class MlpLoss {
 // shared interpreter for an expression. Buffers persist across chunks. objective_stencil.cu.
 class ObjectiveEvaluator {
  public:
-  explicit ObjectiveEvaluator(cudaStream_t stream) : stream_(stream) {}
+  explicit ObjectiveEvaluator(Resources& resources) : resources_(resources), stream_(resources.stream()) {}
 
   // Per analyze call, before the calls below: copies the program, the subspace and the data set, and picks
   // the batch size. What `f` points to must outlive those calls (`f` itself is copied).
@@ -169,6 +169,7 @@ class ObjectiveEvaluator {
   // values[b] = f at the b-th row of x (count x f.inner_dimension(), device).
   void evaluate_rows(const double* x, std::int64_t count, double* values);
 
+  Resources& resources_;
   cudaStream_t stream_;
   Objective f_{};
   std::int64_t batch_ = 1;  // points materialized at once

@@ -92,15 +92,16 @@ void Jacobians::compute(const std::vector<CompiledFunction>& functions, Jacobian
   if (mode == JacobianMode::Dual) {
     jacobian_dual_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream_>>>(views_.data(), k, points_.data(), total,
                                                                                values_.data(), derivs);
+    HESSA_CUDA_CHECK_LAUNCH(jacobian_dual_kernel, stream_);
   } else {
     jacobian_fd_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream_>>>(views_.data(), k, mode, step_scale,
                                                                              points_.data(), total, values_.data());
+    HESSA_CUDA_CHECK_LAUNCH(jacobian_fd_kernel, stream_);
   }
-  HESSA_CUDA_CHECK_LAUNCH();
   jacobian_assemble_kernel<<<grid_blocks(std::int64_t(count)), kThreadsPerBlock, 0, stream_>>>(
       mode, m, k, step_scale, points_.data(), std::int64_t(count), per_point, values_.data(), derivs, f_.data(),
       J_.data(), error_.data(), status_.data());
-  HESSA_CUDA_CHECK_LAUNCH();
+  HESSA_CUDA_CHECK_LAUNCH(jacobian_assemble_kernel, stream_);
 
   copy_to_host(out.f.data(), f_.data(), f_.size(), stream_);
   copy_to_host(out.J.data(), J_.data(), J_.size(), stream_);

@@ -11,13 +11,14 @@
 #include "device_buffer.cuh"
 #include "hessa/detail/bytecode.hpp"
 #include "hessa/jacobian.hpp"
+#include "resources.cuh"
 
 namespace hessa::cuda {
 
 // Programs, points and workspaces persist across chunks (buffers only grow).
 class Jacobians {
  public:
-  explicit Jacobians(cudaStream_t stream) : stream_(stream) {}
+  explicit Jacobians(Resources& resources) : stream_(resources.stream()) {}
 
   // Backend::evaluate_jacobians: `functions` checked and `out` resized by the caller, count >= 1. Synchronizes:
   // `out` is complete when this returns.

@@ -55,12 +55,12 @@ void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double ste
   if (total == 0) return;
   if (kind == StencilKind::HyperDual) {
     hyperdual_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(f, points, std::int64_t(count), evals);
-    HESSA_CUDA_CHECK_LAUNCH();
+    HESSA_CUDA_CHECK_LAUNCH(hyperdual_kernel, stream);
     return;
   }
   stencil_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(f, kind, step_scale, points, std::int64_t(count),
                                                                       evals);
-  HESSA_CUDA_CHECK_LAUNCH();
+  HESSA_CUDA_CHECK_LAUNCH(stencil_kernel, stream);
 }
 
 }  // namespace hessa::cuda
