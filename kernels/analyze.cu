@@ -1,5 +1,7 @@
 // CUDA analysis: second-derivative test and gradient-step quantities per point (detail/analysis.hpp),
 // one thread per point in a grid-stride loop, as host/cpu/analyze.cpp.
+#include <type_traits>
+
 #include "cuda_stages.cuh"
 #include "hessa/detail/analysis.hpp"
 
@@ -34,5 +36,8 @@ void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const
       f, options.thresholds, options.lr, points, points_in_chunk, fx, g, H, w, info, hess_err, grad_err, status, out);
   HESSA_CUDA_CHECK_LAUNCH(analyze_kernel, stream);
 }
+
+// The definition above has the contract's signature (hessa/detail/stages.hpp), or this fails to compile.
+static_assert(std::is_same_v<decltype(analyze), detail::AnalyzeStage<cudaStream_t>>);
 
 }  // namespace hessa::cuda

@@ -1,6 +1,7 @@
 // The CUDA backend's pipeline stages (one .cu file each): stencil -> assemble -> eigen -> analyze, and the
 // stencil stage of objectives that are not a plain expression (objective_stencil.cu, model_loss.cu).
-// Same contracts as host/cpu/cpu_stages.hpp, on device pointers, enqueued on `stream` (nothing here synchronizes).
+// The free-function stages share their contracts with host/cpu/cpu_stages.hpp (hessa/detail/stages.hpp); nothing
+// here synchronizes.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -14,6 +15,7 @@
 #include "hessa/analysis_options.hpp"
 #include "hessa/detail/bytecode.hpp"
 #include "hessa/detail/hyper_dual.hpp"
+#include "hessa/detail/stages.hpp"
 #include "hessa/objective.hpp"
 #include "resources.cuh"
 
@@ -29,16 +31,11 @@ inline unsigned int grid_blocks(std::int64_t work) {
   return static_cast<unsigned int>(blocks < kMaxBlocks ? blocks : kMaxBlocks);
 }
 
-// evals[p * E + e] = f at stencil point e of point p, E = stencil_size(kind, n); hyper-dual evaluations are
-// 4 doubles each at evals[4 (p * E + e)]. `f.code` is device memory.
-void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double step_scale, const double* points,
-                      std::size_t count, double* evals, cudaStream_t stream);
-
-// f, g (count x n), H (count x n x n, column-major) and the error norms ||E_H||_F, ||E_g||_2 (count) from the
-// stencil values; status NonfiniteF when any stencil value is NaN/Inf.
-void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count, const double* evals,
-              double* f, double* g, double* H, double* hess_err, double* grad_err, PointStatus* status,
-              cudaStream_t stream);
+// The contracts (and their comments) are in hessa/detail/stages.hpp, shared with host/cpu/cpu_stages.hpp; here
+// on device pointers, enqueued on the trailing stream.
+detail::EvaluateStencilStage<cudaStream_t> evaluate_stencil;  // stencil.cu
+detail::AssembleStage<cudaStream_t> assemble;                 // assemble.cu
+detail::AnalyzeStage<cudaStream_t> analyze;                   // analyze.cu
 
 // The shared one-thread-per-matrix Jacobi (n <= detail::kSmallEigenMaxN), cusolverDnDsyevjBatched
 // (n <= kSyevjMaxN only) or cusolverDnXsyevBatched (64-bit API, any n).
@@ -103,12 +100,6 @@ class Eigensolver {
   bool have_limit_ = false;
   std::size_t max_batch_ = 0;
 };
-
-// The second-derivative test and gradient-step quantities per point (all arrays device memory).
-void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const double* points, std::size_t count,
-             const double* fx, const double* g, const double* H, const double* w, const int* info,
-             const double* hess_err, const double* grad_err, const PointStatus* status, PointAnalysis* out,
-             cudaStream_t stream);
 
 // --- Objectives at materialized points (model losses, affine subspaces) ---
 
