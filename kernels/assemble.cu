@@ -1,5 +1,7 @@
 // CUDA assembly: f, g and H of each point from its stencil values (formulas in detail/stencil.hpp), as
 // host/cpu/assemble.cpp. One thread per output value, so neighbouring threads write neighbouring H entries.
+#include <type_traits>
+
 #include "cuda_stages.cuh"
 #include "hessa/detail/analysis.hpp"
 #include "hessa/detail/stencil.hpp"
@@ -51,7 +53,10 @@ void assemble(StencilKind kind, int n, double step_scale, const double* points, 
   if (total == 0) return;
   assemble_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(kind, n, step_scale, points, std::int64_t(count),
                                                                        evals, f, g, H, hess_err, grad_err, status);
-  HESSA_CUDA_CHECK_LAUNCH();
+  HESSA_CUDA_CHECK_LAUNCH(assemble_kernel, stream);
 }
+
+// The definition above has the contract's signature (hessa/detail/stages.hpp), or this fails to compile.
+static_assert(std::is_same_v<decltype(assemble), detail::AssembleStage<cudaStream_t>>);
 
 }  // namespace hessa::cuda

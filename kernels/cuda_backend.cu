@@ -1,5 +1,6 @@
-// The CUDA backend: runs the four stages over a chunk on one stream of one GPU, as host/cpu/cpu_backend.cpp
-// does with OpenMP. Device buffers, the cuSOLVER/cuBLAS handles and their workspaces persist across chunks.
+// The CUDA backend: the stage primitives of hessa::Backend as launches on one stream of one GPU, over device
+// buffers that persist across chunks (as host/cpu/cpu_backend.cpp does with OpenMP over host vectors); so do the
+// device's Resources (stream, cuSOLVER/cuBLAS handles, workspace). Nothing here synchronizes but finish_chunk.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -10,8 +11,11 @@
 #include "cuda_stages.cuh"
 #include "device_select.cuh"
 #include "hessa/backend.hpp"
+#include "hessa/detail/backend_factory.hpp"
 #include "hessa/detail/small_eigen.hpp"
 #include "hessa/errors.hpp"
+#include "hessa/jacobian.hpp"
+#include "jacobian.cuh"
 
 namespace hessa {
 namespace {
@@ -70,13 +74,12 @@ EigenMethod eigen_method_for(EigenChoice choice, int n) {
   return n <= kSyevjMaxN ? EigenMethod::SyevjBatched : EigenMethod::XsyevBatched;
 }
 
-using cuda::CurrentDevice;
 using cuda::device_from_env;
 
 class CudaBackend final : public Backend {
  public:
   CudaBackend(int device, EigenChoice choice)
-      : device_(device), choice_(choice), eigen_(stream_.get()), objective_(stream_.get()) {
+      : resources_(device), choice_(choice), eigen_(resources_), objective_(resources_), jacobians_(resources_) {
     cudaDeviceProp prop{};
     HESSA_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
     device_name_ = prop.name;
@@ -86,70 +89,38 @@ class CudaBackend final : public Backend {
   std::string name() const override {
     return "cuda (" + device_name_ + ", sm_" + sm_ + ", " + eigen_choice_rule(choice_) + ")";
   }
+  std::string device_name() const override { return "cuda (" + device_name_ + ", sm_" + sm_ + ")"; }
 
   std::size_t chunk_capacity(int n, const AnalysisOptions& options) const override {
-    device_.make_current();
-    std::size_t free_bytes = 0;
-    std::size_t total_bytes = 0;
-    HESSA_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+    const std::size_t free = free_bytes();  // makes the device current for the query below too
     const cuda::Eigensolver::Footprint eigen = eigen_.footprint(eigen_method_for(choice_, n), n, options.eigenvectors);
     // Half of the free memory: the rest is headroom for cuSOLVER's internal allocations, the context's
     // growth and other processes on the GPU.
-    std::size_t budget = free_bytes / 2;
+    std::size_t budget = free / 2;
     budget = budget > eigen.fixed_bytes ? budget - eigen.fixed_bytes : 0;
     const std::size_t fit = budget / (bytes_per_point(n, options) + eigen.bytes_per_matrix);
     const std::size_t most = std::min<std::size_t>(std::size_t(1) << 20, eigen.max_batch);
     return std::clamp<std::size_t>(fit, 1, std::max<std::size_t>(most, 1));
   }
 
-  void analyze(const CompiledFunction& f, const AnalysisOptions& options, const double* points, std::size_t count,
-               ChunkResult& out) override {
-    const int n = f.dimension();
-    out.resize(count, n, options);
-    if (count == 0) return;
-    device_.make_current();
-    const EigenMethod method = eigen_method_for(choice_, n);  // before any work: it may reject n
-    const cudaStream_t stream = stream_.get();
-
-    // The program is a few hundred bytes: copied every chunk rather than cached by the address of its
-    // code, which a later CompiledFunction could reuse.
-    const std::vector<detail::Instruction>& code = f.code();
-    code_.resize(code.size());
-    cuda::copy_to_device(code_.data(), code.data(), code.size(), stream);
-    prepare_chunk(n, options, points, count);
-
-    const detail::ProgramView program{code_.data(), std::int32_t(code.size()), n};
-    cuda::evaluate_stencil(program, options.stencil, options.step_scale, points_.data(), count, evals_.data(), stream);
-    assemble_to_analysis(program, method, n, options, count);
-    copy_out(options, count, out);
+  std::size_t jacobian_chunk_capacity(int m, int k, JacobianMode mode) const override {
+    // Half of the free memory: the rest is headroom for the context and other processes.
+    const std::size_t fit = free_bytes() / 2 / jacobian_bytes_per_point(m, k, mode);
+    return std::clamp<std::size_t>(fit, 1, std::size_t(1) << 20);
   }
 
-  void analyze(const Objective& f, const AnalysisOptions& options, const double* points, std::size_t count,
-               ChunkResult& out) override {
-    if (f.plain_expression()) {
-      analyze(*f.expression, options, points, count, out);
-      return;
-    }
-    const int n = f.dimension();
-    out.resize(count, n, options);
-    if (count == 0) return;
-    device_.make_current();
-    const EigenMethod method = eigen_method_for(choice_, n);
-    prepare_chunk(n, options, points, count);
-    objective_.prepare(f);
-    objective_.evaluate_stencil(options.stencil, options.step_scale, points_.data(), count, evals_.data());
-    // No program: analyze leaves f(x - step g) pending, evaluated below in batches like the stencil.
-    assemble_to_analysis(detail::ProgramView{nullptr, 0, n}, method, n, options, count);
-    objective_.evaluate_gradient_steps(points_.data(), g_.data(), count, results_.data());
-    copy_out(options, count, out);
-  }
-
- private:
-  // Copies the chunk's points (count x n) to the device and sizes the per-chunk buffers.
-  void prepare_chunk(int n, const AnalysisOptions& options, const double* points, std::size_t count) {
+  void begin_chunk(int n, const AnalysisOptions& options, const double* points, std::size_t count,
+                   ChunkResult& out) override {
+    resources_.make_current();
+    method_ = eigen_method_for(choice_, n);  // before any work: it may reject n
+    n_ = n;
+    options_ = options;
+    count_ = count;
+    out_ = &out;
+    program_ = detail::ProgramView{nullptr, 0, n};
     const std::size_t nn = std::size_t(n) * std::size_t(n);
     points_.resize(count * std::size_t(n));
-    cuda::copy_to_device(points_.data(), points, count * std::size_t(n), stream_.get());
+    cuda::copy_to_device(points_.data(), points, count * std::size_t(n), stream());
     evals_.resize(
         count * std::size_t(detail::stencil_size(options.stencil, n) * detail::values_per_evaluation(options.stencil)));
     fx_.resize(count);
@@ -164,38 +135,88 @@ class CudaBackend final : public Backend {
     results_.resize(count);
   }
 
-  // assemble -> eigen -> analyze on the stencil values in evals_.
-  void assemble_to_analysis(const detail::ProgramView& program, EigenMethod method, int n,
-                            const AnalysisOptions& options, std::size_t count) {
-    const cudaStream_t stream = stream_.get();
-    cuda::assemble(options.stencil, n, options.step_scale, points_.data(), count, evals_.data(), fx_.data(), g_.data(),
-                   H_.data(), hess_err_.data(), grad_err_.data(), status_.data(), stream);
-    eigen_.eigensolve(method, n, count, H_.data(), status_.data(), w_.data(),
-                      options.eigenvectors ? V_.data() : nullptr, info_.data(), stream);
-    cuda::analyze(program, options, points_.data(), count, fx_.data(), g_.data(), H_.data(), w_.data(), info_.data(),
-                  hess_err_.data(), grad_err_.data(), status_.data(), results_.data(), stream);
+  void evaluate_stencil(const CompiledFunction& f) override {
+    // The program is a few hundred bytes: copied every chunk rather than cached by the address of its
+    // code, which a later CompiledFunction could reuse.
+    const std::vector<detail::Instruction>& code = f.code();
+    code_.resize(code.size());
+    cuda::copy_to_device(code_.data(), code.data(), code.size(), stream());
+    program_ = detail::ProgramView{code_.data(), std::int32_t(code.size()), n_};
+    cuda::evaluate_stencil(program_, options_.stencil, options_.step_scale, points_.data(), count_, evals_.data(),
+                           stream());
   }
 
-  void copy_out(const AnalysisOptions& options, std::size_t count, ChunkResult& out) {
-    const cudaStream_t stream = stream_.get();
-    cuda::copy_to_host(out.points.data(), results_.data(), count, stream);
-    if (options.keep_gradient) cuda::copy_to_host(out.gradient.data(), g_.data(), g_.size(), stream);
-    if (options.keep_hessian) cuda::copy_to_host(out.hessian.data(), H_.data(), H_.size(), stream);
-    if (options.keep_eigenvalues) cuda::copy_to_host(out.eigenvalues.data(), w_.data(), w_.size(), stream);
-    if (options.eigenvectors) cuda::copy_to_host(out.eigenvectors.data(), V_.data(), V_.size(), stream);
-    // Also where a fault inside any kernel above is reported; `out` is read only after it.
-    HESSA_CUDA_TRY(cudaStreamSynchronize(stream));
+  void evaluate_objective_stencil(const Objective& f) override {
+    objective_.prepare(f);
+    objective_.evaluate_stencil(options_.stencil, options_.step_scale, points_.data(), count_, evals_.data());
   }
 
-  // Declaration order is construction order: the device first; buffers are freed before the handle and
-  // the stream they were used with are destroyed.
-  CurrentDevice device_;
+  void assemble() override {
+    cuda::assemble(options_.stencil, n_, options_.step_scale, points_.data(), count_, evals_.data(), fx_.data(),
+                   g_.data(), H_.data(), hess_err_.data(), grad_err_.data(), status_.data(), stream());
+  }
+
+  void eigensolve() override {
+    eigen_.eigensolve(method_, n_, count_, H_.data(), status_.data(), w_.data(),
+                      options_.eigenvectors ? V_.data() : nullptr, info_.data());
+  }
+
+  void analyze_points() override {
+    cuda::analyze(program_, options_, points_.data(), count_, fx_.data(), g_.data(), H_.data(), w_.data(), info_.data(),
+                  hess_err_.data(), grad_err_.data(), status_.data(), results_.data(), stream());
+  }
+
+  void evaluate_gradient_steps(const Objective&) override {
+    // objective_ was prepared for this objective by evaluate_objective_stencil.
+    objective_.evaluate_gradient_steps(points_.data(), g_.data(), count_, results_.data());
+  }
+
+  void finish_chunk() override {
+    ChunkResult& out = *out_;
+    cuda::copy_to_host(out.points.data(), results_.data(), count_, stream());
+    if (options_.keep_gradient) cuda::copy_to_host(out.gradient.data(), g_.data(), g_.size(), stream());
+    if (options_.keep_hessian) cuda::copy_to_host(out.hessian.data(), H_.data(), H_.size(), stream());
+    if (options_.keep_eigenvalues) cuda::copy_to_host(out.eigenvalues.data(), w_.data(), w_.size(), stream());
+    if (options_.eigenvectors) cuda::copy_to_host(out.eigenvectors.data(), V_.data(), V_.size(), stream());
+    // Also where a fault inside any kernel above is reported (unless HESSA_CUDA_SYNC names it at its launch);
+    // `out` is read only after it.
+    HESSA_CUDA_TRY(cudaStreamSynchronize(stream()));
+    out_ = nullptr;
+  }
+
+  void evaluate_jacobians(const std::vector<CompiledFunction>& functions, JacobianMode mode, double step_scale,
+                          const double* points, std::size_t count, JacobianResult& out) override {
+    resources_.make_current();
+    jacobians_.compute(functions, mode, step_scale, points, count, out);
+  }
+
+ private:
+  cudaStream_t stream() const { return resources_.stream(); }
+
+  std::size_t free_bytes() const {
+    resources_.make_current();
+    std::size_t free = 0;
+    std::size_t total = 0;
+    HESSA_CUDA_TRY(cudaMemGetInfo(&free, &total));
+    return free;
+  }
+
+  // Declaration order is construction order: the device's resources first; buffers are freed before the
+  // handles and the stream they were used with are destroyed.
+  cuda::Resources resources_;
   EigenChoice choice_;
   std::string device_name_;
   std::string sm_;
-  cuda::CudaStream stream_;
   cuda::Eigensolver eigen_;
   cuda::ObjectiveEvaluator objective_;
+  cuda::Jacobians jacobians_;
+  // The chunk in progress (begin_chunk .. finish_chunk).
+  EigenMethod method_ = EigenMethod::SmallJacobi;
+  int n_ = 0;
+  AnalysisOptions options_;
+  std::size_t count_ = 0;
+  ChunkResult* out_ = nullptr;
+  detail::ProgramView program_{nullptr, 0, 0};  // device code, or none: the gradient steps are left pending
   device_buffer<detail::Instruction> code_;
   device_buffer<double> points_, evals_, fx_, g_, H_, w_, V_, hess_err_, grad_err_;
   device_buffer<int> info_;
@@ -216,7 +237,7 @@ int cuda_device_count() {
   return count;
 }
 
-std::unique_ptr<Backend> make_cuda_backend(std::string* why_unavailable) {
+std::unique_ptr<Backend> detail::new_cuda_backend(std::string* why_unavailable) {
   const auto unavailable = [&](const std::string& reason) -> std::unique_ptr<Backend> {
     if (why_unavailable != nullptr) *why_unavailable = reason;
     return nullptr;

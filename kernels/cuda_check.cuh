@@ -1,11 +1,16 @@
 // Status checks for CUDA runtime, cuSOLVER and cuBLAS calls: a failed call throws hessa::DeviceError
 // naming the call text, the status (name and description), file and line. Kernels/ only.
+// A failure turned into an exception also clears the runtime's last error, so that the next checked call does not
+// report a stale one. HESSA_CUDA_SYNC=1 (or a build without NDEBUG) makes every launch check synchronize, so that a
+// fault inside a kernel names its own launch instead of surfacing at the chunk's one cudaStreamSynchronize.
 #pragma once
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "hessa/errors.hpp"
@@ -48,6 +53,9 @@ inline const char* cusolver_status_hint(cusolverStatus_t status) {
 }
 
 [[noreturn]] inline void throw_device_error(const char* call, const std::string& status, const char* file, int line) {
+  // A non-sticky error stays "last" until read: read it here, or the next HESSA_CUDA_CHECK_LAUNCH would report
+  // this failure again as its own. (A sticky error, a kernel fault, persists in the context regardless.)
+  (void)cudaGetLastError();
   throw DeviceError(std::string(file) + ":" + std::to_string(line) + ": " + call + " failed: " + status);
 }
 
@@ -74,11 +82,36 @@ inline void check_cublas(cublasStatus_t status, const char* call, const char* fi
   }
 }
 
+// Whether launch checks synchronize: HESSA_CUDA_SYNC=1 in the environment (read once), or always in a build
+// without NDEBUG. Off by default in release builds because a synchronization per launch serializes the host with
+// the GPU.
+inline bool sync_launch_checks() {
+#ifndef NDEBUG
+  return true;
+#else
+  static const bool on = [] {
+    const char* value = std::getenv("HESSA_CUDA_SYNC");
+    return value != nullptr && std::strcmp(value, "1") == 0;
+  }();
+  return on;
+#endif
+}
+
+// After a <<<...>>> launch of `kernel` on `stream`: a bad configuration shows up at once; a fault inside the kernel
+// here too when sync_launch_checks(), else at the next synchronizing call (which is checked as well).
+inline void check_launch(const char* kernel, cudaStream_t stream, const char* file, int line) {
+  const cudaError_t launched = cudaGetLastError();
+  if (launched != cudaSuccess) check_cuda(launched, (std::string("launch of ") + kernel).c_str(), file, line);
+  if (sync_launch_checks()) {
+    const cudaError_t ran = cudaStreamSynchronize(stream);
+    if (ran != cudaSuccess) check_cuda(ran, (std::string(kernel) + " (HESSA_CUDA_SYNC)").c_str(), file, line);
+  }
+}
+
 }  // namespace hessa::cuda
 
 #define HESSA_CUDA_TRY(call) ::hessa::cuda::check_cuda((call), #call, __FILE__, __LINE__)
 #define HESSA_CUSOLVER_TRY(call) ::hessa::cuda::check_cusolver((call), #call, __FILE__, __LINE__)
 #define HESSA_CUBLAS_TRY(call) ::hessa::cuda::check_cublas((call), #call, __FILE__, __LINE__)
-// After a <<<...>>> launch: a bad configuration shows up here; faults inside the kernel surface at the
-// next synchronizing call (analyze() ends with one), which is checked as well.
-#define HESSA_CUDA_CHECK_LAUNCH() ::hessa::cuda::check_cuda(cudaGetLastError(), "kernel launch", __FILE__, __LINE__)
+// After `kernel<<<..., stream>>>(...)`: HESSA_CUDA_CHECK_LAUNCH(kernel, stream); see check_launch.
+#define HESSA_CUDA_CHECK_LAUNCH(kernel, stream) ::hessa::cuda::check_launch(#kernel, (stream), __FILE__, __LINE__)

@@ -1,6 +1,7 @@
 // The CUDA backend's pipeline stages (one .cu file each): stencil -> assemble -> eigen -> analyze, and the
 // stencil stage of objectives that are not a plain expression (objective_stencil.cu, model_loss.cu).
-// Same contracts as host/cpu/cpu_stages.hpp, on device pointers, enqueued on `stream` (nothing here synchronizes).
+// The free-function stages share their contracts with host/cpu/cpu_stages.hpp (hessa/detail/stages.hpp); nothing
+// here synchronizes.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -14,7 +15,9 @@
 #include "hessa/analysis_options.hpp"
 #include "hessa/detail/bytecode.hpp"
 #include "hessa/detail/hyper_dual.hpp"
+#include "hessa/detail/stages.hpp"
 #include "hessa/objective.hpp"
+#include "resources.cuh"
 
 namespace hessa::cuda {
 
@@ -28,16 +31,11 @@ inline unsigned int grid_blocks(std::int64_t work) {
   return static_cast<unsigned int>(blocks < kMaxBlocks ? blocks : kMaxBlocks);
 }
 
-// evals[p * E + e] = f at stencil point e of point p, E = stencil_size(kind, n); hyper-dual evaluations are
-// 4 doubles each at evals[4 (p * E + e)]. `f.code` is device memory.
-void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double step_scale, const double* points,
-                      std::size_t count, double* evals, cudaStream_t stream);
-
-// f, g (count x n), H (count x n x n, column-major) and the error norms ||E_H||_F, ||E_g||_2 (count) from the
-// stencil values; status NonfiniteF when any stencil value is NaN/Inf.
-void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count, const double* evals,
-              double* f, double* g, double* H, double* hess_err, double* grad_err, PointStatus* status,
-              cudaStream_t stream);
+// The contracts (and their comments) are in hessa/detail/stages.hpp, shared with host/cpu/cpu_stages.hpp; here
+// on device pointers, enqueued on the trailing stream.
+detail::EvaluateStencilStage<cudaStream_t> evaluate_stencil;  // stencil.cu
+detail::AssembleStage<cudaStream_t> assemble;                 // assemble.cu
+detail::AnalyzeStage<cudaStream_t> analyze;                   // analyze.cu
 
 // The shared one-thread-per-matrix Jacobi (n <= detail::kSmallEigenMaxN), cusolverDnDsyevjBatched
 // (n <= kSyevjMaxN only) or cusolverDnXsyevBatched (64-bit API, any n).
@@ -48,12 +46,12 @@ inline constexpr int kSyevjMaxN = 32;
 
 const char* eigen_method_name(EigenMethod method);
 
-// The eigen stage owns the cuSOLVER handle, its parameter objects and the workspaces, which persist across
-// chunks: sizes are queried once per (method, n, batch, vectors) shape and buffers only grow.
+// The eigen stage uses the device's cuSOLVER handle and workspace (Resources) and owns syevj's and Xsyev's
+// parameter objects; sizes are queried once per (method, n, batch, vectors) shape and buffers only grow.
 class Eigensolver {
  public:
-  // Creates the cuSOLVER handle bound to `stream` and sets syevj's tolerance, sweep limit and sorting.
-  explicit Eigensolver(cudaStream_t stream);
+  // Sets syevj's tolerance, sweep limit and sorting; everything below is enqueued on resources.stream().
+  explicit Eigensolver(Resources& resources);
 
   // The solver's device workspace for a batch: `fixed_bytes` once plus `bytes_per_matrix` per matrix (the
   // copy of H solved in place is not included: bytes_per_point() counts it), and the largest batch one call
@@ -70,7 +68,7 @@ class Eigensolver {
   // reported as w = NaN (and V = NaN), info = 0. info[p] = cuSOLVER's per-matrix info (0 = converged).
   // A count above footprint().max_batch is solved in several calls.
   void eigensolve(EigenMethod method, int n, std::size_t count, const double* H, const PointStatus* status, double* w,
-                  double* V, int* info, cudaStream_t stream);
+                  double* V, int* info);
 
  private:
   struct Shape {
@@ -90,11 +88,10 @@ class Eigensolver {
   // `A` and `w` must hold at least shape.batch matrices / eigenvalue vectors (the queries do not read them).
   WorkspaceSize query(const Shape& shape, double* A, double* w) const;
 
-  CusolverHandle handle_;
+  Resources& resources_;
   SyevjInfo syevj_params_;
   CusolverParams xsyev_params_;
   device_buffer<double> A_;               // H copied (failed points: identity) and solved in place when V == nullptr
-  device_buffer<double> work_;            // device workspace, doubles so that it is aligned for either routine
   std::vector<unsigned char> host_work_;  // XsyevBatched's host workspace (often empty)
   Shape shape_{};                         // the shape sizes_ was queried for
   bool have_shape_ = false;
@@ -104,12 +101,6 @@ class Eigensolver {
   std::size_t max_batch_ = 0;
 };
 
-// The second-derivative test and gradient-step quantities per point (all arrays device memory).
-void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const double* points, std::size_t count,
-             const double* fx, const double* g, const double* H, const double* w, const int* info,
-             const double* hess_err, const double* grad_err, const PointStatus* status, PointAnalysis* out,
-             cudaStream_t stream);
-
 // --- Objectives at materialized points (model losses, affine subspaces) ---
 
 // The MLP's mean loss (detail/mlp.hpp) at many parameter vectors at once, as host/cpu/model_loss.cpp: per layer
@@ -117,8 +108,8 @@ void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const
 // then bias + activation, then one block per vector sums the sample losses. model_loss.cu.
 class MlpLoss {
  public:
-  // Creates the cuBLAS handle bound to `stream`; every call below is enqueued on it.
-  explicit MlpLoss(cudaStream_t stream);
+  // Every call below is enqueued on resources.stream(), the GEMMs through its cuBLAS handle.
+  explicit MlpLoss(Resources& resources);
 
   // The most vectors one evaluate() takes: cuBLAS's batch count is an int, and PyTorch works around a cuBLAS
   // failure past 65535 batches on some GPUs (pytorch/pytorch#45724), so batches stay below that.
@@ -136,8 +127,8 @@ class MlpLoss {
   const double* targets() const { return y_.data(); }
 
  private:
+  Resources& resources_;
   cudaStream_t stream_;
-  CublasHandle handle_;
   device_buffer<double> x_;               // features x samples, column-major (the row-major data set as is)
   device_buffer<double> y_;               // targets, data.targets per sample
   device_buffer<double> activations_[2];  // layer outputs, alternating between layers
@@ -149,7 +140,7 @@ class MlpLoss {
 // shared interpreter for an expression. Buffers persist across chunks. objective_stencil.cu.
 class ObjectiveEvaluator {
  public:
-  explicit ObjectiveEvaluator(cudaStream_t stream) : stream_(stream) {}
+  explicit ObjectiveEvaluator(Resources& resources) : resources_(resources), stream_(resources.stream()) {}
 
   // Per analyze call, before the calls below: copies the program, the subspace and the data set, and picks
   // the batch size. What `f` points to must outlive those calls (`f` itself is copied).
@@ -169,6 +160,7 @@ class ObjectiveEvaluator {
   // values[b] = f at the b-th row of x (count x f.inner_dimension(), device).
   void evaluate_rows(const double* x, std::int64_t count, double* values);
 
+  Resources& resources_;
   cudaStream_t stream_;
   Objective f_{};
   std::int64_t batch_ = 1;  // points materialized at once

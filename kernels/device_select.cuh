@@ -1,5 +1,4 @@
-// Which GPU a CUDA backend uses, shared by the analysis and Jacobian backends: HESSA_CUDA_DEVICE=k (default 0),
-// made current before anything is created on it.
+// Which GPU the CUDA backend uses: HESSA_CUDA_DEVICE=k (default 0), made current before anything is created on it.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -25,7 +24,7 @@ inline int device_from_env(int device_count) {
   return int(device);
 }
 
-// Makes the device current for the calling thread. The first member of a backend, so that its stream,
+// Makes the device current for the calling thread. The first member of cuda::Resources, so that its stream,
 // handles and buffers are created on it; call make_current() again in entry points, which the pipeline
 // may call from another thread than the one that constructed the backend.
 struct CurrentDevice {

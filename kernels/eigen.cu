@@ -95,8 +95,7 @@ const char* eigen_method_name(EigenMethod method) {
   return "XsyevBatched";
 }
 
-Eigensolver::Eigensolver(cudaStream_t stream) {
-  HESSA_CUSOLVER_TRY(cusolverDnSetStream(handle_.get(), stream));
+Eigensolver::Eigensolver(Resources& resources) : resources_(resources) {
   HESSA_CUSOLVER_TRY(cusolverDnXsyevjSetTolerance(syevj_params_.get(), kSyevjTolerance));
   HESSA_CUSOLVER_TRY(cusolverDnXsyevjSetMaxSweeps(syevj_params_.get(), kSyevjMaxSweeps));
   // Ascending, as LAPACK returns them and as detail::classify expects (lambda[0] = min, lambda[n-1] = max).
@@ -109,8 +108,9 @@ Eigensolver::WorkspaceSize Eigensolver::query(const Shape& shape, double* A, dou
   if (shape.method == EigenMethod::SyevjBatched) {
     assert(shape.n <= kSyevjMaxN && shape.batch <= INT_MAX);
     int lwork = 0;
-    HESSA_CUSOLVER_TRY(cusolverDnDsyevjBatched_bufferSize(handle_.get(), jobz, CUBLAS_FILL_MODE_LOWER, shape.n, A,
-                                                          shape.n, w, &lwork, syevj_params_.get(), int(shape.batch)));
+    HESSA_CUSOLVER_TRY(cusolverDnDsyevjBatched_bufferSize(resources_.cusolver(), jobz, CUBLAS_FILL_MODE_LOWER, shape.n,
+                                                          A, shape.n, w, &lwork, syevj_params_.get(),
+                                                          int(shape.batch)));
     if (lwork < 0) {
       throw DeviceError("cusolverDnDsyevjBatched_bufferSize returned a negative workspace (" + std::to_string(lwork) +
                         ") for n = " + std::to_string(shape.n) + ", batch = " + std::to_string(shape.batch));
@@ -119,7 +119,7 @@ Eigensolver::WorkspaceSize Eigensolver::query(const Shape& shape, double* A, dou
     size.device_bytes = std::size_t(lwork) * sizeof(double);
   } else {
     HESSA_CUSOLVER_TRY(cusolverDnXsyevBatched_bufferSize(
-        handle_.get(), xsyev_params_.get(), jobz, CUBLAS_FILL_MODE_LOWER, std::int64_t(shape.n), CUDA_R_64F, A,
+        resources_.cusolver(), xsyev_params_.get(), jobz, CUBLAS_FILL_MODE_LOWER, std::int64_t(shape.n), CUDA_R_64F, A,
         std::int64_t(shape.n), CUDA_R_64F, w, CUDA_R_64F, &size.device_bytes, &size.host_bytes, shape.batch));
   }
   return size;
@@ -147,20 +147,19 @@ Eigensolver::Footprint Eigensolver::footprint(EigenMethod method, int n, bool ve
 }
 
 void Eigensolver::eigensolve(EigenMethod method, int n, std::size_t count, const double* H, const PointStatus* status,
-                             double* w, double* V, int* info, cudaStream_t stream) {
+                             double* w, double* V, int* info) {
   if (count == 0) return;
+  const cudaStream_t stream = resources_.stream();
   assert(method != EigenMethod::SyevjBatched || n <= kSyevjMaxN);
   if (method == EigenMethod::SmallJacobi) {
     assert(n <= detail::kSmallEigenMaxN);
     small_jacobi_kernel<<<grid_blocks(std::int64_t(count)), kThreadsPerBlock, 0, stream>>>(n, std::int64_t(count), H,
                                                                                            status, w, V, info);
-    HESSA_CUDA_CHECK_LAUNCH();
+    HESSA_CUDA_CHECK_LAUNCH(small_jacobi_kernel, stream);
     return;
   }
   const bool vectors = V != nullptr;
   const std::int64_t nn = std::int64_t(n) * n;
-  // The stage's stream is authoritative (the handle was bound to the backend's stream at construction).
-  HESSA_CUSOLVER_TRY(cusolverDnSetStream(handle_.get(), stream));
 
   const Shape limit_key{method, n, 0, vectors};
   if (!have_limit_ || !(limit_shape_ == limit_key)) {
@@ -177,7 +176,7 @@ void Eigensolver::eigensolve(EigenMethod method, int n, std::size_t count, const
   }
   const std::int64_t total = std::int64_t(count) * nn;
   prepare_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(n, std::int64_t(count), H, status, A);
-  HESSA_CUDA_CHECK_LAUNCH();
+  HESSA_CUDA_CHECK_LAUNCH(prepare_kernel, stream);
 
   const cusolverEigMode_t jobz = eig_mode(vectors);
   for (std::size_t first = 0, batch = 0; first < count; first += batch) {
@@ -193,17 +192,17 @@ void Eigensolver::eigensolve(EigenMethod method, int n, std::size_t count, const
       shape_ = shape;
       have_shape_ = true;
     }
-    work_.resize((sizes_.device_bytes + sizeof(double) - 1) / sizeof(double));
+    double* work = static_cast<double*>(resources_.workspace(sizes_.device_bytes));
     host_work_.resize(sizes_.host_bytes);
 
     if (method == EigenMethod::SyevjBatched) {
-      HESSA_CUSOLVER_TRY(cusolverDnDsyevjBatched(handle_.get(), jobz, CUBLAS_FILL_MODE_LOWER, n, A_batch, n, w_batch,
-                                                 work_.data(), sizes_.lwork, info_batch, syevj_params_.get(),
+      HESSA_CUSOLVER_TRY(cusolverDnDsyevjBatched(resources_.cusolver(), jobz, CUBLAS_FILL_MODE_LOWER, n, A_batch, n,
+                                                 w_batch, work, sizes_.lwork, info_batch, syevj_params_.get(),
                                                  int(batch)));
     } else {
       HESSA_CUSOLVER_TRY(cusolverDnXsyevBatched(
-          handle_.get(), xsyev_params_.get(), jobz, CUBLAS_FILL_MODE_LOWER, std::int64_t(n), CUDA_R_64F, A_batch,
-          std::int64_t(n), CUDA_R_64F, w_batch, CUDA_R_64F, work_.data(), sizes_.device_bytes,
+          resources_.cusolver(), xsyev_params_.get(), jobz, CUBLAS_FILL_MODE_LOWER, std::int64_t(n), CUDA_R_64F,
+          A_batch, std::int64_t(n), CUDA_R_64F, w_batch, CUDA_R_64F, work, sizes_.device_bytes,
           host_work_.empty() ? nullptr : host_work_.data(), sizes_.host_bytes, info_batch, std::int64_t(batch)));
       // The host workspace is reused by the next call; do not let two calls share it in flight.
       if (!host_work_.empty() && first + batch < count) HESSA_CUDA_TRY(cudaStreamSynchronize(stream));
@@ -212,7 +211,7 @@ void Eigensolver::eigensolve(EigenMethod method, int n, std::size_t count, const
 
   mask_failed_kernel<<<grid_blocks(std::int64_t(count) * (n + (vectors ? nn : 0))), kThreadsPerBlock, 0, stream>>>(
       n, std::int64_t(count), status, w, V, info);
-  HESSA_CUDA_CHECK_LAUNCH();
+  HESSA_CUDA_CHECK_LAUNCH(mask_failed_kernel, stream);
 }
 
 }  // namespace hessa::cuda

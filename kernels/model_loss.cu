@@ -56,10 +56,10 @@ int widest_output(const MlpModel& model) { return *std::max_element(model.widths
 
 }  // namespace
 
-MlpLoss::MlpLoss(cudaStream_t stream) : stream_(stream) {
-  HESSA_CUBLAS_TRY(cublasSetStream(handle_.get(), stream));
-  // IEEE FP64 (no fixed-point emulation): the arithmetic of the CPU's dgemm.
-  HESSA_CUBLAS_TRY(cublasSetMathMode(handle_.get(), CUBLAS_DEFAULT_MATH));
+MlpLoss::MlpLoss(Resources& resources) : resources_(resources), stream_(resources.stream()) {
+  // IEEE FP64 (no fixed-point emulation): the arithmetic of the CPU's dgemm. The device's one handle is MlpLoss's
+  // alone to configure so far; a second cuBLAS user would set its own mode before its calls.
+  HESSA_CUBLAS_TRY(cublasSetMathMode(resources_.cublas(), CUBLAS_DEFAULT_MATH));
 }
 
 std::size_t MlpLoss::bytes_per_vector(const MlpModel& model) {
@@ -106,19 +106,19 @@ void MlpLoss::evaluate(const MlpModel& model, const double* parameters, std::siz
     const long long plane = (long long)d_out * m;
     // Z (d_out x m) = W_l A, W_l stored row-major d_out x d_in = column-major d_in x d_out (lda = d_in), hence
     // op T; vector v's W_l starts at parameters + v P + weight offset.
-    HESSA_CUBLAS_TRY(cublasDgemmStridedBatched(handle_.get(), CUBLAS_OP_T, CUBLAS_OP_N, d_out, m, d_in, &one,
+    HESSA_CUBLAS_TRY(cublasDgemmStridedBatched(resources_.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, d_out, m, d_in, &one,
                                                parameters + detail::layer_weight_offset(widths, l), d_in, P, A, d_in,
                                                A_stride, &zero, Z, d_out, plane, batch));
     const std::int64_t total = std::int64_t(batch) * plane;
     bias_activation_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream_>>>(
         Z, parameters, P, detail::layer_bias_offset(widths, l), d_out, plane, total, model.activation, l + 1 < layers);
-    HESSA_CUDA_CHECK_LAUNCH();
+    HESSA_CUDA_CHECK_LAUNCH(bias_activation_kernel, stream_);
     A = Z;
     A_stride = plane;
   }
   loss_kernel<<<unsigned(batch), kLossThreads, 0, stream_>>>(A, model.outputs(), m, y_.data(), model.data.targets,
                                                              model.loss, losses);
-  HESSA_CUDA_CHECK_LAUNCH();
+  HESSA_CUDA_CHECK_LAUNCH(loss_kernel, stream_);
 }
 
 }  // namespace hessa::cuda

@@ -152,7 +152,7 @@ void ObjectiveEvaluator::evaluate_hyperdual(const double* points, std::size_t co
     hyperdual_objective_kernel<<<grid_blocks(size), kThreadsPerBlock, 0, stream_>>>(
         model, program, points, k, f_.inner_dimension(), mapped ? origin_.data() : nullptr,
         mapped ? directions_.data() : nullptr, per_point, first, size, hyperdual_scratch_.data(), evals);
-    HESSA_CUDA_CHECK_LAUNCH();
+    HESSA_CUDA_CHECK_LAUNCH(hyperdual_objective_kernel, stream_);
   }
 }
 
@@ -181,7 +181,7 @@ void ObjectiveEvaluator::prepare(const Objective& f) {
   std::size_t bytes_per_point = std::size_t(n) * sizeof(double);
   std::size_t most = std::size_t(INT_MAX);
   if (f.model != nullptr) {
-    if (!mlp_) mlp_.emplace(stream_);
+    if (!mlp_) mlp_.emplace(resources_);
     mlp_->upload(*f.model);
     bytes_per_point += MlpLoss::bytes_per_vector(*f.model);
     most = MlpLoss::kMaxBatch;
@@ -200,7 +200,7 @@ void ObjectiveEvaluator::evaluate_points(const Points& source, std::int64_t tota
     materialize_kernel<<<grid_blocks(size * n), kThreadsPerBlock, 0, stream_>>>(
         source, f_.dimension(), n, mapped ? origin_.data() : nullptr, mapped ? directions_.data() : nullptr, first,
         size, x_.data());
-    HESSA_CUDA_CHECK_LAUNCH();
+    HESSA_CUDA_CHECK_LAUNCH(materialize_kernel, stream_);
     evaluate_rows(x_.data(), size, values + first);
   }
 }
@@ -211,7 +211,7 @@ void ObjectiveEvaluator::evaluate_rows(const double* x, std::int64_t count, doub
     return;
   }
   expression_kernel<<<grid_blocks(count), kThreadsPerBlock, 0, stream_>>>(program_, x, count, values);
-  HESSA_CUDA_CHECK_LAUNCH();
+  HESSA_CUDA_CHECK_LAUNCH(expression_kernel, stream_);
 }
 
 void ObjectiveEvaluator::evaluate_stencil(StencilKind kind, double step_scale, const double* points, std::size_t count,
@@ -235,7 +235,7 @@ void ObjectiveEvaluator::evaluate_gradient_steps(const double* points, const dou
   step_values_.resize(count);
   evaluate_points(StepPoints{f_.dimension(), points, g, results}, total, step_values_.data());
   set_steps_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream_>>>(step_values_.data(), total, results);
-  HESSA_CUDA_CHECK_LAUNCH();
+  HESSA_CUDA_CHECK_LAUNCH(set_steps_kernel, stream_);
 }
 
 }  // namespace hessa::cuda

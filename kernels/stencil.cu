@@ -1,5 +1,7 @@
 // CUDA stencil evaluation: f at every perturbed point of every point, one thread per (point, evaluation)
 // in a grid-stride loop over the shared stencil and interpreter code (as host/cpu/stencil.cpp).
+#include <type_traits>
+
 #include "cuda_stages.cuh"
 #include "hessa/detail/hyper_dual.hpp"
 #include "hessa/detail/interpreter.hpp"
@@ -55,12 +57,15 @@ void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double ste
   if (total == 0) return;
   if (kind == StencilKind::HyperDual) {
     hyperdual_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(f, points, std::int64_t(count), evals);
-    HESSA_CUDA_CHECK_LAUNCH();
+    HESSA_CUDA_CHECK_LAUNCH(hyperdual_kernel, stream);
     return;
   }
   stencil_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(f, kind, step_scale, points, std::int64_t(count),
                                                                       evals);
-  HESSA_CUDA_CHECK_LAUNCH();
+  HESSA_CUDA_CHECK_LAUNCH(stencil_kernel, stream);
 }
+
+// The definition above has the contract's signature (hessa/detail/stages.hpp), or this fails to compile.
+static_assert(std::is_same_v<decltype(evaluate_stencil), detail::EvaluateStencilStage<cudaStream_t>>);
 
 }  // namespace hessa::cuda

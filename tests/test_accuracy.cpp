@@ -11,7 +11,7 @@
 namespace hessa {
 namespace {
 
-class AccuracyOnBackend : public test::OnBackend<> {
+class AccuracyOnBackend : public test::OnBackend {
  protected:
   // Largest scaled error of H over every catalogue function at its sample points (n = fixed, or 2 and 5).
   double worst_hessian_error(StencilKind stencil, std::string* where) {

@@ -11,7 +11,6 @@ namespace hessa {
 namespace {
 
 using detail::classify;
-using detail::PointAnalysis;
 
 PointAnalysis classified(std::vector<double> lambda, double grad_norm, Thresholds t = {1e-4, 1e-6, 1e-6}) {
   PointAnalysis a = detail::failed_point(0.0, PointStatus::Ok);
@@ -40,7 +39,7 @@ TEST(Classify, ZeroBandIsAbsolutePlusRelative) {
   EXPECT_EQ(classified({1, 2}, 2e-6, {1e-6, 1e-6, 1e-6}).point_class, PointClass::Noncritical);  // --gtol 1e-6
 }
 
-class AnalysisOnBackend : public test::OnBackend<> {};
+class AnalysisOnBackend : public test::OnBackend {};
 
 TEST_P(AnalysisOnBackend, StepQuantitiesMatchHandComputedValues) {
   // f = x^2 + 4 y^2 at (1, 1): g = (2, 8), H = diag(2, 8); g'g = 68, g'Hg = 2*4 + 8*64 = 520.

@@ -10,7 +10,7 @@
 namespace hessa {
 namespace {
 
-class CatalogueOnBackend : public test::OnBackend<> {};
+class CatalogueOnBackend : public test::OnBackend {};
 
 void check_derivatives(Backend& backend, const CatalogueEntry& e, int n, StencilKind stencil, double tol) {
   const CompiledFunction f = test::compile_entry(e, n);

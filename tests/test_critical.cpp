@@ -23,7 +23,7 @@
 namespace hessa {
 namespace {
 
-class CriticalSearchOnBackend : public test::OnBackend<> {
+class CriticalSearchOnBackend : public test::OnBackend {
  protected:
   CriticalSearchResult search(const CompiledFunction& f, const SearchBox& box, const std::vector<int>& grid,
                               CriticalSearchOptions options = {}) {

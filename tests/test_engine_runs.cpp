@@ -1,7 +1,6 @@
 // The engine's runs called in-process, as a front end other than the CLI would call them (the CLI's own printing
 // and exit codes are tested through the binary in test_cli.cpp): outcomes, notices, written files.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,6 +11,7 @@
 #include "engine/critical_run.hpp"
 #include "engine/jacobian_run.hpp"
 #include "hessa/errors.hpp"
+#include "io_support.hpp"
 
 namespace {
 
@@ -19,24 +19,17 @@ namespace fs = std::filesystem;
 
 class EngineRuns : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hessa_engine_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return (dir_ / name).string();
+    std::ofstream(dir_.file(name)) << text;
+    return dir_.file(name);
   }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return dir_.file(name); }
   // Collects the engine's notices instead of printing them.
   hessa::NoticeSink collect() {
     return [this](const std::string& message) { notices_.push_back(message); };
   }
 
-  fs::path dir_;
+  hessa::test::ScratchDir dir_;
   std::vector<std::string> notices_;
 };
 
@@ -72,7 +65,7 @@ TEST_F(EngineRuns, AClampedChunkIsANoticeToTheSink) {
   request.out = path("r.jsonl");
   request.backend = "cpu";
   request.chunk = std::size_t(1) << 40;
-  request.memory = "64M";
+  request.memory = "1G";  // a limit above the fixed reserves of either build
   const hessa::AnalyzeFileOutcome outcome = hessa::analyze_file(request, nullptr, collect());
   EXPECT_EQ(outcome.summary.points, 50u);
   ASSERT_EQ(notices_.size(), 1u);

@@ -260,14 +260,13 @@ TEST(JacobianLayout, RichardsonCombinationIsExactForQuadraticErrorAndUsesTheActu
 
 // --- backends ------------------------------------------------------------------------------------------------
 
-// JacobianBackend until it is merged into Backend: then OnBackend<> (the default, Backend) here.
-class JacobianOnBackend : public test::OnBackend<JacobianBackend> {
+class JacobianOnBackend : public test::OnBackend {
  protected:
   JacobianResult run(const std::vector<CompiledFunction>& f, JacobianMode mode, const std::vector<double>& points,
                      double step = 0) {
     JacobianResult r;
     const std::size_t m = std::size_t(f[0].dimension());
-    backend_->compute(f, mode, step > 0 ? step : default_jacobian_step(mode), points.data(), points.size() / m, r);
+    backend_->jacobians(f, mode, step > 0 ? step : default_jacobian_step(mode), points.data(), points.size() / m, r);
     return r;
   }
 };
@@ -387,7 +386,7 @@ TEST_P(JacobianOnBackend, NonfiniteEvaluationsFlagOnlyTheirPoint) {
 TEST_P(JacobianOnBackend, EmptyChunkAndSingleOutputWork) {
   const std::vector<CompiledFunction> f = {test::compile("x0^2", 1)};
   JacobianResult res;
-  backend_->compute(f, JacobianMode::Dual, 0.0, nullptr, 0, res);
+  backend_->jacobians(f, JacobianMode::Dual, 0.0, nullptr, 0, res);
   EXPECT_EQ(res.count, 0u);
   const JacobianResult one = run(f, JacobianMode::Dual, {3.0});
   EXPECT_EQ(one.J[0], 6.0);
@@ -401,10 +400,10 @@ TEST_P(JacobianOnBackend, AgreesWithTheCpuBackend) {
   const std::vector<CompiledFunction> f = {test::compile("exp(x0)*sin(x1) + x2^3", 3),
                                            test::compile("atan2(x1, x0) * sqrt(x2)", 3)};
   const std::vector<double> points = {0.5, 1.0, 2.0, -1.0, 0.3, 0.7, 2.0, -2.0, 4.0};
-  auto cpu = make_cpu_jacobian_backend();
+  auto cpu = make_cpu_backend();
   for (JacobianMode mode : kModes) {
     JacobianResult a;
-    cpu->compute(f, mode, default_jacobian_step(mode), points.data(), 3, a);
+    cpu->jacobians(f, mode, default_jacobian_step(mode), points.data(), 3, a);
     const JacobianResult b = run(f, mode, points);
     EXPECT_LE(test::scaled_max_error(b.J.data(), a.J.data(), a.J.size()), 1e-9) << jacobian_mode_name(mode);
     EXPECT_LE(test::scaled_max_error(b.f.data(), a.f.data(), a.f.size()), 1e-14) << jacobian_mode_name(mode);

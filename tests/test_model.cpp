@@ -246,7 +246,7 @@ AffineSubspace random_subspace(const std::vector<double>& origin, int k, std::ui
   return s;
 }
 
-class ModelOnBackend : public test::OnBackend<> {
+class ModelOnBackend : public test::OnBackend {
  protected:
   ChunkResult analyze(const Objective& f, const std::vector<std::vector<double>>& points, AnalysisOptions options) {
     ChunkResult r;

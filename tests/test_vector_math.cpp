@@ -52,7 +52,7 @@ TEST(VectorMath, TanhSaturatesAndKeepsItsSign) {
 TEST(VectorMath, SigmoidMatchesItsDefinition) {
   for (double z : {-40.0, -5.0, -0.3, 0.0, 0.7, 6.0, 40.0}) {
     const double expected = 1.0 / (1.0 + std::exp(-z));
-    EXPECT_NEAR(vector_activate(detail::Activation::Sigmoid, z), expected, 4e-16 * expected) << z;
+    EXPECT_NEAR(vector_activate(Activation::Sigmoid, z), expected, 4e-16 * expected) << z;
   }
 }
 

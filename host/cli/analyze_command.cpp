@@ -74,8 +74,7 @@ std::function<int()> add_analyze_command(CLI::App& app) {
   cmd->add_flag("--gradient", args->request.gradient, "Write the gradient (g_0 ...)");
   cmd->add_flag("--hessian", args->request.hessian, "Write the Hessian (H_r_c)");
   add_chunk_options(cmd, args->request.chunk, args->request.memory);
-  cmd->add_option("--threads", args->request.threads, "CPU threads (default: OpenMP's choice)")
-      ->check(CLI::PositiveNumber);
+  add_threads_option(cmd, args->request.threads);
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no progress, no fallback notice");
   return [args]() { return run_analyze(*args); };
 }

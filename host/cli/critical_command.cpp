@@ -85,8 +85,7 @@ std::function<int()> add_critical_command(CLI::App& app) {
                   "Backend evaluations per start before it counts as not converged")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--threads", args->request.threads, "CPU threads (default: OpenMP's choice)")
-      ->check(CLI::PositiveNumber);
+  add_threads_option(cmd, args->request.threads);
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no fallback notice");
   return [args]() { return run_critical_command(*args); };
 }

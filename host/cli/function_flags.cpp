@@ -22,4 +22,8 @@ void add_backend_option(CLI::App* cmd, std::string& backend) {
       ->capture_default_str();
 }
 
+void add_threads_option(CLI::App* cmd, int& threads) {
+  cmd->add_option("--threads", threads, "CPU threads (default: OpenMP's choice)")->check(CLI::PositiveNumber);
+}
+
 }  // namespace hessa::cli

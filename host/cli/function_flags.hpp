@@ -1,5 +1,5 @@
 // The flags every command that takes a function registers the same way: --function (a spec), --vars and
-// --param, --backend.
+// --param, --backend, --threads.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -16,5 +16,8 @@ void add_naming_options(CLI::App* cmd, std::string& vars, std::vector<std::strin
                         const std::string& expressions);
 // --backend auto|cpu|cuda (default: the value `backend` holds).
 void add_backend_option(CLI::App* cmd, std::string& backend);
+
+// --threads N: CPU threads (default: OpenMP's choice, 0 in `threads`).
+void add_threads_option(CLI::App* cmd, int& threads);
 
 }  // namespace hessa::cli

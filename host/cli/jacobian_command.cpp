@@ -58,8 +58,7 @@ std::function<int()> add_jacobian_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   add_backend_option(cmd, args->request.backend);
   add_chunk_options(cmd, args->request.chunk, args->request.memory);
-  cmd->add_option("--threads", args->request.threads, "CPU threads (default: OpenMP's choice)")
-      ->check(CLI::PositiveNumber);
+  add_threads_option(cmd, args->request.threads);
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no fallback notice");
   return [args]() { return run_jacobian_command(*args); };
 }

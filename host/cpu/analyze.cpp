@@ -1,4 +1,6 @@
 // CPU analysis: second-derivative test and gradient-step quantities per point (detail/analysis.hpp).
+#include <type_traits>
+
 #include "cpu/cpu_stages.hpp"
 #include "hessa/detail/analysis.hpp"
 
@@ -15,5 +17,8 @@ void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const
                                    hess_err[p], grad_err[p], options.thresholds, options.lr);
   }
 }
+
+// The definition above has the contract's signature (hessa/detail/stages.hpp), or this fails to compile.
+static_assert(std::is_same_v<decltype(analyze), detail::AnalyzeStage<>>);
 
 }  // namespace hessa::cpu

@@ -1,5 +1,7 @@
 // CPU assembly: f, g, H of each point and their error estimates from its stencil values
 // (formulas in detail/stencil.hpp: central/compact O(h^2), Richardson O(h^4), hyper-dual exact).
+#include <type_traits>
+
 #include "cpu/cpu_stages.hpp"
 #include "hessa/detail/analysis.hpp"
 #include "hessa/detail/stencil.hpp"
@@ -29,5 +31,8 @@ void assemble(StencilKind kind, int n, double step_scale, const double* points, 
     detail::error_norms(kind, n, e, x, step_scale, &hess_err[p], &grad_err[p]);
   }
 }
+
+// The definition above has the contract's signature (hessa/detail/stages.hpp), or this fails to compile.
+static_assert(std::is_same_v<decltype(assemble), detail::AssembleStage<>>);
 
 }  // namespace hessa::cpu

@@ -7,19 +7,16 @@
 
 #include "hessa/analysis_options.hpp"
 #include "hessa/detail/bytecode.hpp"
+#include "hessa/detail/stages.hpp"
+#include "hessa/jacobian.hpp"
 #include "hessa/objective.hpp"
 
 namespace hessa::cpu {
 
-// evals[p * E + e] = f at stencil point e of point p, E = stencil_size(kind, n); for the hyper-dual kind
-// each evaluation is 4 doubles (a, b, c, d) at evals[4 (p * E + e)].
-void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double step_scale, const double* points,
-                      std::size_t count, double* evals);
-
-// f, g (count x n), H (count x n x n, column-major) and the error estimates ||E_H||_F, ||E_g||_2 (count)
-// from the stencil values; status NonfiniteF when any stencil value is NaN/Inf.
-void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count, const double* evals,
-              double* f, double* g, double* H, double* hess_err, double* grad_err, PointStatus* status);
+// The contracts (and their comments) are in hessa/detail/stages.hpp, shared with kernels/cuda_stages.cuh.
+detail::EvaluateStencilStage<> evaluate_stencil;  // stencil.cpp
+detail::AssembleStage<> assemble;                 // assemble.cpp
+detail::AnalyzeStage<> analyze;                   // analyze.cpp
 
 // Ascending eigenvalues w (count x n) of each H; eigenvectors into V (count x n x n) when V != nullptr.
 // Points whose status is not Ok are skipped (w = NaN). info[p] = LAPACK's info (0 = converged).
@@ -35,11 +32,6 @@ void lapack_eigensolve(int n, std::size_t count, const double* H, const PointSta
 // OpenBLAS's own threads inside our OpenMP loops made dsyevd 20x slower at n = 32: BLAS calls made from
 // OpenMP threads (LAPACK here, dgemm in model_loss.cpp) run single-threaded. Idempotent.
 void use_single_threaded_blas();
-
-// The second-derivative test and gradient-step quantities per point.
-void analyze(const detail::ProgramView& f, const AnalysisOptions& options, const double* points, std::size_t count,
-             const double* fx, const double* g, const double* H, const double* w, const int* info,
-             const double* hess_err, const double* grad_err, const PointStatus* status, PointAnalysis* out);
 
 // --- Objectives evaluated at materialized points (model losses, affine subspaces): objective_stencil.cpp ---
 
@@ -78,5 +70,19 @@ void activate_layer(Activation activation, double* z, std::size_t count);
 // forward pass is kept and each stencil point recomputes only from the first layer its perturbation touches.
 void mlp_stencil(const MlpModel& model, StencilKind kind, double step_scale, const double* points, std::size_t count,
                  double* evals);
+
+// --- jacobian.cpp ---
+
+// Backend::evaluate_jacobians on the CPU: every (point, output, evaluation) of the shared interpreter, then f, J
+// and the error estimate per point into `out` (resized by the caller). Buffers persist across chunks.
+class Jacobians {
+ public:
+  void compute(const std::vector<CompiledFunction>& functions, JacobianMode mode, double step_scale,
+               const double* points, std::size_t count, JacobianResult& out);
+
+ private:
+  std::vector<double> values_, derivs_;
+  std::vector<detail::ProgramView> programs_;
+};
 
 }  // namespace hessa::cpu

@@ -1,6 +1,8 @@
 // CPU stencil evaluation: f at every perturbed point of every point. The flattened (point, evaluation) index
 // is cut into blocks of kBlockLanes lanes, each run by the lane-batched interpreter; OpenMP over blocks.
 // Hyper-dual evaluations (4 doubles each) run the scalar interpreter on hyper-dual numbers, as kernels/stencil.cu.
+#include <type_traits>
+
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -80,5 +82,8 @@ void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double ste
     }
   }
 }
+
+// The definition above has the contract's signature (hessa/detail/stages.hpp), or this fails to compile.
+static_assert(std::is_same_v<decltype(evaluate_stencil), detail::EvaluateStencilStage<>>);
 
 }  // namespace hessa::cpu

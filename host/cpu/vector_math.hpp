@@ -68,12 +68,12 @@ inline double vector_sigmoid(double z) {
 }
 
 // The activation of detail/mlp.hpp, vectorized where it pays (tanh, sigmoid); relu and gelu as shared.
-inline double vector_activate(detail::Activation a, double z) {
+inline double vector_activate(Activation a, double z) {
   switch (a) {
-    case detail::Activation::Tanh: return vector_tanh(z);
-    case detail::Activation::Sigmoid: return vector_sigmoid(z);
-    case detail::Activation::Relu:
-    case detail::Activation::Gelu: break;
+    case Activation::Tanh: return vector_tanh(z);
+    case Activation::Sigmoid: return vector_sigmoid(z);
+    case Activation::Relu:
+    case Activation::Gelu: break;
   }
   return detail::activate(a, z);
 }

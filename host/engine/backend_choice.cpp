@@ -1,12 +1,18 @@
 // Backend choice and chunk planning for every run.
 #include "engine/backend_choice.hpp"
 
+#include "hessa/errors.hpp"
 #include "hessa/memory_budget.hpp"
 
 namespace hessa {
 
 std::unique_ptr<Backend> choose_backend(const std::string& wanted, const NoticeSink& notice) {
-  return choose_backend_of(wanted, notice, make_cpu_backend, make_cuda_backend);
+  if (wanted == "cpu") return make_backend(BackendKind::Cpu, nullptr);
+  std::string why;
+  if (auto gpu = make_backend(BackendKind::Cuda, &why)) return gpu;
+  if (wanted == "cuda") throw InputError("--backend cuda: no usable GPU: " + why);
+  notify(notice, "no usable GPU (" + why + "); using the CPU backend");
+  return make_backend(BackendKind::Cpu, nullptr);
 }
 
 std::size_t memory_limit_bytes(const std::string& memory, const std::string& what) {

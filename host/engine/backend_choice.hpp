@@ -11,19 +11,6 @@
 namespace hessa {
 
 // auto: the GPU when usable, else the CPU with the reason as a notice; cpu; cuda (InputError without a GPU).
-// For any backend family: `make_cpu()` and `make_cuda(std::string* why_unavailable)` build its two kinds.
-template <class MakeCpu, class MakeCuda>
-auto choose_backend_of(const std::string& wanted, const NoticeSink& notice, MakeCpu make_cpu, MakeCuda make_cuda)
-    -> decltype(make_cpu()) {
-  if (wanted == "cpu") return make_cpu();
-  std::string why;
-  auto gpu = make_cuda(&why);
-  if (gpu) return gpu;
-  if (wanted == "cuda") throw InputError("--backend cuda: no usable GPU: " + why);
-  notify(notice, "no usable GPU (" + why + "); using the CPU backend");
-  return make_cpu();
-}
-
 std::unique_ptr<Backend> choose_backend(const std::string& wanted, const NoticeSink& notice);
 
 // Points per chunk for a problem whose one point needs `per_point` bytes on the host (see plan_chunk in

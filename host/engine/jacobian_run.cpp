@@ -46,9 +46,9 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
   layout.error = mode == JacobianMode::Richardson;
   auto writer = open_jacobian_writer(args.out, layout);  // fails now, before any work, if unwritable
 
-  auto backend = choose_backend_of(args.backend, notice, make_cpu_jacobian_backend, make_cuda_jacobian_backend);
+  auto backend = choose_backend(args.backend, notice);
   const std::size_t chunk = plan_chunk_points(
-      args.chunk, args.memory, jacobian_bytes_per_point(m, k, mode), backend->chunk_capacity(m, k, mode),
+      args.chunk, args.memory, jacobian_bytes_per_point(m, k, mode), backend->jacobian_chunk_capacity(m, k, mode),
       "m = " + std::to_string(m) + " coordinates, k = " + std::to_string(k) + " functions", notice);
 
   const auto start = std::chrono::steady_clock::now();
@@ -62,7 +62,7 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
     throw_if_stop_requested();
     const std::size_t count = reader->read(chunk, points);
     if (count == 0) break;
-    backend->compute(functions, mode, step, points.data(), count, result);
+    backend->jacobians(functions, mode, step, points.data(), count, result);
     writer->write(points.data(), result);
     for (std::size_t p = 0; p < count; ++p) {
       if (result.status[p] != PointStatus::Ok) {
@@ -99,14 +99,14 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
   if (mode == JacobianMode::Richardson)
     meta["jac_err"] = "max over the point's J entries of |D(h/2) - D(h)| / 3 (max-abs, not Frobenius)";
   meta["columns"] = jacobian_column_names(layout);
-  meta["backend"] = backend->name();
+  meta["backend"] = backend->device_name();
   meta["chunk_points"] = chunk;
   meta["summary"] = {{"points", total}, {"failed", failed}, {"seconds", seconds}};
   writer->finish(dump_json(meta, 2));
 
   outcome.m = m;
   outcome.k = k;
-  outcome.backend_name = backend->name();
+  outcome.backend_name = backend->device_name();
   return outcome;
 }
 

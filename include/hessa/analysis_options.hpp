@@ -5,16 +5,12 @@
 #include <string>
 #include <vector>
 
+// The detail/ headers are included for the per-element helpers callers use (stencil_size, ...), not for types.
 #include "hessa/detail/analysis.hpp"
 #include "hessa/detail/stencil.hpp"
+#include "hessa/types.hpp"
 
 namespace hessa {
-
-using detail::PointAnalysis;
-using detail::PointClass;
-using detail::PointStatus;
-using detail::StencilKind;
-using detail::Thresholds;
 
 // Default relative step: eps_mach^(1/4) balances O(h^2) truncation against eps*|f|/h^2 rounding for H.
 inline constexpr double kDefaultStepScale = 1.220703125e-4;  // 2^-13, itself exactly representable

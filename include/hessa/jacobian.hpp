@@ -1,6 +1,6 @@
 // Batched Jacobians of vector-valued functions f: R^m -> R^k (one CompiledFunction per output), by central
-// differences, Richardson-extrapolated central differences, or exact hyper-dual evaluation; CPU and CUDA
-// backends behind one interface (host code never sees CUDA), and a CSV / JSON-lines writer for the results.
+// differences, Richardson-extrapolated central differences, or exact hyper-dual evaluation, computed by
+// Backend::jacobians (hessa/backend.hpp) on either backend; and a CSV / JSON-lines writer for the results.
 #pragma once
 
 #include <cstddef>
@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "hessa/analysis_options.hpp"
+#include "hessa/backend.hpp"
 #include "hessa/detail/jacobian.hpp"
 #include "hessa/expression.hpp"
+#include "hessa/types.hpp"
 
 namespace hessa {
-
-using detail::JacobianMode;
 
 // Default relative steps h_j = s * max(|x_j|, 1) (made exactly representable, as detail::fd_step does).
 // Central: truncation ~h^2 |f'''| / 6 against rounding ~eps |f| / h; the sum is smallest at h ~ eps^(1/3).
@@ -38,24 +38,8 @@ struct JacobianResult {
   void resize(std::size_t points, int coordinates, int outputs);
 };
 
-class JacobianBackend {
- public:
-  virtual ~JacobianBackend() = default;
-  // e.g. "cpu (OpenMP, 2 threads)" or "cuda (NVIDIA H100, sm_90)".
-  virtual std::string name() const = 0;
-  // Points per chunk that fit in this backend's memory.
-  virtual std::size_t chunk_capacity(int m, int k, JacobianMode mode) const = 0;
-  // Jacobians at `count` points (row-major, count x m) of the k = functions.size() outputs, all compiled for
-  // dimension m. `step_scale` is the relative step s (ignored in dual mode). `out` is resized here.
-  virtual void compute(const std::vector<CompiledFunction>& functions, JacobianMode mode, double step_scale,
-                       const double* points, std::size_t count, JacobianResult& out) = 0;
-};
-
-std::unique_ptr<JacobianBackend> make_cpu_jacobian_backend();
-// nullptr with the reason in `why_unavailable` when this build has no CUDA backend or no usable device.
-std::unique_ptr<JacobianBackend> make_cuda_jacobian_backend(std::string* why_unavailable);
-
-// Bytes of working memory per point (evaluations, f, J, error, status): sizes chunks on either backend.
+// Bytes of working memory per point (evaluations, f, J, error, status): sizes chunks on either backend
+// (host/backend/backend.cpp).
 std::size_t jacobian_bytes_per_point(int m, int k, JacobianMode mode);
 
 // --- output ------------------------------------------------------------------------------------------------

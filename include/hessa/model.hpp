@@ -8,11 +8,9 @@
 #include <vector>
 
 #include "hessa/detail/mlp.hpp"
+#include "hessa/types.hpp"
 
 namespace hessa {
-
-using detail::Activation;
-using detail::LossKind;
 
 // Samples as rows: features (samples x features) and targets (samples x targets), row-major.
 struct Dataset {

@@ -8,43 +8,9 @@
 
 #include "hessa/detail/interpreter.hpp"
 #include "hessa/hd.hpp"
+#include "hessa/types.hpp"
 
 namespace hessa::detail {
-
-enum class PointClass : int8_t { Unknown = 0, Minimum, Maximum, Saddle, Degenerate, Noncritical };
-
-enum class PointStatus : int8_t {
-  Ok = 0,
-  NonfiniteF,         // f was NaN/Inf at the point or at one of its stencil points
-  EigenNotConverged,  // the eigensolver reported failure for this point's Hessian
-};
-
-// When is a gradient "zero" and an eigenvalue "zero"? FD noise, not machine epsilon, sets the scale.
-struct Thresholds {
-  double gtol;     // critical point when ||g||_2 <= gtol
-  double eig_tol;  // |lambda| <= eig_tol + eig_rtol * max|lambda|  counts as zero
-  double eig_rtol;
-};
-
-struct PointAnalysis {
-  double f;
-  double grad_norm;
-  double lambda_min;
-  double lambda_max;
-  double lr_max;        // 1 / lambda_max when lambda_max > 0, else NaN
-  double gHg;           // g' H g
-  double step_opt;      // g'g / g'Hg when g'Hg > 0, else NaN
-  double step;          // the step taken for taylor_pred / f_step: --lr if given, else step_opt
-  double taylor_pred;   // f - step g'g + step^2/2 g'Hg
-  double f_step;        // f(x - step g)
-  double hess_err;      // estimated ||E||_F of the Hessian's error (>= ||E||_2, which bounds each eigenvalue's)
-  double grad_err;      // estimated ||error of g||_2
-  double confidence;    // deciding quantity / its band: > 1 decided, <= 1 not (see classify)
-  int32_t morse_index;  // number of eigenvalues below -band
-  PointClass point_class;
-  PointStatus status;
-  int8_t uphill;  // 1: f_step > f, 0: not, -1: no step was taken
-};
 
 HESSA_HD inline double nan_value() { return ::nan(""); }
 

@@ -17,10 +17,9 @@
 #include "hessa/detail/interpreter.hpp"
 #include "hessa/detail/stencil.hpp"
 #include "hessa/hd.hpp"
+#include "hessa/types.hpp"
 
 namespace hessa::detail {
-
-enum class JacobianMode : int32_t { Central = 0, Richardson = 1, Dual = 2 };
 
 HESSA_HD inline int64_t jacobian_evals_per_output(JacobianMode mode, int m) {
   switch (mode) {

@@ -8,11 +8,9 @@
 
 #include "hessa/detail/scalar_math.hpp"
 #include "hessa/hd.hpp"
+#include "hessa/types.hpp"
 
 namespace hessa::detail {
-
-enum class Activation : int32_t { Tanh = 0, Relu = 1, Sigmoid = 2, Gelu = 3 };
-enum class LossKind : int32_t { Mse = 0, CrossEntropy = 1, Logistic = 2 };
 
 // Templated on the scalar (double, or HyperDual for exact derivatives: detail/hyper_dual.hpp); branches follow
 // the real part, as the interpreter's do.

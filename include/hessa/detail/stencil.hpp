@@ -16,10 +16,9 @@
 #include <stdint.h>
 
 #include "hessa/hd.hpp"
+#include "hessa/types.hpp"
 
 namespace hessa::detail {
-
-enum class StencilKind : int32_t { Central = 0, Compact = 1, Richardson = 2, HyperDual = 3 };
 
 // Evaluations per point.
 HESSA_HD inline int64_t stencil_size(StencilKind kind, int n) {

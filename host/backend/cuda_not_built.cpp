@@ -1,5 +1,7 @@
-// Linked instead of kernels/ when this build has no CUDA backend (HESSA_CUDA=OFF or no nvcc found).
+// Linked instead of kernels/ when this build has no CUDA backend (HESSA_CUDA=OFF or no nvcc found): the one stub
+// of the one backend family.
 #include "hessa/backend.hpp"
+#include "hessa/detail/backend_factory.hpp"
 
 namespace hessa {
 
@@ -7,7 +9,7 @@ bool cuda_backend_compiled() { return false; }
 
 int cuda_device_count() { return 0; }
 
-std::unique_ptr<Backend> make_cuda_backend(std::string* why_unavailable) {
+std::unique_ptr<Backend> detail::new_cuda_backend(std::string* why_unavailable) {
   if (why_unavailable != nullptr)
     *why_unavailable = "this hessa was built without the CUDA backend (configure with -DHESSA_CUDA=ON and nvcc)";
   return nullptr;

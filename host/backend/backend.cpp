@@ -1,0 +1,92 @@
+// What every backend shares: the pipeline's sequence (stencil -> assemble -> eigen -> analyze -> gradient steps ->
+// copy out) written once over the stage primitives, and the memory a point needs on any backend. (The one factory
+// is host/backend/backend_factory.cpp.)
+#include "hessa/backend.hpp"
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hessa/detail/jacobian.hpp"
+#include "hessa/detail/stencil.hpp"
+#include "hessa/jacobian.hpp"
+
+namespace hessa {
+
+// --- the pipeline ------------------------------------------------------------------------------------------------
+
+void Backend::analyze(const CompiledFunction& f, const AnalysisOptions& options, const double* points,
+                      std::size_t count, ChunkResult& out) {
+  out.resize(count, f.dimension(), options);
+  if (count == 0) return;
+  begin_chunk(f.dimension(), options, points, count, out);
+  evaluate_stencil(f);
+  assemble();
+  eigensolve();
+  analyze_points();  // f(x - step g) included: f is a program the stages run
+  finish_chunk();
+}
+
+void Backend::analyze(const Objective& f, const AnalysisOptions& options, const double* points, std::size_t count,
+                      ChunkResult& out) {
+  if (f.plain_expression()) {
+    analyze(*f.expression, options, points, count, out);
+    return;
+  }
+  out.resize(count, f.dimension(), options);
+  if (count == 0) return;
+  begin_chunk(f.dimension(), options, points, count, out);
+  evaluate_objective_stencil(f);
+  assemble();
+  eigensolve();
+  analyze_points();            // leaves f(x - step g) pending: only the objective can evaluate it ...
+  evaluate_gradient_steps(f);  // ... in batches of materialized points, like the stencil
+  finish_chunk();
+}
+
+void Backend::jacobians(const std::vector<CompiledFunction>& functions, JacobianMode mode, double step_scale,
+                        const double* points, std::size_t count, JacobianResult& out) {
+  if (functions.empty()) throw std::invalid_argument("Backend::jacobians: no functions");
+  const int m = functions[0].dimension();
+  for (const CompiledFunction& f : functions) {
+    if (f.dimension() != m || m < 1)
+      throw std::invalid_argument("Backend::jacobians: the functions must share one dimension m >= 1");
+  }
+  out.resize(count, m, int(functions.size()));
+  if (count == 0) return;
+  evaluate_jacobians(functions, mode, step_scale, points, count, out);
+}
+
+// --- memory per point, on any backend ----------------------------------------------------------------------------
+
+std::size_t bytes_per_point(int n, const AnalysisOptions& options) {
+  const std::size_t nn = std::size_t(n) * std::size_t(n);
+  const std::size_t doubles = std::size_t(detail::stencil_size(options.stencil, n) *
+                                          detail::values_per_evaluation(options.stencil))  // stencil values
+                              + std::size_t(n)                                             // the point
+                              + 3 + std::size_t(n)                                         // f, g, error norms
+                              + 2 * nn          // H and the eigensolver's copy
+                              + std::size_t(n)  // eigenvalues
+                              + (options.eigenvectors ? nn : 0);
+  return doubles * sizeof(double) + sizeof(PointAnalysis) + sizeof(int) + sizeof(PointStatus);
+}
+
+std::size_t host_bytes_per_point(int n, const AnalysisOptions& options) {
+  const std::size_t nn = std::size_t(n) * std::size_t(n);
+  const std::size_t kept = std::size_t(n)                                  // the point as read
+                           + (options.keep_gradient ? std::size_t(n) : 0)  // ChunkResult's copies
+                           + (options.keep_hessian ? nn : 0) + (options.keep_eigenvalues ? std::size_t(n) : 0);
+  return bytes_per_point(n, options) + kept * sizeof(double);
+}
+
+std::size_t jacobian_bytes_per_point(int m, int k, JacobianMode mode) {
+  const std::size_t evals = std::size_t(k) * std::size_t(detail::jacobian_evals_per_output(mode, m));
+  const std::size_t doubles = evals * (mode == JacobianMode::Dual ? 2 : 1)  // values (+ derivatives)
+                              + std::size_t(m)                              // the point
+                              + std::size_t(k) * (1 + std::size_t(m))       // f, J
+                              + 1;                                          // error
+  return doubles * sizeof(double) + sizeof(PointStatus);
+}
+
+}  // namespace hessa
