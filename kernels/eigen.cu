@@ -8,6 +8,7 @@
 
 #include "cuda_stages.cuh"
 #include "hessa/detail/analysis.hpp"
+#include "hessa/detail/eigen_batch.hpp"
 #include "hessa/detail/small_eigen.hpp"
 
 namespace hessa::cuda {
@@ -136,10 +137,10 @@ Eigensolver::Footprint Eigensolver::footprint(EigenMethod method, int n, bool ve
   Footprint fp;
   fp.bytes_per_matrix = two.device_bytes > one.device_bytes ? two.device_bytes - one.device_bytes : 0;
   fp.fixed_bytes = one.device_bytes - std::min(one.device_bytes, fp.bytes_per_matrix);
-  fp.max_batch = SIZE_MAX;
+  fp.max_batch = detail::max_eigen_batch(n);  // batch * n^2 within int32, for either routine
   if (method == EigenMethod::SyevjBatched) {
     // batchSize and lwork are ints: lwork(batch) = lwork(1) + (batch - 1) * slope must stay <= INT_MAX.
-    fp.max_batch = INT_MAX;
+    fp.max_batch = std::min<std::size_t>(fp.max_batch, INT_MAX);
     const std::int64_t slope = std::int64_t(two.lwork) - one.lwork;
     if (slope > 0) fp.max_batch = std::min<std::size_t>(fp.max_batch, std::size_t((INT_MAX - one.lwork) / slope + 1));
   }
@@ -166,6 +167,10 @@ void Eigensolver::eigensolve(EigenMethod method, int n, std::size_t count, const
     max_batch_ = footprint(method, n, vectors).max_batch;
     limit_shape_ = limit_key;
     have_limit_ = true;
+  }
+  if (max_batch_ == 0) {  // else the loop below would take batches of 0 forever
+    throw InputError("n = " + std::to_string(n) + ": one Hessian has more than 2^31 entries, more than cuSOLVER's " +
+                     "batched eigensolvers address");
   }
 
   // The copy that is solved in place: V itself when eigenvectors are kept (cuSOLVER leaves them there).
