@@ -37,10 +37,15 @@ HESSA_HD inline int values_per_evaluation(StencilKind kind) { return kind == Ste
 
 // Step h_i = scale * max(|x_i|, 1), rounded so that x_i + h_i - x_i == h_i exactly: the difference
 // quotient then divides by the step actually taken, not the one intended. (IEEE arithmetic, as compiled
-// here without -ffast-math, keeps (x + h) - x as written.)
+// here without -ffast-math, keeps (x + h) - x as written. nvcc contracts a*b + c into an FMA by default, which
+// would add the unrounded product: __dmul_rn keeps h rounded on the device, so both backends take the same step.)
 HESSA_HD inline double fd_step(double xi, double scale) {
   const double a = fabs(xi);
+#ifdef __CUDA_ARCH__
+  const double h = __dmul_rn(scale, a > 1.0 ? a : 1.0);
+#else
   const double h = scale * (a > 1.0 ? a : 1.0);  // inlined max; a NaN x gives a NaN step either way
+#endif
   return (xi + h) - xi;
 }
 
@@ -295,7 +300,9 @@ struct HyperDualPoint {
 
 // A point y of an affine subspace (origin + sum_a y_a d_a; k directions of n coordinates, row-major) seen through
 // hyper-dual seeds on y_i (e1) and y_j (e2): coordinate m is the mapped value, with e1 part d_im and e2 part d_jm.
-// The real part is summed in AffineSubspace::map's order, so it is the point a materialized stencil evaluates.
+// The real part is summed in AffineSubspace::map's order, so on the CPU it is, bit for bit, the point a
+// materialized stencil evaluates; on the device nvcc may contract the products into FMAs differently in the two
+// paths, so there they agree to rounding (what the CPU/GPU parity tests allow), not bit for bit.
 template <class T>
 struct SubspaceHyperDualPoint {
   const double* y;
