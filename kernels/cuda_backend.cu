@@ -99,7 +99,8 @@ class CudaBackend final : public Backend {
     std::size_t budget = free / 2;
     budget = budget > eigen.fixed_bytes ? budget - eigen.fixed_bytes : 0;
     const std::size_t fit = budget / (bytes_per_point(n, options) + eigen.bytes_per_matrix);
-    const std::size_t most = std::min<std::size_t>(std::size_t(1) << 20, eigen.max_batch);
+    // The chunk's ChunkResult and points live in host memory too: capped by the host's budget as on the CPU.
+    const std::size_t most = std::min({std::size_t(1) << 20, eigen.max_batch, host_chunk_limit(n, options)});
     return std::clamp<std::size_t>(fit, 1, std::max<std::size_t>(most, 1));
   }
 

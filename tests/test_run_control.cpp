@@ -15,6 +15,7 @@
 
 #include "batch_jobs.hpp"
 #include "cli_support.hpp"
+#include "hessa/backend.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/memory_budget.hpp"
 #include "store_reader.hpp"
@@ -39,6 +40,22 @@ TEST(MemorySize, ParsesBinaryMultiplesAndPlainBytes) {
   for (const char* bad : {"", "M", "12X", "-5M", "1e3", "0", "1.2.3G", "99999999999T"}) {
     EXPECT_THROW(parse_memory_size(bad, "--memory"), InputError) << bad;
   }
+}
+
+// Either backend's chunk capacity is capped by host_chunk_limit: a chunk's points and ChunkResult (here n = 32 with
+// the Hessian, eigenvalues and eigenvectors kept, ~50 KiB a point) fit the host's chunk budget, one more would not.
+TEST(MemoryBudget, HostChunkLimitKeepsAChunkWithinTheHostBudget) {
+  AnalysisOptions options;
+  options.keep_hessian = options.keep_eigenvalues = options.eigenvectors = true;
+  const std::size_t limit = host_chunk_limit(32, options);
+  const std::size_t budget = host_memory_budget(0).chunk_bytes;
+  const std::size_t per_point = host_bytes_per_point(32, options);
+  ASSERT_GE(limit, 1u);
+  if (budget >= per_point) {
+    EXPECT_LE(limit * per_point, budget);
+    EXPECT_GT((limit + 1) * per_point, budget);
+  }
+  EXPECT_LE(make_cpu_backend()->chunk_capacity(32, options), limit);
 }
 
 TEST(MemoryBudget, TheTightestHardLimitWinsAndLeavesHeadroom) {

@@ -3,6 +3,7 @@
 // is host/backend/backend_factory.cpp.)
 #include "hessa/backend.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 #include "hessa/detail/jacobian.hpp"
 #include "hessa/detail/stencil.hpp"
 #include "hessa/jacobian.hpp"
+#include "hessa/memory_budget.hpp"
 
 namespace hessa {
 
@@ -87,6 +89,10 @@ std::size_t jacobian_bytes_per_point(int m, int k, JacobianMode mode) {
                               + std::size_t(k) * (1 + std::size_t(m))       // f, J
                               + 1;                                          // error
   return doubles * sizeof(double) + sizeof(PointStatus);
+}
+
+std::size_t host_chunk_limit(int n, const AnalysisOptions& options) {
+  return std::max<std::size_t>(1, host_memory_budget(0).chunk_bytes / host_bytes_per_point(n, options));
 }
 
 }  // namespace hessa

@@ -29,8 +29,7 @@ class CpuBackend final : public Backend {
   std::size_t chunk_capacity(int n, const AnalysisOptions& options) const override {
     // The host's memory budget (cgroup-aware; the CLI's --memory narrows it further through plan_chunk), and at
     // most 65536 points so results stream out steadily.
-    const std::size_t fit = host_memory_budget(0).chunk_bytes / host_bytes_per_point(n, options);
-    return std::clamp<std::size_t>(fit, 1, 65536);
+    return std::clamp<std::size_t>(host_chunk_limit(n, options), 1, 65536);
   }
 
   std::size_t jacobian_chunk_capacity(int m, int k, JacobianMode mode) const override {

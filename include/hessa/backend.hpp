@@ -105,5 +105,8 @@ std::size_t bytes_per_point(int n, const AnalysisOptions& options);
 // The host memory one point takes through a whole chunk on any backend: bytes_per_point plus the point as read and
 // the ChunkResult copies of what the options keep (gradient, Hessian, eigenvalues). For plan_chunk.
 std::size_t host_bytes_per_point(int n, const AnalysisOptions& options);
+// The most points whose chunk fits the host's memory budget (cgroup-aware; >= 1): a cap on either backend's
+// chunk_capacity, since a GPU chunk's ChunkResult comes back to host memory too.
+std::size_t host_chunk_limit(int n, const AnalysisOptions& options);
 
 }  // namespace hessa
