@@ -1,5 +1,5 @@
 // Where the chunks of `hessa run` are computed and where their results go: one
-// process writing its own store, or (host/cli/run_mpi.cpp, under mpirun) MPI
+// process writing its own store, or (host/jobs/run_mpi.cpp, under mpirun) MPI
 // ranks that compute chunks and send them to rank 0, which owns the file.
 #pragma once
 
