@@ -18,9 +18,9 @@ class SerialTeam final : public ChunkTeam {
     return 0;
   }
   void bind_device(const std::string&) override {}  // HESSA_CUDA_DEVICE, if set, picks the GPU as usual
-  std::vector<std::size_t> share(const std::vector<std::size_t>& todo, WriteChunk write) override {
+  std::vector<std::size_t> share(const std::vector<std::size_t>& pending, WriteChunk write) override {
     write_ = std::move(write);
-    return todo;
+    return pending;
   }
   void deliver(std::size_t chunk, const double* points, const ChunkResult& result) override {
     write_(chunk, points, result);

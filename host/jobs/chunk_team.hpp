@@ -38,7 +38,7 @@ class ChunkTeam {
   virtual void bind_device(const std::string& wanted_backend) = 0;
   // Given the chunks still to do (as the writer found them), returns this
   // process's share; `write` is kept for deliver() and finish().
-  virtual std::vector<std::size_t> share(const std::vector<std::size_t>& todo, WriteChunk write) = 0;
+  virtual std::vector<std::size_t> share(const std::vector<std::size_t>& pending, WriteChunk write) = 0;
   // A chunk of this process's share is computed: write it (writer) or send it
   // to the writer.
   virtual void deliver(std::size_t chunk, const double* points, const ChunkResult& result) = 0;

@@ -241,8 +241,8 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
   const bool map_points = job.directions_scan && !job.restricted_hessian;
 
   // This shard's chunks, and which of them are still to do (known to the writer).
-  std::vector<std::size_t> todo;
-  std::size_t mine = 0, skipped = 0, points_todo = 0;
+  std::vector<std::size_t> pending;
+  std::size_t mine = 0, skipped = 0, points_pending = 0;
   if (run.store) {
     const std::vector<std::uint8_t> done = run.store->done_mask();
     for (std::size_t c = 0; c < layout.chunk_count(); ++c) {
@@ -251,24 +251,24 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
       if (done[c]) {
         ++skipped;
       } else {
-        todo.push_back(c);
-        points_todo += layout.chunk_size(c);
+        pending.push_back(c);
+        points_pending += layout.chunk_size(c);
       }
     }
   }
 
-  if (run.store && !todo.empty() && args.resume) check_disk_space(run.out, layout, points_todo);
+  if (run.store && !pending.empty() && args.resume) check_disk_space(run.out, layout, points_pending);
 
   SummaryTimer timer;
   RunSummary& summary = timer.summary();
-  if (report_progress && team->writer()) report_progress(0, points_todo);
+  if (report_progress && team->writer()) report_progress(0, points_pending);
   std::size_t points_written = 0;
   try {
     const std::vector<std::size_t> my_chunks =
-        team->share(todo, [&](std::size_t c, const double* chunk_points, const ChunkResult& result) {
+        team->share(pending, [&](std::size_t c, const double* chunk_points, const ChunkResult& result) {
           run.store->write_chunk(c, chunk_points, result);
           points_written += result.count;
-          if (report_progress) report_progress(points_written, points_todo);
+          if (report_progress) report_progress(points_written, points_pending);
         });
     const Objective objective = run.objective();
     std::vector<double> points, mapped;

@@ -1,4 +1,4 @@
-// The MPI ChunkTeam. Chunk todo[i] (the writer's list of chunks not done,
+// The MPI ChunkTeam. Chunk pending[i] (the writer's list of chunks not done,
 // broadcast) goes to rank i % size. A rank sends each finished chunk to rank 0
 // as a header (chunk, count, n, array sizes, payload bytes) followed by the
 // payload (points, the PointAnalysis records, the optional arrays) in pieces
@@ -114,9 +114,9 @@ class MpiTeam final : public ChunkTeam {
     if (devices > 0) setenv("HESSA_CUDA_DEVICE", std::to_string(local_rank_ % devices).c_str(), 1);
   }
 
-  std::vector<std::size_t> share(const std::vector<std::size_t>& todo, WriteChunk write) override {
+  std::vector<std::size_t> share(const std::vector<std::size_t>& pending, WriteChunk write) override {
     write_ = std::move(write);
-    std::vector<std::uint64_t> all(todo.begin(), todo.end());
+    std::vector<std::uint64_t> all(pending.begin(), pending.end());
     std::uint64_t count = all.size();
     MPI_Bcast(&count, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
     all.resize(count);
