@@ -11,6 +11,7 @@
 
 #include "hessa/detail/jacobian.hpp"
 #include "hessa/detail/stencil.hpp"
+#include "hessa/errors.hpp"
 #include "hessa/jacobian.hpp"
 #include "hessa/memory_budget.hpp"
 
@@ -20,6 +21,10 @@ namespace hessa {
 
 void Backend::analyze(const CompiledFunction& f, const AnalysisOptions& options, const double* points,
                       std::size_t count, ChunkResult& out) {
+  if (detail::uses_gradients(options.stencil) && !f.has_tape()) {
+    throw InputError(std::string("the ") + stencil_name(options.stencil) +
+                     " stencil needs reverse-mode gradients, and this function has none: " + f.why_no_tape());
+  }
   out.resize(count, f.dimension(), options);
   if (count == 0) return;
   begin_chunk(f.dimension(), options, points, count, out);
@@ -65,7 +70,7 @@ void Backend::jacobians(const std::vector<CompiledFunction>& functions, Jacobian
 std::size_t bytes_per_point(int n, const AnalysisOptions& options) {
   const std::size_t nn = std::size_t(n) * std::size_t(n);
   const std::size_t doubles = std::size_t(detail::stencil_size(options.stencil, n) *
-                                          detail::values_per_evaluation(options.stencil))  // stencil values
+                                          detail::values_per_evaluation(options.stencil, n))  // stencil values
                               + std::size_t(n)                                             // the point
                               + 3 + std::size_t(n)                                         // f, g, error norms
                               + 2 * nn          // H and the eigensolver's copy

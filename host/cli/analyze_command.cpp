@@ -8,6 +8,7 @@
 #include "cli/console.hpp"
 #include "cli/function_flags.hpp"
 #include "engine/analyze_file.hpp"
+#include "engine/stencil_choice.hpp"
 
 namespace hessa::cli {
 namespace {
@@ -16,7 +17,7 @@ using AnalyzeArgs = CommandArgs<AnalyzeFileRequest>;
 
 int run_analyze(AnalyzeArgs& args) {
   AnalyzeFileRequest& request = args.request;
-  request.stencil = stencil_from_name(args.kind);
+  request.stencil = stencil_option(args.kind);
   ProgressLine progress(!args.quiet, false);  // on a terminal only
   const AnalyzeFileOutcome outcome = analyze_file(
       request, [&](std::size_t done, std::optional<std::size_t> total) { progress.update(done, total); },
@@ -25,7 +26,8 @@ int run_analyze(AnalyzeArgs& args) {
   if (!args.quiet) {
     const RunSummary& summary = outcome.summary;
     std::cout << "hessa: " << summary.points << " points, " << outcome.function_label << " (n = " << outcome.n << "), "
-              << stencil_name(outcome.stencil) << " stencil, " << outcome.backend_name << '\n';
+              << stencil_name(outcome.stencil) << " stencil" << (outcome.stencil_reason.empty() ? "" : " (auto)") << ", "
+              << outcome.backend_name << '\n';
     print_run_summary(std::cout, summary, "  (see the status column)", "");
     std::cout << "  wrote " << request.out << " (settings in " << request.out << ".meta.json)\n";
   }
@@ -44,14 +46,18 @@ std::function<int()> add_analyze_command(CLI::App& app) {
       ->required();
   cmd->add_option("-o,--out", args->request.out, "Result file: .csv, .npy (structured), .npz or .jsonl")->required();
   add_backend_option(cmd, args->request.backend);
+  args->kind = "auto";
   cmd->add_option("--stencil", args->kind,
-                  "central: 2n^2+1 evaluations per point, O(h^2); compact: n^2+n+1, O(h^2); richardson: central at h "
-                  "and h/2, O(h^4) with an error estimate; hyperdual: n(n+1)/2 hyper-dual evaluations, exact")
-      ->check(CLI::IsMember({"central", "compact", "richardson", "hyperdual"}))
+                  "How H is formed. auto: exact when the function has reverse-mode gradients, else central; exact: n "
+                  "forward-over-reverse sweeps, exact to rounding; gradient: central differences of 2n+1 reverse-mode "
+                  "gradients, O(h^2); central: 2n^2+1 evaluations per point, O(h^2); compact: n^2+n+1, O(h^2); "
+                  "richardson: central at h and h/2, O(h^4) with an error estimate; hyperdual: n(n+1)/2 hyper-dual "
+                  "evaluations, exact")
+      ->check(CLI::IsMember({"auto", "exact", "gradient", "central", "compact", "richardson", "hyperdual"}))
       ->capture_default_str();
   cmd->add_option("--step", args->request.step,
                   "Relative FD step s: h_i = s * max(|x_i|, 1) (default 2^-13 for central/compact, 2^-9 for "
-                  "richardson; unused by hyperdual)")
+                  "richardson, 2^-17 for gradient; unused by exact and hyperdual)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--gtol", args->request.thresholds.gtol,
                   "A point is critical when ||g|| <= gtol + grad_err (the gradient's error estimate)")

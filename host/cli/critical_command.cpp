@@ -79,7 +79,7 @@ std::function<int()> add_critical_command(CLI::App& app) {
   cmd->add_option("-o,--out", args->request.out, "Result file: .csv, .npy (structured), .npz or .jsonl")->required();
   add_backend_option(cmd, args->request.backend);
   cmd->add_option("--stencil", args->kind, "FD stencil for the search and the analysis (see 'hessa analyze --help')")
-      ->check(CLI::IsMember({"central", "compact", "richardson", "hyperdual"}))
+      ->check(CLI::IsMember({"central", "compact", "richardson", "hyperdual", "gradient", "exact"}))
       ->capture_default_str();
   cmd->add_option("--max-iter", args->request.max_iter,
                   "Backend evaluations per start before it counts as not converged")

@@ -44,21 +44,27 @@ const char* stencil_name(StencilKind k) {
     case StencilKind::Compact: return "compact";
     case StencilKind::Richardson: return "richardson";
     case StencilKind::HyperDual: return "hyperdual";
+    case StencilKind::Gradient: return "gradient";
+    case StencilKind::Exact: return "exact";
   }
   return "unknown";
 }
 
 StencilKind stencil_from_name(const std::string& name) {
-  for (StencilKind k : {StencilKind::Central, StencilKind::Compact, StencilKind::Richardson, StencilKind::HyperDual}) {
+  for (StencilKind k : {StencilKind::Central, StencilKind::Compact, StencilKind::Richardson, StencilKind::HyperDual,
+                        StencilKind::Gradient, StencilKind::Exact}) {
     if (name == stencil_name(k)) return k;
   }
-  throw InputError("unknown stencil '" + name + "': expected central, compact, richardson or hyperdual");
+  throw InputError("unknown stencil '" + name +
+                   "': expected auto, central, compact, richardson, hyperdual, gradient or exact");
 }
 
 double default_step_scale(StencilKind k) {
   switch (k) {
     case StencilKind::Richardson: return kRichardsonStepScale;
-    case StencilKind::HyperDual: return 0.0;
+    case StencilKind::HyperDual:
+    case StencilKind::Exact: return 0.0;
+    case StencilKind::Gradient: return kGradientStepScale;
     default: return kDefaultStepScale;
   }
 }

@@ -10,7 +10,7 @@ namespace hessa::cpu {
 
 void assemble(StencilKind kind, int n, double step_scale, const double* points, std::size_t count, const double* evals,
               double* f, double* g, double* H, double* hess_err, double* grad_err, PointStatus* status) {
-  const std::int64_t values = detail::stencil_size(kind, n) * detail::values_per_evaluation(kind);
+  const std::int64_t values = detail::stencil_size(kind, n) * detail::values_per_evaluation(kind, n);
   const std::int64_t nn = std::int64_t(n) * n;
 #pragma omp parallel for schedule(static)
   for (std::int64_t p = 0; p < std::int64_t(count); ++p) {
@@ -18,7 +18,7 @@ void assemble(StencilKind kind, int n, double step_scale, const double* points, 
     const double* x = points + p * n;
     f[p] = detail::center_value(e);
     status[p] = detail::all_finite(e, values) ? PointStatus::Ok : PointStatus::NonfiniteF;
-    const double f_max = kind == StencilKind::HyperDual ? 0.0 : detail::max_abs_value(e, values);
+    const double f_max = detail::error_scale(kind, n, e);
     for (int i = 0; i < n; ++i) g[p * n + i] = detail::gradient_estimate(kind, n, e, x, step_scale, i, f_max).value;
     double* Hp = H + p * nn;
     for (int c = 0; c < n; ++c) {

@@ -47,7 +47,7 @@ class CpuBackend final : public Backend {
     program_ = detail::ProgramView{nullptr, 0, n};
     const std::size_t nn = std::size_t(n) * std::size_t(n);
     evals_.resize(
-        count * std::size_t(detail::stencil_size(options.stencil, n) * detail::values_per_evaluation(options.stencil)));
+        count * std::size_t(detail::stencil_size(options.stencil, n) * detail::values_per_evaluation(options.stencil, n)));
     fx_.resize(count);
     hess_err_.resize(count);
     grad_err_.resize(count);

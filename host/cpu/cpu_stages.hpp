@@ -8,6 +8,7 @@
 #include "hessa/analysis_options.hpp"
 #include "hessa/detail/bytecode.hpp"
 #include "hessa/detail/stages.hpp"
+#include "hessa/detail/tape.hpp"
 #include "hessa/jacobian.hpp"
 #include "hessa/objective.hpp"
 
@@ -17,6 +18,13 @@ namespace hessa::cpu {
 detail::EvaluateStencilStage<> evaluate_stencil;  // stencil.cpp
 detail::AssembleStage<> assemble;                 // assemble.cpp
 detail::AnalyzeStage<> analyze;                   // analyze.cpp
+
+// The gradient-based layouts of evaluate_stencil (tape_stencil.cpp), from the function's reverse-mode tape:
+// Gradient (f and g at the point and at x +- h_j e_j) and Exact (f, g_j and column j of H per coordinate j).
+void evaluate_gradient_stencil(const detail::TapeView& tape, int n, double step_scale, const double* points,
+                               std::size_t count, double* evals);
+void evaluate_exact_stencil(const detail::TapeView& tape, int n, const double* points, std::size_t count,
+                            double* evals);
 
 // Ascending eigenvalues w (count x n) of each H; eigenvectors into V (count x n x n) when V != nullptr.
 // Points whose status is not Ok are skipped (w = NaN). info[p] = LAPACK's info (0 = converged).

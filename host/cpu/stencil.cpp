@@ -50,6 +50,15 @@ void evaluate_stencil(const detail::ProgramView& f, StencilKind kind, double ste
     evaluate_hyperdual(f, points, count, evals);
     return;
   }
+  const detail::TapeView tape{f.tape, f.tape_size};
+  if (kind == StencilKind::Gradient) {
+    evaluate_gradient_stencil(tape, f.n, step_scale, points, count, evals);
+    return;
+  }
+  if (kind == StencilKind::Exact) {
+    evaluate_exact_stencil(tape, f.n, points, count, evals);
+    return;
+  }
   const int n = f.n;
   const std::int64_t per_point = detail::stencil_size(kind, n);
   const std::int64_t total = std::int64_t(count) * per_point;

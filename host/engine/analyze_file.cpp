@@ -8,6 +8,7 @@
 #include "engine/backend_choice.hpp"
 #include "engine/function_spec.hpp"
 #include "engine/metadata.hpp"
+#include "engine/stencil_choice.hpp"
 #include "hessa/backend.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/io.hpp"
@@ -35,8 +36,9 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
   const std::vector<std::string>& coordinate_names = names.coordinates;
   const CompiledFunction f = compile_expression(fn.expression, expression_options);
 
+  const StencilChoice stencil = choose_stencil(request.stencil, Objective{&f});
   AnalysisOptions options;
-  options.stencil = request.stencil;
+  options.stencil = stencil.kind;
   options.step_scale = request.step > 0 ? request.step : default_step_scale(options.stencil);
   options.thresholds = request.thresholds;
   options.lr = request.lr;
@@ -71,6 +73,7 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
                       {"parameters", expression_options.parameters}};
   meta["points_file"] = request.points;
   meta["stencil"] = {{"kind", stencil_name(options.stencil)},
+                     {"chosen_by", stencil.reason.empty() ? "the request" : stencil.reason},
                      {"evaluations_per_point", detail::stencil_size(options.stencil, n)},
                      {"relative_step", options.step_scale},
                      {"step_rule", "h_i = relative_step * max(|x_i|, 1), rounded so that (x_i + h_i) - x_i == h_i"}};
@@ -91,6 +94,7 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
   outcome.function_label = fn.label;
   outcome.n = n;
   outcome.stencil = options.stencil;
+  outcome.stencil_reason = stencil.reason;
   outcome.backend_name = backend->name();
   return outcome;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,7 @@ struct AnalyzeFileRequest {
   std::string points;               // .csv or .npy
   std::string out;                  // .csv, .npy, .npz or .jsonl (+ OUT.meta.json)
   std::string backend = "auto";     // auto, cpu or cuda
-  StencilKind stencil = StencilKind::Central;
+  std::optional<StencilKind> stencil;  // nullopt: auto (choose_stencil)
   double step = 0.0;  // relative step; 0: the stencil's default (default_step_scale)
   Thresholds thresholds{kDefaultGtol, 1e-6, 1e-6};
   double lr = 0.0;  // > 0: the step is x - lr g instead of the optimal one
@@ -37,6 +38,7 @@ struct AnalyzeFileOutcome {
   std::string function_label;
   int n = 0;
   StencilKind stencil = StencilKind::Central;
+  std::string stencil_reason;  // why auto chose it ("" when the request named it)
   std::string backend_name;
 };
 

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "expression/ast.hpp"
+#include "expression/trace.hpp"
 #include "hessa/detail/interpreter.hpp"
 #include "hessa/errors.hpp"
 
@@ -16,7 +17,11 @@ namespace hessa {
 
 CompiledFunction::CompiledFunction(std::vector<detail::Instruction> code, std::vector<SourcePosition> positions,
                                    int dimension, std::string source)
-    : code_(std::move(code)), positions_(std::move(positions)), dimension_(dimension), source_(std::move(source)) {}
+    : code_(std::move(code)), positions_(std::move(positions)), dimension_(dimension), source_(std::move(source)) {
+  expr::TraceResult trace = expr::trace_program(view(), kMaxTapeNodes);
+  tape_ = std::move(trace.nodes);
+  why_no_tape_ = std::move(trace.why_not);
+}
 
 namespace {
 struct PlainPoint {

@@ -15,6 +15,9 @@ namespace hessa {
 // Default relative step: eps_mach^(1/4) balances O(h^2) truncation against eps*|f|/h^2 rounding for H.
 inline constexpr double kDefaultStepScale = 1.220703125e-4;  // 2^-13, itself exactly representable
 inline constexpr double kRichardsonStepScale = 1.953125e-3;  // 2^-9
+// The gradient stencil differences reverse-mode gradients once: truncation ~h^2 g^(3)/6 against rounding
+// ~eps|g|/h balance at h ~ eps^(1/3) ~ 6e-6; 2^-17 = 7.6e-6 is the nearest power of two.
+inline constexpr double kGradientStepScale = 7.62939453125e-6;
 
 inline constexpr double kDefaultGtol = 1e-4;
 
@@ -50,11 +53,12 @@ struct ChunkResult {
 
 const char* class_name(PointClass c);     // "minimum", ..., "" for Unknown
 const char* status_name(PointStatus s);   // "ok", "nonfinite_f", "eig_not_converged"
-const char* stencil_name(StencilKind k);  // "central", "compact", "richardson", "hyperdual"
+const char* stencil_name(StencilKind k);  // "central", "compact", "richardson", "hyperdual", "gradient", "exact"
 // The inverse of stencil_name; throws InputError for an unknown name.
 StencilKind stencil_from_name(const std::string& name);
 // Default relative step per stencil: eps^(1/4) ~ 2^-13 balances an O(h^2) Hessian's truncation against
-// rounding eps|f|/h^2; after Richardson's O(h^4) the balance moves to eps^(1/6) ~ 2^-9 (0 for hyperdual).
+// rounding eps|f|/h^2; after Richardson's O(h^4) the balance moves to eps^(1/6) ~ 2^-9; a difference of gradients
+// balances at eps^(1/3) ~ 2^-17 (0 for hyperdual and exact, which take no step).
 double default_step_scale(StencilKind k);
 
 }  // namespace hessa

@@ -2,11 +2,13 @@
 // Grammar, built-ins and error conventions are documented in README.md ("Expression language").
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "hessa/detail/bytecode.hpp"
+#include "hessa/detail/tape.hpp"
 
 namespace hessa {
 
@@ -22,7 +24,12 @@ struct SourcePosition {
   int column = 0;
 };
 
-// A compiled scalar function of `dimension` coordinates. Immutable after compilation.
+// Reverse-mode tapes hold at most this many nodes: 24 MiB of tape, and 16 MiB of values and adjoints per
+// gradient evaluation. A function whose unrolled trace is longer has no gradient stencils (value stencils only).
+inline constexpr std::size_t kMaxTapeNodes = std::size_t(1) << 20;
+
+// A compiled scalar function of `dimension` coordinates, as bytecode and, when its trace fits kMaxTapeNodes, as a
+// reverse-mode tape. Immutable after compilation.
 class CompiledFunction {
  public:
   CompiledFunction() = default;
@@ -33,7 +40,14 @@ class CompiledFunction {
   const std::vector<detail::Instruction>& code() const { return code_; }
   const std::string& source() const { return source_; }
   SourcePosition position_of(int instruction) const { return positions_.at(instruction); }
-  detail::ProgramView view() const { return {code_.data(), int32_t(code_.size()), dimension_}; }
+  detail::ProgramView view() const {
+    return {code_.data(), int32_t(code_.size()), dimension_, tape_.data(), int32_t(tape_.size())};
+  }
+  // The tape (detail/tape.hpp), empty when the trace was too long: why_no_tape() then says so.
+  const std::vector<detail::TapeNode>& tape() const { return tape_; }
+  detail::TapeView tape_view() const { return {tape_.data(), int32_t(tape_.size())}; }
+  bool has_tape() const { return !tape_.empty(); }
+  const std::string& why_no_tape() const { return why_no_tape_; }
 
   // Evaluates f at a point of `dimension()` coordinates (host side).
   double operator()(const double* x) const;
@@ -41,6 +55,8 @@ class CompiledFunction {
  private:
   std::vector<detail::Instruction> code_;
   std::vector<SourcePosition> positions_;
+  std::vector<detail::TapeNode> tape_;
+  std::string why_no_tape_;
   int dimension_ = 0;
   std::string source_;
 };

@@ -7,8 +7,10 @@
 
 namespace hessa {
 
-// Finite-difference stencils (layouts in detail/stencil.hpp); HyperDual evaluates exactly instead.
-enum class StencilKind : int32_t { Central = 0, Compact = 1, Richardson = 2, HyperDual = 3 };
+// How H is formed (layouts in detail/stencil.hpp): finite differences of values (Central, Compact, Richardson),
+// hyper-dual numbers (HyperDual, exact), finite differences of reverse-mode gradients (Gradient), or
+// forward-over-reverse sweeps, one per coordinate (Exact). `auto` is a choice among these (choose_stencil).
+enum class StencilKind : int32_t { Central = 0, Compact = 1, Richardson = 2, HyperDual = 3, Gradient = 4, Exact = 5 };
 
 enum class PointClass : int8_t { Unknown = 0, Minimum, Maximum, Saddle, Degenerate, Noncritical };
 

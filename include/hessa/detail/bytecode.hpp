@@ -8,6 +8,8 @@
 
 namespace hessa::detail {
 
+struct TapeNode;  // detail/tape.hpp
+
 // Limits the interpreter's fixed-size state; the compiler rejects programs that exceed them.
 inline constexpr int kMaxStack = 48;     // scalar stack depth
 inline constexpr int kMaxIntStack = 16;  // integer (index arithmetic) stack depth
@@ -74,6 +76,10 @@ struct ProgramView {
   const Instruction* code;
   int32_t size;
   int32_t n;  // dimension the program was compiled for
+  // The same program as a straight-line reverse-mode tape (detail/tape.hpp; TapeView{tape, tape_size}), for the
+  // gradient-based stencils; tape_size 0 when the function has none.
+  const TapeNode* tape = nullptr;
+  int32_t tape_size = 0;
 };
 
 // IAdd, ISub, IMul on the integer stack (loop bounds, indices): pops b and replaces a by a op b. Shared by the

@@ -18,7 +18,8 @@
 namespace hessa::detail {
 
 // evals[p * E + e] = f at stencil point e of point p, E = stencil_size(kind, n); for the hyper-dual kind
-// each evaluation is 4 doubles (a, b, c, d) at evals[4 (p * E + e)]. On CUDA `f.code` is device memory.
+// each evaluation is 4 doubles (a, b, c, d) at evals[4 (p * E + e)], for gradient and exact values_per_evaluation
+// doubles (detail/stencil.hpp) from the tape f.tape. On CUDA `f.code` and `f.tape` are device memory.
 template <class... Queue>
 using EvaluateStencilStage = void(const ProgramView& f, StencilKind kind, double step_scale, const double* points,
                                   std::size_t count, double* evals, Queue... queue);

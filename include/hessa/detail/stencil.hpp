@@ -10,6 +10,12 @@
 //   richardson: the central layout twice, at h (level 0) and at h/2 (level 1)          -> 2 (2n^2 + 1)
 //   hyperdual: one hyper-dual evaluation per pair i <= j (row-major, diagonal included) -> n (n + 1) / 2,
 //     x_i seeded with e1 and x_j with e2; each stores 4 doubles (a, b, c, d) instead of 1.
+//   gradient: the axis layout (e = 0, then x +- h_i e_i) of reverse-mode gradients           -> 2n + 1,
+//     each n + 1 doubles: f, then g_0 .. g_{n-1}; column j of H is (g(x + h_j e_j) - g(x - h_j e_j)) / 2 h_j.
+//   exact: one forward-over-reverse sweep per coordinate j                                   -> n,
+//     each n + 2 doubles: f, g_j, then column j of H (H_0j .. H_{n-1,j}), exact to rounding.
+// In gradient and exact, H_ij and H_ji come from different evaluations: H is their mean, and half their
+// difference is part of each entry's error estimate.
 #pragma once
 
 #include <math.h>
@@ -27,13 +33,28 @@ HESSA_HD inline int64_t stencil_size(StencilKind kind, int n) {
     case StencilKind::Central: return 2 * nn * nn + 1;
     case StencilKind::Compact: return nn * nn + nn + 1;
     case StencilKind::Richardson: return 2 * (2 * nn * nn + 1);
+    case StencilKind::Gradient: return 2 * nn + 1;
+    case StencilKind::Exact: return nn;
     case StencilKind::HyperDual: break;
   }
   return nn * (nn + 1) / 2;
 }
 
-// Doubles stored per evaluation: a hyper-dual value is 4.
-HESSA_HD inline int values_per_evaluation(StencilKind kind) { return kind == StencilKind::HyperDual ? 4 : 1; }
+// Doubles stored per evaluation: a hyper-dual value is 4, a gradient evaluation f and g, an exact sweep f, g_j and
+// a column of H.
+HESSA_HD inline int values_per_evaluation(StencilKind kind, int n) {
+  switch (kind) {
+    case StencilKind::HyperDual: return 4;
+    case StencilKind::Gradient: return n + 1;
+    case StencilKind::Exact: return n + 2;
+    default: return 1;
+  }
+}
+
+// Whether a kind evaluates reverse-mode gradients (the function needs a tape, or a model's backpropagation).
+HESSA_HD inline bool uses_gradients(StencilKind kind) {
+  return kind == StencilKind::Gradient || kind == StencilKind::Exact;
+}
 
 // Step h_i = scale * max(|x_i|, 1), rounded so that x_i + h_i - x_i == h_i exactly: the difference
 // quotient then divides by the step actually taken, not the one intended. (IEEE arithmetic, as compiled
@@ -109,6 +130,9 @@ HESSA_HD inline StencilOffset stencil_offset(StencilKind kind, int n, int64_t e)
   off.level = int(e / per_level);
   return off;
 }
+
+// The gradient stencil's evaluation e: the axis layout of central (e = 0 the point, 1 + 2i / 2 + 2i its +- h_i e_i).
+HESSA_HD inline StencilOffset gradient_offset(int n, int64_t e) { return single_level_offset(StencilKind::Central, n, e); }
 
 HESSA_HD inline int64_t axis_eval(int i, int sign) { return 1 + 2 * int64_t(i) + (sign > 0 ? 0 : 1); }
 
@@ -224,12 +248,55 @@ HESSA_HD inline double max_abs_value(const double* evals, int64_t count) {
 // the value (no cancellation between stencil points, unlike FD).
 HESSA_HD inline double hyperdual_rounding_error(double value) { return 16.0 * 2.220446049250313e-16 * fabs(value); }
 
-// H_rc and its error estimate for any stencil kind. f_max = max_abs_value of the point's stencil values
-// (unused for HyperDual, whose values are 4 doubles per evaluation).
+// Gradient stencil: entry r of the gradient at evaluation e, and the one-sided column entry
+// A_rc = (g_r(x + h_c e_c) - g_r(x - h_c e_c)) / (2 h_c).
+HESSA_HD inline double gradient_entry(int n, const double* evals, int64_t e, int r) { return evals[e * (n + 1) + 1 + r]; }
+HESSA_HD inline double gradient_difference(int n, const double* evals, const double* x, double scale, int r, int c) {
+  const double h = fd_step(x[c], scale);
+  return (gradient_entry(n, evals, axis_eval(c, 1), r) - gradient_entry(n, evals, axis_eval(c, -1), r)) / (2.0 * h);
+}
+// Rounding of a gradient difference: each reverse-mode g carries a few ulps of the largest |g| g_max, divided by
+// 2 h_c; 4 eps g_max / h_c bounds it with a margin.
+HESSA_HD inline double gradient_rounding_error(double g_max, double h) {
+  return 4.0 * 2.220446049250313e-16 * g_max / h;
+}
+
+// Exact stencil: sweep j's column entry H_rj (its f is at 0, g_j at 1).
+HESSA_HD inline double exact_column_entry(int n, const double* evals, int r, int j) {
+  return evals[int64_t(j) * (n + 2) + 2 + r];
+}
+
+// The scale of a point's rounding error: the largest |stencil value| for value stencils, the largest |g| of any
+// evaluation for the gradient stencil, 0 for the exact kinds (their model is relative to each entry).
+HESSA_HD inline double error_scale(StencilKind kind, int n, const double* evals) {
+  if (kind == StencilKind::HyperDual || kind == StencilKind::Exact) return 0.0;
+  if (kind != StencilKind::Gradient) return max_abs_value(evals, stencil_size(kind, n));
+  double m = 0.0;
+  for (int64_t e = 0; e < stencil_size(kind, n); ++e) {
+    for (int r = 0; r < n; ++r) m = fmax(m, fabs(gradient_entry(n, evals, e, r)));
+  }
+  return m;
+}
+
+// H_rc and its error estimate for any stencil kind. f_max = error_scale of the point's stencil values.
 HESSA_HD inline Estimate hessian_estimate(StencilKind kind, int n, const double* evals, const double* x, double scale,
                                           int r, int c, double f_max) {
   const int i = r < c ? r : c;
   const int j = r < c ? c : r;
+  if (kind == StencilKind::Gradient) {
+    // The mean of the two one-sided estimates; half their difference is a measured error (truncation and
+    // rounding both show in it), added to the rounding model of the larger-step one.
+    const double a_ij = gradient_difference(n, evals, x, scale, i, j);
+    const double a_ji = gradient_difference(n, evals, x, scale, j, i);
+    const double h = fmin(fd_step(x[i], scale), fd_step(x[j], scale));
+    return {0.5 * (a_ij + a_ji), 0.5 * fabs(a_ij - a_ji) + gradient_rounding_error(f_max, h)};
+  }
+  if (kind == StencilKind::Exact) {
+    const double h_ij = exact_column_entry(n, evals, i, j);
+    const double h_ji = exact_column_entry(n, evals, j, i);
+    const double v = 0.5 * (h_ij + h_ji);
+    return {v, 0.5 * fabs(h_ij - h_ji) + hyperdual_rounding_error(v)};
+  }
   if (kind == StencilKind::HyperDual) {
     const double v = evals[4 * hyperdual_eval(n, i, j) + 3];
     return {v, hyperdual_rounding_error(v)};
@@ -250,8 +317,11 @@ HESSA_HD inline Estimate hessian_estimate(StencilKind kind, int n, const double*
 // g_i and its error estimate for any stencil kind (central rounding: ~eps f_max / h_i).
 HESSA_HD inline Estimate gradient_estimate(StencilKind kind, int n, const double* evals, const double* x, double scale,
                                            int i, double f_max) {
-  if (kind == StencilKind::HyperDual) {
-    const double v = evals[4 * hyperdual_eval(n, i, i) + 1];
+  if (kind == StencilKind::HyperDual || uses_gradients(kind)) {
+    // Exact to rounding: reverse mode (at x itself, for Gradient) or the e1 part of a hyper-dual value.
+    const double v = kind == StencilKind::HyperDual ? evals[4 * hyperdual_eval(n, i, i) + 1]
+                     : kind == StencilKind::Gradient ? gradient_entry(n, evals, 0, i)
+                                                      : evals[int64_t(i) * (n + 2) + 1];
     return {v, hyperdual_rounding_error(v)};
   }
   const double h = fd_step(x[i], scale);
@@ -269,7 +339,7 @@ HESSA_HD inline double center_value(const double* evals) { return evals[0]; }
 // Frobenius norm of H's error estimates and 2-norm of g's, for the error-aware classification.
 HESSA_HD inline void error_norms(StencilKind kind, int n, const double* evals, const double* x, double scale,
                                  double* hess_err, double* grad_err) {
-  const double f_max = kind == StencilKind::HyperDual ? 0.0 : max_abs_value(evals, stencil_size(kind, n));
+  const double f_max = error_scale(kind, n, evals);
   double h2 = 0.0;
   double g2 = 0.0;
   for (int c = 0; c < n; ++c) {

@@ -1,0 +1,100 @@
+// CPU stencils from reverse-mode sweeps over the function's tape (detail/tape.hpp): the gradient stencil (f and
+// g at the point and at x +- h_j e_j, one double sweep each) and the exact stencil (forward-over-reverse on
+// Tangent<L>: L columns of H per sweep). Layouts in detail/stencil.hpp. OpenMP over (point, evaluation) tasks,
+// one scratch of values and adjoints per thread.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "cpu/cpu_stages.hpp"
+#include "hessa/detail/stencil.hpp"
+#include "hessa/detail/tangent.hpp"
+#include "hessa/detail/tape.hpp"
+
+namespace hessa::cpu {
+namespace {
+
+// The exact stencil's scratch per thread stays under this: L is halved until 2 (L + 1) doubles per node fit.
+constexpr std::size_t kExactScratchBytes = std::size_t(8) << 20;
+
+// Sweep `block` of point x: directions e_j for j in [block L, block L + L), written as evaluations j.
+template <int L>
+void exact_block(const detail::TapeView& tape, int n, const double* x, int block, double* point_evals,
+                 detail::Tangent<L>* v, detail::Tangent<L>* adj) {
+  const int first = block * L;
+  const int last = std::min(n, first + L);
+  const auto seeded = [&](int k) {
+    detail::Tangent<L> t(x[k]);
+    if (k >= first && k < last) t.d[k - first] = 1.0;
+    return t;
+  };
+  const double f = detail::tape_forward<detail::Tangent<L>>(tape, seeded, v, 1).v;
+  const int per_eval = detail::values_per_evaluation(StencilKind::Exact, n);
+  for (int j = first; j < last; ++j) {
+    double* out = point_evals + std::int64_t(j) * per_eval;
+    out[0] = f;
+    std::fill(out + 1, out + per_eval, 0.0);  // coordinates f never reads keep g_j = 0 and a zero column
+  }
+  detail::tape_reverse<detail::Tangent<L>>(tape, v, adj, 1, [&](int k, const detail::Tangent<L>& g) {
+    if (k >= first && k < last) point_evals[std::int64_t(k) * per_eval + 1] = g.v;
+    for (int j = first; j < last; ++j) point_evals[std::int64_t(j) * per_eval + 2 + k] = g.d[j - first];
+  });
+}
+
+template <int L>
+void evaluate_exact(const detail::TapeView& tape, int n, const double* points, std::size_t count, double* evals) {
+  const int blocks = (n + L - 1) / L;
+  const std::int64_t tasks = std::int64_t(count) * blocks;
+  const std::int64_t per_point = std::int64_t(n) * detail::values_per_evaluation(StencilKind::Exact, n);
+#pragma omp parallel
+  {
+    std::vector<detail::Tangent<L>> v(std::size_t(tape.size));
+    std::vector<detail::Tangent<L>> adj(std::size_t(tape.size));
+#pragma omp for schedule(static)
+    for (std::int64_t t = 0; t < tasks; ++t) {
+      const std::int64_t p = t / blocks;
+      exact_block<L>(tape, n, points + p * n, int(t % blocks), evals + p * per_point, v.data(), adj.data());
+    }
+  }
+}
+
+}  // namespace
+
+void evaluate_gradient_stencil(const detail::TapeView& tape, int n, double step_scale, const double* points,
+                               std::size_t count, double* evals) {
+  const std::int64_t per_point = detail::stencil_size(StencilKind::Gradient, n);
+  const int per_eval = detail::values_per_evaluation(StencilKind::Gradient, n);
+  const std::int64_t total = std::int64_t(count) * per_point;
+#pragma omp parallel
+  {
+    std::vector<double> v(std::size_t(tape.size));
+    std::vector<double> adj(std::size_t(tape.size));
+#pragma omp for schedule(static)
+    for (std::int64_t k = 0; k < total; ++k) {
+      const detail::PerturbedPoint x =
+          detail::perturbed_point(points + (k / per_point) * n, detail::gradient_offset(n, k % per_point), step_scale);
+      double* out = evals + k * per_eval;
+      out[0] = detail::tape_forward<double>(tape, x, v.data(), 1);
+      std::fill(out + 1, out + per_eval, 0.0);
+      detail::tape_reverse<double>(tape, v.data(), adj.data(), 1, [out](int c, double g) { out[1 + c] = g; });
+    }
+  }
+}
+
+void evaluate_exact_stencil(const detail::TapeView& tape, int n, const double* points, std::size_t count,
+                            double* evals) {
+  // The widest L <= 32 that n needs and the scratch bound allows: wide lanes share each node's value work.
+  int lanes = 32;
+  while (lanes > 1 && lanes / 2 >= n) lanes /= 2;
+  while (lanes > 1 && 2 * std::size_t(tape.size) * (lanes + 1) * sizeof(double) > kExactScratchBytes) lanes /= 2;
+  switch (lanes) {
+    case 32: evaluate_exact<32>(tape, n, points, count, evals); break;
+    case 16: evaluate_exact<16>(tape, n, points, count, evals); break;
+    case 8: evaluate_exact<8>(tape, n, points, count, evals); break;
+    case 4: evaluate_exact<4>(tape, n, points, count, evals); break;
+    case 2: evaluate_exact<2>(tape, n, points, count, evals); break;
+    default: evaluate_exact<1>(tape, n, points, count, evals); break;
+  }
+}
+
+}  // namespace hessa::cpu

@@ -1,0 +1,23 @@
+#include "engine/stencil_choice.hpp"
+
+#include "hessa/analysis_options.hpp"
+
+namespace hessa {
+
+StencilChoice choose_stencil(const std::optional<StencilKind>& wanted, const Objective& f) {
+  if (wanted) return {*wanted, ""};
+  if (f.expression != nullptr && f.expression->has_tape()) {
+    return {StencilKind::Exact, "auto: exact (forward-over-reverse sweeps of the function's tape)"};
+  }
+  if (f.expression != nullptr) {
+    return {StencilKind::Central, "auto: central (no reverse-mode tape: " + f.expression->why_no_tape() + ")"};
+  }
+  return {StencilKind::Central, "auto: central (model losses have no reverse-mode sweep yet)"};
+}
+
+std::optional<StencilKind> stencil_option(const std::string& name) {
+  if (name == "auto") return std::nullopt;
+  return stencil_from_name(name);
+}
+
+}  // namespace hessa

@@ -1,0 +1,25 @@
+// --stencil auto: which stencil forms H fastest for a function, and why (said in the summary and the metadata).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "hessa/objective.hpp"
+#include "hessa/types.hpp"
+
+namespace hessa {
+
+struct StencilChoice {
+  StencilKind kind = StencilKind::Central;
+  std::string reason;  // "auto: ..." when chosen here, "" when the user named the stencil
+};
+
+// `wanted` as given, or (nullopt: auto) the exact stencil where the function has reverse-mode gradients (a tape,
+// or a model's backpropagation): n forward-over-reverse sweeps, exact to rounding and the fastest measured at every
+// n (README, "Accuracy and cost"); else central differences of values.
+StencilChoice choose_stencil(const std::optional<StencilKind>& wanted, const Objective& f);
+
+// "auto" -> nullopt, else stencil_from_name (InputError for an unknown name).
+std::optional<StencilKind> stencil_option(const std::string& name);
+
+}  // namespace hessa

@@ -1,0 +1,213 @@
+// Reverse-mode differentiation of compiled expressions. The language has no data-dependent control flow (loop
+// bounds and indices are integers fixed by n), so for a given n a program is one straight-line trace: the
+// compiler unrolls it into a tape (host/expression/trace.cpp) whose node t computes v[t] from earlier nodes.
+// A forward sweep stores every v[t]; the reverse sweep runs the tape backwards accumulating adjoints
+// adj[t] = df/dv[t], and ∇f_k is the adjoint of the node that reads x_k. Both sweeps are templated on the scalar:
+//   double            f and ∇f (the `gradient` stencil),
+//   Tangent<L>        forward-over-reverse: seeding x with L tangent directions makes the adjoints' tangent parts
+//                     H·d for each direction (the `exact` stencil), since every derivative rule below is itself
+//                     written in T's arithmetic and so is differentiated along with the values,
+//   cpu::LanePack<K>  K independent evaluations at once (the CPU's SIMD form of the double sweep).
+// Shared by the CPU backend and the CUDA kernels. Kinks take the branch of the real parts, as hyper-dual numbers
+// do (detail/hyper_dual.hpp): abs'(0) = +1, min/max at a tie differentiate their first argument.
+#pragma once
+
+#include <stdint.h>
+
+#include "hessa/detail/bytecode.hpp"
+#include "hessa/detail/scalar_math.hpp"
+#include "hessa/hd.hpp"
+
+namespace hessa::detail {
+
+// One tape node. op is an interpreter op (bytecode.hpp) with operands as node indices:
+//   Const     v = value
+//   LoadX     v = x[b] (one node per coordinate read)
+//   unary     v = op(v[a]);  binary: v = op(v[a], v[b]);  PowI: v = v[a]^b (b an integer exponent)
+// `a` is always a node index (0 when unused), `b` one for binary ops only. The last node is f.
+struct TapeNode {
+  Op op;
+  int32_t a;
+  int32_t b;
+  double value;
+};
+
+struct TapeView {
+  const TapeNode* nodes = nullptr;
+  int32_t size = 0;  // 0: no tape (the function's trace was too long; CompiledFunction says why)
+};
+
+// Doubles of scratch one evaluation of the tape takes per scalar of type T: the values and their adjoints.
+HESSA_HD inline int64_t tape_scratch_values(const TapeView& tape) { return 2 * int64_t(tape.size); }
+
+// Whether node.b of a tape node with this op is a second operand (a node index).
+HESSA_HD inline bool is_binary(Op op) {
+  return op == Op::Add || op == Op::Sub || op == Op::Mul || op == Op::Div || op == Op::Pow || op == Op::Atan2 ||
+         op == Op::Hypot || op == Op::Min || op == Op::Max;
+}
+
+// Exponentiation by squaring, as the interpreter's PowI computes it (so f is bit for bit the same).
+template <class T>
+HESSA_HD inline T power_by_squaring(const T& base, int exponent) {
+  unsigned e = exponent < 0 ? unsigned(-exponent) : unsigned(exponent);
+  T result = T(1.0);
+  T factor = base;
+  while (e != 0u) {
+    if (e & 1u) result = result * factor;
+    e >>= 1u;
+    if (e != 0u) factor = factor * factor;
+  }
+  return exponent < 0 ? T(1.0) / result : result;
+}
+
+// v[t] for every node, at the point x (x(k) returns coordinate k as a T). v is strided (a GPU thread's values
+// interleave with its neighbours'). Returns f = v[last].
+template <class T, class X>
+HESSA_HD T tape_forward(const TapeView& tape, const X& x, T* v, int64_t stride) {
+  for (int32_t t = 0; t < tape.size; ++t) {
+    const TapeNode& node = tape.nodes[t];
+    const T* a = v + int64_t(node.a) * stride;
+    const T* b = v + int64_t(is_binary(node.op) ? node.b : node.a) * stride;
+    T& out = v[int64_t(t) * stride];
+    switch (node.op) {
+      case Op::Const: out = T(node.value); break;
+      case Op::LoadX: out = x(node.b); break;
+      case Op::Neg: out = -*a; break;
+      case Op::Add: out = *a + *b; break;
+      case Op::Sub: out = *a - *b; break;
+      case Op::Mul: out = *a * *b; break;
+      case Op::Div: out = *a / *b; break;
+      case Op::Pow: out = s_pow(*a, *b); break;
+      case Op::PowI: out = power_by_squaring(*a, node.b); break;
+      case Op::Atan2: out = s_atan2(*a, *b); break;
+      case Op::Hypot: out = s_hypot(*a, *b); break;
+      case Op::Min: out = s_min(*a, *b); break;
+      case Op::Max: out = s_max(*a, *b); break;
+      case Op::Sin: out = s_sin(*a); break;
+      case Op::Cos: out = s_cos(*a); break;
+      case Op::Tan: out = s_tan(*a); break;
+      case Op::Asin: out = s_asin(*a); break;
+      case Op::Acos: out = s_acos(*a); break;
+      case Op::Atan: out = s_atan(*a); break;
+      case Op::Sinh: out = s_sinh(*a); break;
+      case Op::Cosh: out = s_cosh(*a); break;
+      case Op::Tanh: out = s_tanh(*a); break;
+      case Op::Exp: out = s_exp(*a); break;
+      case Op::Log: out = s_log(*a); break;
+      case Op::Log1p: out = s_log1p(*a); break;
+      case Op::Expm1: out = s_expm1(*a); break;
+      case Op::Sqrt: out = s_sqrt(*a); break;
+      case Op::Cbrt: out = s_cbrt(*a); break;
+      case Op::Abs: out = s_abs(*a); break;
+      default: out = T(::nan("")); break;  // the tracer emits no other op
+    }
+  }
+  return tape.size > 0 ? v[int64_t(tape.size - 1) * stride] : T(::nan(""));
+}
+
+// Which operand of min/max carries the derivative: the one the value came from, by the rule of s_min / s_max
+// (both when either is NaN: the value is their sum).
+enum class Selected { First, Second, Both };
+template <class T>
+HESSA_HD inline Selected min_max_selected(Op op, const T& a, const T& b) {
+  const double ra = real_part(a), rb = real_part(b);
+  if (ra != ra || rb != rb) return Selected::Both;
+  const bool second = op == Op::Min ? rb < ra : rb > ra;
+  return second ? Selected::Second : Selected::First;
+}
+
+// The reverse sweep over the values of tape_forward: adj[t] = df/dv[t] (strided as v), then
+// gradient(k, adj) for each LoadX node of coordinate k (each coordinate's only reader). Every rule is written
+// in T's own arithmetic: on Tangent<L> the adjoints' tangent parts are then H times the seeded directions.
+template <class T, class Gradient>
+HESSA_HD void tape_reverse(const TapeView& tape, const T* v, T* adj, int64_t stride, Gradient gradient) {
+  if (tape.size == 0) return;
+  for (int32_t t = 0; t + 1 < tape.size; ++t) adj[int64_t(t) * stride] = T(0.0);
+  adj[int64_t(tape.size - 1) * stride] = T(1.0);
+  for (int32_t t = tape.size - 1; t >= 0; --t) {
+    const TapeNode& node = tape.nodes[t];
+    const T g = adj[int64_t(t) * stride];
+    const T& z = v[int64_t(t) * stride];
+    const int64_t second = is_binary(node.op) ? node.b : node.a;
+    const T& a = v[int64_t(node.a) * stride];
+    const T& b = v[second * stride];
+    T& da = adj[int64_t(node.a) * stride];
+    T& db = adj[second * stride];
+    switch (node.op) {
+      case Op::Const: break;
+      case Op::LoadX: gradient(node.b, g); break;
+      case Op::Neg: da = da - g; break;
+      case Op::Add:
+        da = da + g;
+        db = db + g;
+        break;
+      case Op::Sub:
+        da = da + g;
+        db = db - g;
+        break;
+      case Op::Mul:
+        da = da + g * b;
+        db = db + g * a;
+        break;
+      case Op::Div: {
+        const T q = g / b;
+        da = da + q;
+        db = db - q * z;
+        break;
+      }
+      case Op::Pow: {
+        // d/da = b a^(b-1) (defined at a = 0 for b >= 1, as the hyper-dual rule); d/db = a^b log a, taken only
+        // when the exponent is not a constant (log of a negative base would be NaN for nothing).
+        const bool constant_exponent = tape.nodes[node.b].op == Op::Const;
+        if (!(constant_exponent && tape.nodes[node.b].value == 0.0)) da = da + g * (b * s_pow(a, b - T(1.0)));
+        if (!constant_exponent) db = db + g * (z * s_log(a));
+        break;
+      }
+      case Op::PowI:
+        if (node.b != 0) da = da + g * (T(double(node.b)) * power_by_squaring(a, node.b - 1));
+        break;
+      case Op::Atan2: {  // atan2(y = a, x = b): d/dy = x / r^2, d/dx = -y / r^2
+        const T inv_r2 = T(1.0) / (a * a + b * b);
+        da = da + g * (b * inv_r2);
+        db = db - g * (a * inv_r2);
+        break;
+      }
+      case Op::Hypot:
+        da = da + g * (a / z);
+        db = db + g * (b / z);
+        break;
+      case Op::Min:
+      case Op::Max: {
+        const Selected s = min_max_selected(node.op, a, b);
+        if (s != Selected::Second) da = da + g;
+        if (s != Selected::First) db = db + g;
+        break;
+      }
+      case Op::Sin: da = da + g * s_cos(a); break;
+      case Op::Cos: da = da - g * s_sin(a); break;
+      case Op::Tan: da = da + g * (T(1.0) + z * z); break;
+      case Op::Asin: da = da + g / s_sqrt(T(1.0) - a * a); break;
+      case Op::Acos: da = da - g / s_sqrt(T(1.0) - a * a); break;
+      case Op::Atan: da = da + g / (T(1.0) + a * a); break;
+      case Op::Sinh: da = da + g * s_cosh(a); break;
+      case Op::Cosh: da = da + g * s_sinh(a); break;
+      case Op::Tanh: da = da + g * (T(1.0) - z * z); break;
+      case Op::Exp: da = da + g * z; break;
+      case Op::Log: da = da + g / a; break;
+      case Op::Log1p: da = da + g / (T(1.0) + a); break;
+      case Op::Expm1: da = da + g * (z + T(1.0)); break;
+      case Op::Sqrt: da = da + g * (T(0.5) / z); break;
+      case Op::Cbrt: da = da + g / (T(3.0) * (z * z)); break;
+      case Op::Abs:
+        if (real_part(a) >= 0.0) {
+          da = da + g;
+        } else {
+          da = da - g;
+        }
+        break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace hessa::detail
