@@ -16,10 +16,10 @@ namespace {
 __global__ void __launch_bounds__(kThreadsPerBlock)
     scale_kernel(StencilKind kind, int n, std::int64_t count, const double* __restrict__ evals,
                  double* __restrict__ f_max) {
-  const std::int64_t values = detail::stencil_size(kind, n) * detail::values_per_evaluation(kind);
+  const std::int64_t values = detail::stencil_size(kind, n) * detail::values_per_evaluation(kind, n);
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
   for (std::int64_t p = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < count; p += stride) {
-    f_max[p] = kind == StencilKind::HyperDual ? 0.0 : detail::max_abs_value(evals + p * values, values);
+    f_max[p] = detail::error_scale(kind, n, evals + p * values);
   }
 }
 
@@ -30,7 +30,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     derivatives_kernel(StencilKind kind, int n, double step_scale, const double* __restrict__ points,
                        std::int64_t count, const double* __restrict__ evals, const double* __restrict__ f_max,
                        double* __restrict__ g, double* __restrict__ H) {
-  const std::int64_t values = detail::stencil_size(kind, n) * detail::values_per_evaluation(kind);
+  const std::int64_t values = detail::stencil_size(kind, n) * detail::values_per_evaluation(kind, n);
   const std::int64_t nn = std::int64_t(n) * n;
   const std::int64_t slots = nn + n;
   const std::int64_t total = count * slots;
@@ -57,7 +57,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
                         std::int64_t count, const double* __restrict__ evals, double* __restrict__ f,
                         double* __restrict__ hess_err, double* __restrict__ grad_err,
                         PointStatus* __restrict__ status) {
-  const std::int64_t values = detail::stencil_size(kind, n) * detail::values_per_evaluation(kind);
+  const std::int64_t values = detail::stencil_size(kind, n) * detail::values_per_evaluation(kind, n);
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
   for (std::int64_t p = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < count; p += stride) {
     const double* e = evals + p * values;

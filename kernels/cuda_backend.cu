@@ -123,7 +123,7 @@ class CudaBackend final : public Backend {
     points_.resize(count * std::size_t(n));
     cuda::copy_to_device(points_.data(), points, count * std::size_t(n), stream());
     evals_.resize(
-        count * std::size_t(detail::stencil_size(options.stencil, n) * detail::values_per_evaluation(options.stencil)));
+        count * std::size_t(detail::stencil_size(options.stencil, n) * detail::values_per_evaluation(options.stencil, n)));
     fx_.resize(count);
     hess_err_.resize(count);
     grad_err_.resize(count);

@@ -1,5 +1,6 @@
 // CPU assembly: f, g, H of each point and their error estimates from its stencil values
 // (formulas in detail/stencil.hpp: central/compact O(h^2), Richardson O(h^4), hyper-dual exact).
+#include <cmath>
 #include <type_traits>
 
 #include "cpu/cpu_stages.hpp"
@@ -21,14 +22,27 @@ void assemble(StencilKind kind, int n, double step_scale, const double* points, 
     const double f_max = detail::error_scale(kind, n, e);
     for (int i = 0; i < n; ++i) g[p * n + i] = detail::gradient_estimate(kind, n, e, x, step_scale, i, f_max).value;
     double* Hp = H + p * nn;
+    double h2 = 0.0;  // the squared error norm, summed as H is (the gradient kinds: one pass over the triangle)
     for (int c = 0; c < n; ++c) {
       for (int r = c; r < n; ++r) {
-        const double v = detail::hessian_estimate(kind, n, e, x, step_scale, r, c, f_max).value;
-        Hp[std::int64_t(c) * n + r] = v;
-        Hp[std::int64_t(r) * n + c] = v;
+        const detail::Estimate est = detail::hessian_estimate(kind, n, e, x, step_scale, r, c, f_max);
+        Hp[std::int64_t(c) * n + r] = est.value;
+        Hp[std::int64_t(r) * n + c] = est.value;
+        h2 += (r == c ? 1.0 : 2.0) * est.error * est.error;
       }
     }
-    detail::error_norms(kind, n, e, x, step_scale, &hess_err[p], &grad_err[p]);
+    if (detail::uses_gradients(kind)) {
+      double g2 = 0.0;
+      for (int i = 0; i < n; ++i) {
+        const double eg = detail::gradient_estimate(kind, n, e, x, step_scale, i, f_max).error;
+        g2 += eg * eg;
+      }
+      hess_err[p] = std::sqrt(h2);
+      grad_err[p] = std::sqrt(g2);
+    } else {
+      // The value stencils keep error_norms' order of summation, which the CUDA backend shares.
+      detail::error_norms(kind, n, e, x, step_scale, &hess_err[p], &grad_err[p]);
+    }
   }
 }
 

@@ -78,6 +78,35 @@ HESSA_HD inline Tangent<L> operator/(const Tangent<L>& x, const Tangent<L>& y) {
   return r;
 }
 
+// The reverse sweep's in-place accumulations (detail/tape.hpp), one lane loop each.
+template <int L>
+HESSA_HD inline void add_to(Tangent<L>& acc, const Tangent<L>& x) {
+  acc.v += x.v;
+  for (int l = 0; l < L; ++l) acc.d[l] += x.d[l];
+}
+template <int L>
+HESSA_HD inline void subtract_from(Tangent<L>& acc, const Tangent<L>& x) {
+  acc.v -= x.v;
+  for (int l = 0; l < L; ++l) acc.d[l] -= x.d[l];
+}
+template <int L>
+HESSA_HD inline void add_product(Tangent<L>& acc, const Tangent<L>& x, const Tangent<L>& y) {
+  acc.v += x.v * y.v;
+  for (int l = 0; l < L; ++l) acc.d[l] += x.v * y.d[l] + x.d[l] * y.v;
+}
+template <int L>
+HESSA_HD inline void subtract_product(Tangent<L>& acc, const Tangent<L>& x, const Tangent<L>& y) {
+  acc.v -= x.v * y.v;
+  for (int l = 0; l < L; ++l) acc.d[l] -= x.v * y.d[l] + x.d[l] * y.v;
+}
+template <int L>
+HESSA_HD inline Tangent<L> scaled(double s, const Tangent<L>& x) {
+  Tangent<L> r;
+  r.v = s * x.v;
+  for (int l = 0; l < L; ++l) r.d[l] = s * x.d[l];
+  return r;
+}
+
 template <int L>
 HESSA_HD inline double real_part(const Tangent<L>& x) {
   return x.v;

@@ -18,6 +18,16 @@
 #include "hessa/detail/scalar_math.hpp"
 #include "hessa/hd.hpp"
 
+// The sweeps are inlined into their callers, so that a caller compiled for wider vectors (the CPU's AVX-512 copy of
+// a stencil) runs the lane loops of Tangent<L> at its width.
+#if defined(__CUDACC__)
+#define HESSA_SWEEP_INLINE __forceinline__
+#elif defined(__GNUC__)
+#define HESSA_SWEEP_INLINE inline __attribute__((always_inline))
+#else
+#define HESSA_SWEEP_INLINE inline
+#endif
+
 namespace hessa::detail {
 
 // One tape node. op is an interpreter op (bytecode.hpp) with operands as node indices:
@@ -49,6 +59,9 @@ HESSA_HD inline bool is_binary(Op op) {
 // Exponentiation by squaring, as the interpreter's PowI computes it (so f is bit for bit the same).
 template <class T>
 HESSA_HD inline T power_by_squaring(const T& base, int exponent) {
+  // What the loop gives for 1 and 2 (1 * base, 1 * (base * base)), without multiplying by 1.
+  if (exponent == 1) return base;
+  if (exponent == 2) return base * base;
   unsigned e = exponent < 0 ? unsigned(-exponent) : unsigned(exponent);
   T result = T(1.0);
   T factor = base;
@@ -63,7 +76,7 @@ HESSA_HD inline T power_by_squaring(const T& base, int exponent) {
 // v[t] for every node, at the point x (x(k) returns coordinate k as a T). v is strided (a GPU thread's values
 // interleave with its neighbours'). Returns f = v[last].
 template <class T, class X>
-HESSA_HD T tape_forward(const TapeView& tape, const X& x, T* v, int64_t stride) {
+HESSA_HD HESSA_SWEEP_INLINE T tape_forward(const TapeView& tape, const X& x, T* v, int64_t stride) {
   for (int32_t t = 0; t < tape.size; ++t) {
     const TapeNode& node = tape.nodes[t];
     const T* a = v + int64_t(node.a) * stride;
@@ -116,93 +129,124 @@ HESSA_HD inline Selected min_max_selected(Op op, const T& a, const T& b) {
   return second ? Selected::Second : Selected::First;
 }
 
+// In-place accumulations for the reverse sweep: acc += x, acc -= x, acc += x y, acc -= x y, and s x for a plain
+// number s. Tangent<L> overloads them (detail/tangent.hpp) with lane loops that need no temporaries.
+template <class T>
+HESSA_HD inline void add_to(T& acc, const T& x) {
+  acc = acc + x;
+}
+template <class T>
+HESSA_HD inline void subtract_from(T& acc, const T& x) {
+  acc = acc - x;
+}
+template <class T>
+HESSA_HD inline void add_product(T& acc, const T& x, const T& y) {
+  acc = acc + x * y;
+}
+template <class T>
+HESSA_HD inline void subtract_product(T& acc, const T& x, const T& y) {
+  acc = acc - x * y;
+}
+template <class T>
+HESSA_HD inline T scaled(double s, const T& x) {
+  return T(s) * x;
+}
+
 // The reverse sweep over the values of tape_forward: adj[t] = df/dv[t] (strided as v), then
 // gradient(k, adj) for each LoadX node of coordinate k (each coordinate's only reader). Every rule is written
 // in T's own arithmetic: on Tangent<L> the adjoints' tangent parts are then H times the seeded directions.
 template <class T, class Gradient>
-HESSA_HD void tape_reverse(const TapeView& tape, const T* v, T* adj, int64_t stride, Gradient gradient) {
+HESSA_HD HESSA_SWEEP_INLINE void tape_reverse(const TapeView& tape, const T* v, T* adj, int64_t stride, Gradient gradient) {
   if (tape.size == 0) return;
   for (int32_t t = 0; t + 1 < tape.size; ++t) adj[int64_t(t) * stride] = T(0.0);
   adj[int64_t(tape.size - 1) * stride] = T(1.0);
   for (int32_t t = tape.size - 1; t >= 0; --t) {
     const TapeNode& node = tape.nodes[t];
-    const T g = adj[int64_t(t) * stride];
+    const T& g = adj[int64_t(t) * stride];  // final: every reader of node t comes after it
     const T& z = v[int64_t(t) * stride];
     const int64_t second = is_binary(node.op) ? node.b : node.a;
     const T& a = v[int64_t(node.a) * stride];
     const T& b = v[second * stride];
-    T& da = adj[int64_t(node.a) * stride];
+    T& da = adj[int64_t(node.a) * stride];  // da and db are the same adjoint when both operands are one node
     T& db = adj[second * stride];
     switch (node.op) {
       case Op::Const: break;
       case Op::LoadX: gradient(node.b, g); break;
-      case Op::Neg: da = da - g; break;
+      case Op::Neg: subtract_from(da, g); break;
       case Op::Add:
-        da = da + g;
-        db = db + g;
+        add_to(da, g);
+        add_to(db, g);
         break;
       case Op::Sub:
-        da = da + g;
-        db = db - g;
+        add_to(da, g);
+        subtract_from(db, g);
         break;
       case Op::Mul:
-        da = da + g * b;
-        db = db + g * a;
+        add_product(da, g, b);
+        add_product(db, g, a);
         break;
       case Op::Div: {
         const T q = g / b;
-        da = da + q;
-        db = db - q * z;
+        add_to(da, q);
+        subtract_product(db, q, z);
         break;
       }
       case Op::Pow: {
         // d/da = b a^(b-1) (defined at a = 0 for b >= 1, as the hyper-dual rule); d/db = a^b log a, taken only
         // when the exponent is not a constant (log of a negative base would be NaN for nothing).
         const bool constant_exponent = tape.nodes[node.b].op == Op::Const;
-        if (!(constant_exponent && tape.nodes[node.b].value == 0.0)) da = da + g * (b * s_pow(a, b - T(1.0)));
-        if (!constant_exponent) db = db + g * (z * s_log(a));
+        if (!(constant_exponent && tape.nodes[node.b].value == 0.0)) add_product(da, g, b * s_pow(a, b - T(1.0)));
+        if (!constant_exponent) add_product(db, g, z * s_log(a));
         break;
       }
       case Op::PowI:
-        if (node.b != 0) da = da + g * (T(double(node.b)) * power_by_squaring(a, node.b - 1));
+        if (node.b == 1) {
+          add_to(da, g);
+        } else if (node.b == 2) {
+          add_product(da, scaled(2.0, g), a);
+        } else if (node.b != 0) {
+          add_product(da, g, scaled(double(node.b), power_by_squaring(a, node.b - 1)));
+        }
         break;
       case Op::Atan2: {  // atan2(y = a, x = b): d/dy = x / r^2, d/dx = -y / r^2
-        const T inv_r2 = T(1.0) / (a * a + b * b);
-        da = da + g * (b * inv_r2);
-        db = db - g * (a * inv_r2);
+        const T q = g / (a * a + b * b);
+        add_product(da, q, b);
+        subtract_product(db, q, a);
         break;
       }
-      case Op::Hypot:
-        da = da + g * (a / z);
-        db = db + g * (b / z);
+      case Op::Hypot: {
+        const T q = g / z;
+        add_product(da, q, a);
+        add_product(db, q, b);
         break;
+      }
       case Op::Min:
       case Op::Max: {
         const Selected s = min_max_selected(node.op, a, b);
-        if (s != Selected::Second) da = da + g;
-        if (s != Selected::First) db = db + g;
+        if (s != Selected::Second) add_to(da, g);
+        if (s != Selected::First) add_to(db, g);
         break;
       }
-      case Op::Sin: da = da + g * s_cos(a); break;
-      case Op::Cos: da = da - g * s_sin(a); break;
-      case Op::Tan: da = da + g * (T(1.0) + z * z); break;
-      case Op::Asin: da = da + g / s_sqrt(T(1.0) - a * a); break;
-      case Op::Acos: da = da - g / s_sqrt(T(1.0) - a * a); break;
-      case Op::Atan: da = da + g / (T(1.0) + a * a); break;
-      case Op::Sinh: da = da + g * s_cosh(a); break;
-      case Op::Cosh: da = da + g * s_sinh(a); break;
-      case Op::Tanh: da = da + g * (T(1.0) - z * z); break;
-      case Op::Exp: da = da + g * z; break;
-      case Op::Log: da = da + g / a; break;
-      case Op::Log1p: da = da + g / (T(1.0) + a); break;
-      case Op::Expm1: da = da + g * (z + T(1.0)); break;
-      case Op::Sqrt: da = da + g * (T(0.5) / z); break;
-      case Op::Cbrt: da = da + g / (T(3.0) * (z * z)); break;
+      case Op::Sin: add_product(da, g, s_cos(a)); break;
+      case Op::Cos: subtract_product(da, g, s_sin(a)); break;
+      case Op::Tan: add_product(da, g, T(1.0) + z * z); break;
+      case Op::Asin: add_to(da, g / s_sqrt(T(1.0) - a * a)); break;
+      case Op::Acos: subtract_from(da, g / s_sqrt(T(1.0) - a * a)); break;
+      case Op::Atan: add_to(da, g / (T(1.0) + a * a)); break;
+      case Op::Sinh: add_product(da, g, s_cosh(a)); break;
+      case Op::Cosh: add_product(da, g, s_sinh(a)); break;
+      case Op::Tanh: add_product(da, g, T(1.0) - z * z); break;
+      case Op::Exp: add_product(da, g, z); break;
+      case Op::Log: add_to(da, g / a); break;
+      case Op::Log1p: add_to(da, g / (T(1.0) + a)); break;
+      case Op::Expm1: add_product(da, g, z + T(1.0)); break;
+      case Op::Sqrt: add_to(da, scaled(0.5, g / z)); break;
+      case Op::Cbrt: add_to(da, g / scaled(3.0, z * z)); break;
       case Op::Abs:
         if (real_part(a) >= 0.0) {
-          da = da + g;
+          add_to(da, g);
         } else {
-          da = da - g;
+          subtract_from(da, g);
         }
         break;
       default: break;

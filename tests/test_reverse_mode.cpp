@@ -1,0 +1,272 @@
+// Reverse mode: the tape (host/expression/trace.cpp, detail/tape.hpp) and the stencils built on it, against the
+// catalogue's analytic derivatives, hyper-dual numbers and the interpreter, on every backend (the CPU runs the same
+// HESSA_HD sweeps the CUDA kernels run).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "backend_fixture.hpp"
+#include "hessa/catalogue.hpp"
+#include "hessa/detail/interpreter.hpp"
+#include "hessa/detail/tangent.hpp"
+#include "hessa/detail/tape.hpp"
+#include "hessa/errors.hpp"
+#include "test_support.hpp"
+
+namespace hessa {
+namespace {
+
+struct Plain {
+  const double* x;
+  double operator()(int k) const { return x[k]; }
+};
+
+// f and the adjoint gradient at x by the double sweeps.
+double tape_gradient(const CompiledFunction& f, const std::vector<double>& x, std::vector<double>& g) {
+  const detail::TapeView tape = f.tape_view();
+  std::vector<double> v(std::size_t(tape.size)), adj(std::size_t(tape.size));
+  g.assign(x.size(), 0.0);
+  const double value = detail::tape_forward<double>(tape, Plain{x.data()}, v.data(), 1);
+  detail::tape_reverse<double>(tape, v.data(), adj.data(), 1, [&](int k, double gk) { g[std::size_t(k)] = gk; });
+  return value;
+}
+
+std::vector<int> dimensions_of(const CatalogueEntry& e) {
+  return e.dimension > 0 ? std::vector<int>{e.dimension} : std::vector<int>{2, 5};
+}
+
+
+
+TEST(Tape, ForwardSweepGivesTheInterpretersValueBitForBit) {
+  // The tracer folds constants with the interpreter's own arithmetic and keeps every operation in order.
+  int checked = 0;
+  for (const CatalogueEntry& e : catalogue()) {
+    for (int n : dimensions_of(e)) {
+      if (!e.accepts_dimension(n)) continue;
+      const CompiledFunction f = test::compile_entry(e, n);
+      ASSERT_TRUE(f.has_tape()) << e.name << ": " << f.why_no_tape();
+      for (const std::vector<double>& x : e.sample_points(n)) {
+        std::vector<double> g;
+        const double value = tape_gradient(f, x, g);
+        EXPECT_EQ(value, f(x.data())) << e.name << " n=" << n;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 20);
+}
+
+TEST(Tape, AdjointGradientsMatchTheCataloguesAnalyticGradientsTo1e13) {
+  // Reverse mode is exact up to the rounding of its own arithmetic (a few ulps of the largest partial); the
+  // analytic formulas round too. 1e-13 of max(1, max |g|) leaves ~100 ulps of room.
+  double worst = 0.0;
+  for (const CatalogueEntry& e : catalogue()) {
+    for (int n : dimensions_of(e)) {
+      if (!e.accepts_dimension(n)) continue;
+      const CompiledFunction f = test::compile_entry(e, n);
+      for (const std::vector<double>& x : e.sample_points(n)) {
+        std::vector<double> g;
+        std::vector<double> analytic(static_cast<std::size_t>(n));
+        tape_gradient(f, x, g);
+        e.gradient(x.data(), n, analytic.data());
+        const double err = test::scaled_max_error(g.data(), analytic.data(), g.size());
+        worst = std::max(worst, err);
+        EXPECT_LE(err, 1e-13) << e.name << " n=" << n;
+      }
+    }
+  }
+  RecordProperty("worst_relative_error", test::scientific(worst));
+}
+
+TEST(Tape, TraceUnrollsLoopsFoldsConstantsAndDropsWhatFDoesNotUse) {
+  // sum over 4 terms of x[i]^2 (4 inputs, 4 PowI, 4 Add, the identity 0): the unused binding and 2*3 leave nothing.
+  const CompiledFunction f = test::compile("unused = sin(x[0]); k = 2 * 3; sum(i, 0, n - 1, x[i]^2) * k", 4);
+  int inputs = 0, constants = 0, others = 0;
+  for (const detail::TapeNode& node : f.tape()) {
+    if (node.op == detail::Op::LoadX) ++inputs;
+    else if (node.op == detail::Op::Const) ++constants;
+    else ++others;
+    EXPECT_NE(node.op, detail::Op::Sin) << "the unused binding was kept";
+  }
+  EXPECT_EQ(inputs, 4);
+  EXPECT_EQ(constants, 2);  // the sum's identity 0 and the folded 6
+  EXPECT_EQ(others, 4 + 4 + 1);
+  std::vector<double> g;
+  const std::vector<double> x = {1.0, -2.0, 0.5, 3.0};
+  EXPECT_EQ(tape_gradient(f, x, g), 6.0 * (1.0 + 4.0 + 0.25 + 9.0));
+  EXPECT_EQ(g, (std::vector<double>{12.0, -24.0, 6.0, 36.0}));  // 12 x_i, exact in binary
+}
+
+TEST(Tape, KinksTakeTheHyperDualBranchAndUnreadCoordinatesHaveZeroGradient) {
+  // abs at 0 differentiates as +x; min/max at a tie take their first argument; x2 is never read.
+  const CompiledFunction f = test::compile("abs(x0) + min(x0, x1) + 3 * max(x1, x0)", 3);
+  std::vector<double> g;
+  tape_gradient(f, {0.0, 0.0, 7.0}, g);
+  EXPECT_EQ(g, (std::vector<double>{1.0 + 1.0, 3.0, 0.0}));
+}
+
+TEST(Tape, TooLongATraceHasNoTapeAndTheGradientStencilsSayWhy) {
+  // 2^21 loop iterations unroll past kMaxTapeNodes (2^20); the value stencils still work.
+  const CompiledFunction f = test::compile("sum(i, 1, 2097152, x0 * i)", 1);
+  EXPECT_FALSE(f.has_tape());
+  EXPECT_NE(f.why_no_tape().find("1048576"), std::string::npos) << f.why_no_tape();
+  auto backend = make_cpu_backend();
+  AnalysisOptions options;
+  options.stencil = StencilKind::Exact;
+  ChunkResult out;
+  const std::vector<double> x = {0.5};
+  try {
+    backend->analyze(f, options, x.data(), 1, out);
+    FAIL() << "expected InputError";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("exact stencil needs reverse-mode gradients"), std::string::npos)
+        << error.what();
+  }
+}
+
+TEST(Tangent, ReverseSweepOnTangentsGivesHessianColumns) {
+  // f = x0^2 x1 + exp(x1): H = [[2 x1, 2 x0], [2 x0, exp(x1)]], exact to rounding.
+  const CompiledFunction f = test::compile("x0^2 * x1 + exp(x1)", 2);
+  const detail::TapeView tape = f.tape_view();
+  std::vector<detail::Tangent<2>> v(std::size_t(tape.size)), adj(std::size_t(tape.size));
+  const double x[2] = {0.7, -0.3};
+  const auto seeded = [&](int k) {
+    detail::Tangent<2> t(x[k]);
+    t.d[k] = 1.0;
+    return t;
+  };
+  detail::tape_forward<detail::Tangent<2>>(tape, seeded, v.data(), 1);
+  double H[2][2] = {};
+  detail::tape_reverse<detail::Tangent<2>>(tape, v.data(), adj.data(), 1, [&](int k, const detail::Tangent<2>& g) {
+    H[k][0] = g.d[0];
+    H[k][1] = g.d[1];
+  });
+  EXPECT_DOUBLE_EQ(H[0][0], 2 * x[1]);
+  EXPECT_DOUBLE_EQ(H[0][1], 2 * x[0]);
+  EXPECT_DOUBLE_EQ(H[1][0], 2 * x[0]);
+  EXPECT_DOUBLE_EQ(H[1][1], std::exp(x[1]));
+}
+
+class ReverseModeOnBackend : public test::OnBackend {};
+
+// Every catalogue function at n = 2 and 5 (or its fixed n), all sample points: g and H of `stencil` against the
+// analytic values, relative to max(1, max |entry|).
+double worst_catalogue_error(Backend& backend, StencilKind stencil, bool hessian) {
+  double worst = 0.0;
+  for (const CatalogueEntry& e : catalogue()) {
+    for (int n : dimensions_of(e)) {
+      if (!e.accepts_dimension(n)) continue;
+      const CompiledFunction f = test::compile_entry(e, n);
+      AnalysisOptions options;
+      options.stencil = stencil;
+      options.step_scale = default_step_scale(stencil);
+      options.keep_gradient = options.keep_hessian = true;
+      const auto points = e.sample_points(n);
+      const ChunkResult r = test::analyze_points(backend, f, points, options);
+      for (std::size_t p = 0; p < points.size(); ++p) {
+        std::vector<double> g(static_cast<std::size_t>(n));
+        std::vector<double> H(static_cast<std::size_t>(n) * n);
+        e.gradient(points[p].data(), n, g.data());
+        e.hessian(points[p].data(), n, H.data());
+        const double err = hessian ? test::scaled_max_error(&r.hessian[p * n * n], H.data(), H.size())
+                                   : test::scaled_max_error(&r.gradient[p * n], g.data(), g.size());
+        if (!(err <= worst)) {
+          worst = err;
+          if (err > 1e-13) std::cerr << e.name << " n=" << n << " sample " << p << ": " << err << '\n';
+        }
+      }
+    }
+  }
+  return worst;
+}
+
+TEST_P(ReverseModeOnBackend, ExactStencilMatchesAnalyticHessiansTo1e13) {
+  // Forward-over-reverse is exact to rounding: 1e-13 relative, as the adjoint gradients.
+  EXPECT_LE(worst_catalogue_error(*backend_, StencilKind::Exact, true), 1e-13);
+  EXPECT_LE(worst_catalogue_error(*backend_, StencilKind::Exact, false), 1e-13);
+}
+
+TEST_P(ReverseModeOnBackend, GradientStencilMatchesAnalyticHessiansTo1e8AndItsGradientTo1e13) {
+  // A central difference of exact gradients at h = 2^-17 max(|x|,1): truncation ~h^2 g''' / 6 ~ 1e-11 g''' and
+  // rounding ~eps |g| / h ~ 3e-11 |g|; the steep catalogue terms (rastrigin's 40 pi^2, rosenbrock's 100) stay
+  // well under 1e-8 of the matrix scale. g itself is the sweep at x: exact to rounding.
+  EXPECT_LE(worst_catalogue_error(*backend_, StencilKind::Gradient, true), 1e-8);
+  EXPECT_LE(worst_catalogue_error(*backend_, StencilKind::Gradient, false), 1e-13);
+}
+
+TEST_P(ReverseModeOnBackend, ExactAgreesWithHyperDualAndItsErrorEstimateIsRoundingSized) {
+  const CatalogueEntry* e = find_catalogue_entry("rosenbrock");
+  ASSERT_NE(e, nullptr);
+  const int n = 6;
+  const CompiledFunction f = test::compile_entry(*e, n);
+  const auto points = e->sample_points(n);
+  AnalysisOptions options;
+  options.keep_hessian = options.keep_gradient = true;
+  options.stencil = StencilKind::HyperDual;
+  const ChunkResult reference = test::analyze_points(*backend_, f, points, options);
+  options.stencil = StencilKind::Exact;
+  const ChunkResult exact = test::analyze_points(*backend_, f, points, options);
+  for (std::size_t p = 0; p < points.size(); ++p) {
+    // Both exact to rounding: 1e-14 of the matrix scale.
+    EXPECT_LE(test::scaled_max_error(&exact.hessian[p * n * n], &reference.hessian[p * n * n], std::size_t(n) * n),
+              1e-14);
+    EXPECT_EQ(exact.points[p].f, reference.points[p].f);  // the value is the same double arithmetic
+    EXPECT_LT(exact.points[p].hess_err, 1e-12 * std::max(1.0, std::fabs(exact.points[p].lambda_max)));
+  }
+}
+
+TEST_P(ReverseModeOnBackend, GradientStencilErrorEstimateCoversItsActualError) {
+  // hess_err (||E||_F, from the asymmetry and the rounding model) must bound the actual ||H - H_true||_max.
+  for (const char* name : {"rosenbrock", "himmelblau", "rastrigin"}) {
+    const CatalogueEntry* e = find_catalogue_entry(name);
+    ASSERT_NE(e, nullptr);
+    const int n = e->dimension > 0 ? e->dimension : 4;
+    const CompiledFunction f = test::compile_entry(*e, n);
+    const auto points = e->sample_points(n);
+    AnalysisOptions options;
+    options.stencil = StencilKind::Gradient;
+    options.step_scale = default_step_scale(options.stencil);
+    options.keep_hessian = true;
+    const ChunkResult r = test::analyze_points(*backend_, f, points, options);
+    for (std::size_t p = 0; p < points.size(); ++p) {
+      std::vector<double> H(static_cast<std::size_t>(n) * n);
+      e->hessian(points[p].data(), n, H.data());
+      double actual = 0.0;
+      for (std::size_t k = 0; k < H.size(); ++k) actual = std::max(actual, std::fabs(r.hessian[p * n * n + k] - H[k]));
+      EXPECT_LE(actual, r.points[p].hess_err) << name << " sample " << p;
+      EXPECT_GT(r.points[p].hess_err, 0.0);
+    }
+  }
+}
+
+TEST_P(ReverseModeOnBackend, GradientAndExactStencilsClassifyKnownStationaryPoints) {
+  int checked = 0;
+  for (const CatalogueEntry& e : catalogue()) {
+    const int n = e.dimension > 0 ? e.dimension : 2;
+    if (!e.accepts_dimension(n)) continue;
+    const auto stationary = e.stationary_points(n);
+    if (stationary.empty()) continue;
+    const CompiledFunction f = test::compile_entry(e, n);
+    std::vector<std::vector<double>> points;
+    for (const StationaryPoint& s : stationary) points.push_back(s.x);
+    for (StencilKind stencil : {StencilKind::Gradient, StencilKind::Exact}) {
+      AnalysisOptions options;
+      options.stencil = stencil;
+      options.step_scale = default_step_scale(stencil);
+      const ChunkResult r = test::analyze_points(*backend_, f, points, options);
+      for (std::size_t p = 0; p < points.size(); ++p) {
+        EXPECT_EQ(r.points[p].point_class, stationary[p].type) << e.name << " point " << p << " " << stencil_name(stencil);
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 10);
+}
+
+HESSA_INSTANTIATE_ON_BACKENDS(Backends, ReverseModeOnBackend);
+
+}  // namespace
+}  // namespace hessa
