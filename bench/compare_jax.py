@@ -117,20 +117,31 @@ def mlp_loss(theta, X, y, tanh, logaddexp):
 
 
 class Hessa:
-    """Runs the hessa binary; a stencil it rejects (exit 2 naming --stencil/stencil, e.g. `auto` before hessa
-    had it) is replaced by compact once, with a warning, so the script works before and after."""
+    """Runs the hessa binary. A stencil it rejects (`auto` before hessa had it) is replaced by compact, with a
+    warning, so the script works before and after: `analyze` is asked once on one point (exit 2 can then only be
+    the stencil), a job when its error names the key analysis.stencil."""
 
-    def __init__(self, exe, stencil, backend, threads):
+    def __init__(self, exe, stencil, backend, threads, tmp):
         self.exe, self.stencil, self.backend, self.threads = exe, stencil, backend, threads
+        probe = os.path.join(tmp, "probe.npy")
+        np.save(probe, np.ones((1, 2)))
+        p = subprocess.run([exe, "analyze", "--function", "rosenbrock", "--points", probe, "--out", probe + ".csv",
+                            "--stencil", stencil, "--backend", backend, "--quiet"], capture_output=True, text=True)
+        if p.returncode == 2:
+            self.fall_back(p.stderr.strip().splitlines())
+
+    def fall_back(self, why):
+        print(f"warning: this hessa rejects stencil '{self.stencil}' ({why[0].strip() if why else 'exit 2'}); "
+              f"falling back to --stencil compact")
+        self.stencil = "compact"
 
     def run(self, args):
+        """Runs hessa with args(stencil); exits the script on failure (with hessa's message)."""
         while True:
             p = subprocess.run([self.exe] + args(self.stencil), capture_output=True, text=True)
-            said = [line for line in p.stderr.splitlines() if "stencil" in line]
+            said = [line for line in p.stderr.splitlines() if "analysis.stencil" in line]
             if p.returncode == 2 and said and self.stencil != "compact":
-                print(f"warning: this hessa rejects stencil '{self.stencil}' ({said[0].strip()}); "
-                      f"falling back to --stencil compact")
-                self.stencil = "compact"
+                self.fall_back(said)
                 continue
             if p.returncode != 0:
                 sys.exit(f"compare_jax: hessa failed (exit {p.returncode}): {' '.join(p.args)}\n{p.stderr}")
@@ -461,13 +472,12 @@ def main():
         print(f"torch: skipped: {why}" if not torch_py else f"torch: with {torch_py}")
     if not os.path.exists(args.hessa):
         sys.exit(f"compare_jax: no hessa binary at {args.hessa} (build it, or pass --hessa)")
-    hessa = Hessa(args.hessa, args.stencil, args.backend, args.threads)
-    print(f"hessa: {args.hessa}, --stencil {args.stencil}, --backend {args.backend}, {args.threads} threads"
-          + (f"; JAX {jax.__version__}" if jax else ""))
-
     failures, record = [], {"rosenbrock": [], "mlp": []}
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     with tempfile.TemporaryDirectory(prefix="hessa-compare-jax-", dir=shm) as tmp:
+        hessa = Hessa(args.hessa, args.stencil, args.backend, args.threads, tmp)
+        print(f"hessa: {args.hessa}, --stencil {hessa.stencil}, --backend {args.backend}, {args.threads} threads"
+              + (f"; JAX {jax.__version__}" if jax else ""))
         bench_rosenbrock(args, hessa, jax, torch_py, tmp, failures, record["rosenbrock"])
         if not args.no_model:
             bench_model(args, hessa, jax, torch_py, tmp, failures, record["mlp"])
