@@ -23,8 +23,20 @@ STEP = 2.0 ** -13
 
 
 def rosenbrock(x):
-    """x: (..., n) -> (...). Same expression as the catalogue entry."""
-    return np.sum(100.0 * (x[..., 1:] - x[..., :-1] ** 2) ** 2 + (1.0 - x[..., :-1]) ** 2, axis=-1)
+    """x: (..., n) -> (...). Same expression as the catalogue entry. Array methods only, so numpy, jax.numpy and
+    torch arrays all take it (bench/compare_jax.py differentiates it)."""
+    return (100.0 * (x[..., 1:] - x[..., :-1] ** 2) ** 2 + (1.0 - x[..., :-1]) ** 2).sum(-1)
+
+
+def classify(lam, grad_norm, gtol=1e-4, eig_tol=1e-6, eig_rtol=1e-6):
+    """hessa's second-derivative test without its error bands: lam (B, n) ascending, grad_norm (B,) -> (B,) names."""
+    n = lam.shape[1]
+    tol = eig_tol + eig_rtol * np.maximum(np.abs(lam[:, 0]), np.abs(lam[:, -1]))
+    pos = (lam > tol[:, None]).sum(1)
+    neg = (lam < -tol[:, None]).sum(1)
+    c = np.where(pos == n, "minimum", np.where(neg == n, "maximum",
+                 np.where((pos > 0) & (neg > 0), "saddle", "degenerate")))
+    return np.where(grad_norm > gtol, "noncritical", c)
 
 
 def numpy_reference(points, f, gtol=1e-4, eig_tol=1e-6, eig_rtol=1e-6, batch=4096):
@@ -57,13 +69,7 @@ def numpy_reference(points, f, gtol=1e-4, eig_tol=1e-6, eig_rtol=1e-6, batch=409
             H[:, ju, iu] = mixed
         lam = np.linalg.eigh(H)[0]
         lam_all[s:s + b] = lam
-        tol = eig_tol + eig_rtol * np.maximum(np.abs(lam[:, 0]), np.abs(lam[:, -1]))
-        pos = (lam > tol[:, None]).sum(1)
-        neg = (lam < -tol[:, None]).sum(1)
-        gn = np.linalg.norm(g, axis=1)
-        c = np.where(pos == n, "minimum", np.where(neg == n, "maximum",
-                     np.where((pos > 0) & (neg > 0), "saddle", "degenerate")))
-        classes[s:s + b] = np.where(gn > gtol, "noncritical", c)
+        classes[s:s + b] = classify(lam, np.linalg.norm(g, axis=1), gtol, eig_tol, eig_rtol)
     return lam_all, classes
 
 
