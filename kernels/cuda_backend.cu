@@ -98,6 +98,9 @@ class CudaBackend final : public Backend {
     // growth and other processes on the GPU.
     std::size_t budget = free / 2;
     budget = budget > eigen.fixed_bytes ? budget - eigen.fixed_bytes : 0;
+    if (detail::uses_gradients(options.stencil)) {
+      budget = budget > cuda::kTapeScratchBudget ? budget - cuda::kTapeScratchBudget : 0;  // the sweeps' scratch
+    }
     const std::size_t fit = budget / (bytes_per_point(n, options) + eigen.bytes_per_matrix);
     // The chunk's ChunkResult and points live in host memory too: capped by the host's budget as on the CPU.
     const std::size_t most = std::min({std::size_t(1) << 20, eigen.max_batch, host_chunk_limit(n, options)});
@@ -143,8 +146,21 @@ class CudaBackend final : public Backend {
     code_.resize(code.size());
     cuda::copy_to_device(code_.data(), code.data(), code.size(), stream());
     program_ = detail::ProgramView{code_.data(), std::int32_t(code.size()), n_};
-    cuda::evaluate_stencil(program_, options_.stencil, options_.step_scale, points_.data(), count_, evals_.data(),
-                           stream());
+    if (!detail::uses_gradients(options_.stencil)) {
+      cuda::evaluate_stencil(program_, options_.stencil, options_.step_scale, points_.data(), count_, evals_.data(),
+                             stream());
+      return;
+    }
+    // The tape (Backend::analyze has checked there is one), and each resident thread's values and adjoints.
+    tape_.resize(f.tape().size());
+    cuda::copy_to_device(tape_.data(), f.tape().data(), f.tape().size(), stream());
+    const detail::TapeView tape{tape_.data(), std::int32_t(f.tape().size())};
+    const std::int64_t work = std::int64_t(count_) * detail::stencil_size(options_.stencil, n_);
+    const std::int64_t threads = cuda::tape_scratch_threads(tape, options_.stencil, work, cuda::kTapeScratchBudget);
+    const std::size_t bytes = std::size_t(threads) * cuda::tape_scratch_bytes_per_thread(tape, options_.stencil);
+    tape_scratch_.resize((bytes + sizeof(double) - 1) / sizeof(double));
+    cuda::evaluate_tape_stencil(tape, n_, options_.stencil, options_.step_scale, points_.data(), count_,
+                                evals_.data(), tape_scratch_.data(), threads, stream());
   }
 
   void evaluate_objective_stencil(const Objective& f) override {
@@ -219,6 +235,8 @@ class CudaBackend final : public Backend {
   ChunkResult* out_ = nullptr;
   detail::ProgramView program_{nullptr, 0, 0};  // device code, or none: the gradient steps are left pending
   device_buffer<detail::Instruction> code_;
+  device_buffer<detail::TapeNode> tape_;
+  device_buffer<double> tape_scratch_;  // the gradient stencils' sweeps (kTapeScratchBudget at most)
   device_buffer<double> points_, evals_, fx_, g_, H_, w_, V_, hess_err_, grad_err_;
   device_buffer<int> info_;
   device_buffer<PointStatus> status_;

@@ -16,6 +16,7 @@
 #include "hessa/detail/bytecode.hpp"
 #include "hessa/detail/hyper_dual.hpp"
 #include "hessa/detail/stages.hpp"
+#include "hessa/detail/tape.hpp"
 #include "hessa/objective.hpp"
 #include "resources.cuh"
 
@@ -36,6 +37,18 @@ inline unsigned int grid_blocks(std::int64_t work) {
 detail::EvaluateStencilStage<cudaStream_t> evaluate_stencil;  // stencil.cu
 detail::AssembleStage<cudaStream_t> assemble;                 // assemble.cu
 detail::AnalyzeStage<cudaStream_t> analyze;                   // analyze.cu
+
+// The gradient-based stencils (tape_stencil.cu): evaluate_stencil's Gradient and Exact layouts from the tape (device
+// memory), each of `threads` resident threads (a multiple of kThreadsPerBlock) keeping
+// tape_scratch_bytes_per_thread in `scratch`.
+inline constexpr std::size_t kTapeScratchBudget = std::size_t(1) << 30;  // device bytes for all threads' sweeps
+std::size_t tape_scratch_bytes_per_thread(const detail::TapeView& tape, StencilKind kind);
+// Threads whose scratch fits `budget_bytes`, for `work` evaluations (at least one block).
+std::int64_t tape_scratch_threads(const detail::TapeView& tape, StencilKind kind, std::int64_t work,
+                                  std::size_t budget_bytes);
+void evaluate_tape_stencil(const detail::TapeView& tape, int n, StencilKind kind, double step_scale,
+                           const double* points, std::size_t count, double* evals, void* scratch,
+                           std::int64_t threads, cudaStream_t stream);
 
 // The shared one-thread-per-matrix Jacobi (n <= detail::kSmallEigenMaxN), cusolverDnDsyevjBatched
 // (n <= kSyevjMaxN only) or cusolverDnXsyevBatched (64-bit API, any n).
