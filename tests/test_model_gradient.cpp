@@ -12,6 +12,7 @@
 #include "cpu/cpu_stages.hpp"
 #include "hessa/detail/cuda_model.hpp"
 #include "hessa/detail/hyper_dual.hpp"
+#include "hessa/io.hpp"
 #include "hessa/model.hpp"
 #include "model_support.hpp"
 
@@ -222,6 +223,39 @@ TEST(ModelGradientRelu, KinkFollowsActivateBranch) {
   theta[bias] = 1e-300;  // z = 1e-300 > 0 on every sample: derivative 1
   cpu::mlp_loss_gradient(model, theta.data(), 1, losses.data(), gradient.data(), scratch);
   EXPECT_NE(gradient[bias], 0.0);
+}
+
+// The bundled, trained MLP (examples/mlp_moons: 2-16-16-1, tanh, logistic, 200 samples, P = 337): a few columns
+// of the full Hessian, in each layer's weights and biases, against hyper-duals (same tolerance and reason as above),
+// and the gradient at a well-fitted point.
+TEST(ModelGradientBundled, FullHessianColumnsMatchHyperDuals) {
+  MlpModel model;
+  model.widths = {2, 16, 16, 1};
+  model.loss = LossKind::Logistic;
+  const std::string dir = std::string(HESSA_SOURCE_DIR) + "/examples/mlp_moons/";
+  std::vector<double> rows, theta, part;
+  for (auto reader = open_point_reader(dir + "moons.csv"); reader->read(1024, part) > 0;)
+    rows.insert(rows.end(), part.begin(), part.end());
+  for (auto reader = open_point_reader(dir + "params.npy"); reader->read(1024, part) > 0;)
+    theta.insert(theta.end(), part.begin(), part.end());
+  ASSERT_EQ(make_dataset(rows, 3, model, &model.data), "");
+  const std::size_t P = std::size_t(model.parameter_count());
+  ASSERT_EQ(theta.size(), P);
+  std::vector<double> H(P * P), gradient(P), scratch;
+  double loss = 0.0;
+  cpu::mlp_full_hessian(model, theta.data(), &loss, gradient.data(), H.data(), scratch);
+  std::vector<double> expected_loss(1);
+  cpu::mlp_loss(model, theta.data(), 1, expected_loss.data(), scratch);
+  EXPECT_EQ(loss, expected_loss[0]);
+  // The gradient is small here (max |g| ~ 1e-4) and the reference's softplus' = 1 - t / (1 + t) - y cancels, with
+  // an error of ~eps per sample, not of eps |g|: measured 1.3e-13 of max |g|, so 1e-12.
+  const std::vector<double> expected_gradient = reference_gradient(model, theta);
+  EXPECT_LE(max_difference(gradient.data(), expected_gradient.data(), P), 1e-12 * max_abs(expected_gradient));
+  for (std::size_t j : {std::size_t(5), std::size_t(40), std::size_t(100), std::size_t(310), std::size_t(330), P - 1}) {
+    const std::vector<double> expected = reference_hvp(model, theta, unit(P, j).data());
+    EXPECT_LE(max_difference(H.data() + j * P, expected.data(), P), kDerivativeTolerance * max_abs(expected))
+        << "column " << j;
+  }
 }
 
 // The CUDA gradient (kernels/model_gradient.cu) against the CPU's at many vectors. Tolerance: both exact up to
