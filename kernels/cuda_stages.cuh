@@ -147,6 +147,33 @@ class MlpLoss {
   device_buffer<double> activations_[2];  // layer outputs, alternating between layers
 };
 
+// Backpropagation through the MLP loss at many parameter vectors, as host/cpu/model_gradient.cpp's
+// mlp_loss_gradient: the loss and its exact gradient. Per layer one cublasDgemmStridedBatched forward and two
+// backward (dW_l = g_l A_{l-1}^T written into each vector's gradient, P apart; W_l^T g_l), the data set shared with
+// stride 0, the per-element math of detail/mlp.hpp in thin kernels. model_gradient.cu (compiled, not yet run on a
+// GPU). Exact Hessian-vector products are CPU-only so far.
+class MlpGradient {
+ public:
+  // Every call below is enqueued on resources.stream(), the GEMMs through its cuBLAS handle.
+  explicit MlpGradient(Resources& resources);
+
+  static constexpr std::size_t kMaxBatch = MlpLoss::kMaxBatch;
+  // Device bytes evaluate() needs per parameter vector (z, a and g of every layer).
+  static std::size_t bytes_per_vector(const MlpModel& model);
+
+  // Copies the model's data set to the device. Throws std::invalid_argument when it does not fit the model.
+  void upload(const MlpModel& model);
+  // losses[v] and gradients (count x P, row-major) at the parameter vectors (count x P, row-major), all device
+  // memory, count <= kMaxBatch.
+  void evaluate(const MlpModel& model, const double* parameters, std::size_t count, double* losses, double* gradients);
+
+ private:
+  Resources& resources_;
+  cudaStream_t stream_;
+  device_buffer<double> x_, y_;                   // the data set, as MlpLoss's
+  std::vector<device_buffer<double>> z_, a_, g_;  // per layer: count x d_out x samples
+};
+
 // The stencil stage for an Objective that is not a plain expression, as host/cpu/objective_stencil.cpp: stencil
 // points (and gradient-step points) are written out in the function's own coordinates, mapped through the
 // subspace when set, a batch at a time, and each batch is evaluated at once: by MlpLoss for a model, by the

@@ -72,6 +72,30 @@ void mlp_preactivation(const MlpModel& model, const double* theta, int layer, co
 double mlp_mean_loss(const MlpModel& model, const double* outputs);
 void activate_layer(Activation activation, double* z, std::size_t count);
 
+// --- model_gradient.cpp ---
+
+// Backpropagation through the MLP loss (README.md "Model losses"; per-element math in detail/mlp.hpp, shared with
+// kernels/model_gradient.cu). At `count` parameter vectors (count x P, row-major), on the calling thread: the mean
+// loss (mlp_loss's forward code: the same value to the bit) and its exact gradient (count x P): per layer one dgemm
+// forward, then dW_l = g_l A_{l-1}^T and g_{l-1} = (W_l^T g_l) (.) act'(z_{l-1}), one dgemm each.
+void mlp_loss_gradient(const MlpModel& model, const double* parameters, std::size_t count, double* losses,
+                       double* gradients, std::vector<double>& scratch);
+
+// Exact Hessian-vector products at one theta (P values), never forming H: the loss, the gradient (P; nullptr to
+// skip) and hv = H v_i for r directions (directions and hv: r x P, row-major), by Pearlmutter's R-operator
+// (forward-over-reverse) on one forward/backward pass. Directions go in blocks of about 3200 / samples (at most
+// 64; kBlockColumns in the .cpp) so memory stays bounded whatever r is: per block and layer, W_l times the R-values
+// of all (direction, sample) columns is one dgemm. OpenMP threads take blocks unless called inside a parallel region.
+void mlp_loss_hvp(const MlpModel& model, const double* theta, const double* directions, std::size_t r, double* loss,
+                  double* gradient, double* hv, std::vector<double>& scratch);
+
+// The full P x P Hessian at theta (column-major; column j = H e_j, by mlp_loss_hvp's blocks over the unit
+// directions, whose R W_l is one-hot: the R-pass starts at e_j's layer and its R W terms are single rows), then
+// symmetrized as (H + H^T) / 2. `asymmetry`, when given, receives max |H_ij - H_ji| before symmetrizing (rounding
+// only: the products are exact). loss and gradient may be nullptr.
+void mlp_full_hessian(const MlpModel& model, const double* theta, double* loss, double* gradient, double* H,
+                      std::vector<double>& scratch, double* asymmetry = nullptr);
+
 // --- model_stencil.cpp ---
 
 // The evaluate_stencil layout for a model's loss on its own parameters (the full Hessian): per point, one

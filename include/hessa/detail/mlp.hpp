@@ -25,6 +25,39 @@ HESSA_HD inline T activate(Activation a, const T& z) {
   return T(0.5) * z * (T(1.0) + s_erf(z * T(0.70710678118654752440)));  // exact GELU, PyTorch's default
 }
 
+// sigma'(z) and sigma''(z) of an activation, for backpropagation (first) and exact Hessian-vector products
+// (second). `value` must be activate(a, z): tanh and sigmoid's derivatives are cheapest from it
+//   tanh     1 - t^2,                          -2 t (1 - t^2)
+//   sigmoid  s (1 - s),                        s (1 - s) (1 - 2 s)
+//   relu     1 if z > 0 else 0 (activate's branch, so a kink at z = 0 takes the zero side), 0
+//   gelu     Phi(z) + z phi(z),                phi(z) (2 - z^2)      (Phi, phi: the standard normal cdf, pdf)
+template <class T>
+struct ActivationSlopes {
+  T first, second;
+};
+template <class T>
+HESSA_HD inline ActivationSlopes<T> activation_slopes(Activation a, const T& z, const T& value) {
+  switch (a) {
+    case Activation::Tanh: {
+      const T d1 = T(1.0) - value * value;
+      return {d1, T(-2.0) * value * d1};
+    }
+    case Activation::Relu: return {T(real_part(z) > 0.0 ? 1.0 : 0.0), T(0.0)};
+    case Activation::Sigmoid: {
+      const T d1 = value * (T(1.0) - value);
+      return {d1, d1 * (T(1.0) - T(2.0) * value)};
+    }
+    case Activation::Gelu: break;
+  }
+  const T phi = T(0.39894228040143267794) * s_exp(T(-0.5) * z * z);  // 1 / sqrt(2 pi)
+  const T Phi = T(0.5) * (T(1.0) + s_erf(z * T(0.70710678118654752440)));
+  return {Phi + z * phi, phi * (T(2.0) - z * z)};
+}
+template <class T>
+HESSA_HD inline ActivationSlopes<T> activation_slopes(Activation a, const T& z) {
+  return activation_slopes(a, z, activate(a, z));
+}
+
 // log(1 + e^z) without overflow.
 template <class T>
 HESSA_HD inline T softplus(const T& z) {
@@ -49,6 +82,86 @@ HESSA_HD inline T sample_loss(LossKind loss, const T* z, int k, const double* y)
   for (int j = 0; j < k; ++j) s = s + s_exp(z[j] - z[top]);
   const int label = int(y[0]);
   return z[top] + s_log(s) - z[label];
+}
+
+// The logistic function 1 / (1 + e^-z) at z and at -z, both to full relative accuracy (1 - sigma(z) would lose
+// it for large z, where a well-fitted classifier's gradients live).
+template <class T>
+struct SigmoidPair {
+  T at_z, at_minus_z;
+};
+template <class T>
+HESSA_HD inline SigmoidPair<T> sigmoid_pair(const T& z) {
+  const T t = s_exp(-s_abs(z));
+  const T big = T(1.0) / (T(1.0) + t), small = t / (T(1.0) + t);
+  return real_part(z) >= 0.0 ? SigmoidPair<T>{big, small} : SigmoidPair<T>{small, big};
+}
+
+// g = d sample_loss / dz (k values), the derivative of sample_loss's own formula:
+//   mse            2 (z_j - y_j)
+//   cross_entropy  softmax(z)_j - [j == y_0]      (softmax with the same max shift as sample_loss)
+//   logistic       sigma(z_0) - y_0 = (1 - y_0) sigma(z_0) - y_0 sigma(-z_0)   (no cancellation near y_0)
+template <class T>
+HESSA_HD inline void sample_loss_gradient(LossKind loss, const T* z, int k, const double* y, T* g) {
+  if (loss == LossKind::Mse) {
+    for (int j = 0; j < k; ++j) g[j] = T(2.0) * (z[j] - T(y[j]));
+    return;
+  }
+  if (loss == LossKind::Logistic) {
+    const SigmoidPair<T> s = sigmoid_pair(z[0]);
+    g[0] = T(1.0 - y[0]) * s.at_z - T(y[0]) * s.at_minus_z;
+    return;
+  }
+  int top = 0;
+  for (int j = 1; j < k; ++j) top = real_part(z[j]) > real_part(z[top]) ? j : top;
+  T sum(0.0);
+  for (int j = 0; j < k; ++j) {
+    g[j] = s_exp(z[j] - z[top]);
+    sum = sum + g[j];
+  }
+  const T inv = T(1.0) / sum;
+  for (int j = 0; j < k; ++j) g[j] = g[j] * inv;
+  const int label = int(y[0]);
+  g[label] = g[label] - T(1.0);
+}
+
+// The Hessian of sample_loss with respect to z, as k numbers c from which sample_loss_hessian_apply forms
+// products (so that many directions share one evaluation):
+//   mse            c_j = 2                          H = diag(c)
+//   logistic       c_0 = sigma(z_0) sigma(-z_0)     H = c_0
+//   cross_entropy  c = p = softmax(z)               H = diag(p) - p p^T
+template <class T>
+HESSA_HD inline void sample_loss_curvature(LossKind loss, const T* z, int k, T* c) {
+  if (loss == LossKind::Mse) {
+    for (int j = 0; j < k; ++j) c[j] = T(2.0);
+    return;
+  }
+  if (loss == LossKind::Logistic) {
+    const SigmoidPair<T> s = sigmoid_pair(z[0]);
+    c[0] = s.at_z * s.at_minus_z;
+    return;
+  }
+  int top = 0;
+  for (int j = 1; j < k; ++j) top = real_part(z[j]) > real_part(z[top]) ? j : top;
+  T sum(0.0);
+  for (int j = 0; j < k; ++j) {
+    c[j] = s_exp(z[j] - z[top]);
+    sum = sum + c[j];
+  }
+  const T inv = T(1.0) / sum;
+  for (int j = 0; j < k; ++j) c[j] = c[j] * inv;
+}
+
+// out = scale H v for the curvature c of sample_loss_curvature. `out` may be `v` (in place).
+template <class T>
+HESSA_HD inline void sample_loss_hessian_apply(LossKind loss, const T* c, int k, const T* v, double scale, T* out) {
+  if (loss != LossKind::CrossEntropy) {
+    for (int j = 0; j < k; ++j) out[j] = T(scale) * c[j] * v[j];
+    return;
+  }
+  T pv(0.0);
+  for (int j = 0; j < k; ++j) pv = pv + c[j] * v[j];
+  for (int j = 0; j < k; ++j) out[j] = T(scale) * c[j] * (v[j] - pv);
 }
 
 // The divisor that turns the sum of sample losses into the mean: m k for mse, m otherwise.
