@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/cpu_stages.hpp"
 #include "cuda_stages.cuh"
 #include "device_select.cuh"
 #include "hessa/backend.hpp"
@@ -121,12 +122,13 @@ class CudaBackend final : public Backend {
     options_ = options;
     count_ = count;
     out_ = &out;
+    host_points_ = points;  // the caller's points outlive the chunk
     program_ = detail::ProgramView{nullptr, 0, n};
     const std::size_t nn = std::size_t(n) * std::size_t(n);
     points_.resize(count * std::size_t(n));
     cuda::copy_to_device(points_.data(), points, count * std::size_t(n), stream());
-    evals_.resize(
-        count * std::size_t(detail::stencil_size(options.stencil, n) * detail::values_per_evaluation(options.stencil, n)));
+    evals_.resize(count * std::size_t(detail::stencil_size(options.stencil, n) *
+                                      detail::values_per_evaluation(options.stencil, n)));
     fx_.resize(count);
     hess_err_.resize(count);
     grad_err_.resize(count);
@@ -159,12 +161,21 @@ class CudaBackend final : public Backend {
     const std::int64_t threads = cuda::tape_scratch_threads(tape, options_.stencil, work, cuda::kTapeScratchBudget);
     const std::size_t bytes = std::size_t(threads) * cuda::tape_scratch_bytes_per_thread(tape, options_.stencil);
     tape_scratch_.resize((bytes + sizeof(double) - 1) / sizeof(double));
-    cuda::evaluate_tape_stencil(tape, n_, options_.stencil, options_.step_scale, points_.data(), count_,
-                                evals_.data(), tape_scratch_.data(), threads, stream());
+    cuda::evaluate_tape_stencil(tape, n_, options_.stencil, options_.step_scale, points_.data(), count_, evals_.data(),
+                                tape_scratch_.data(), threads, stream());
   }
 
   void evaluate_objective_stencil(const Objective& f) override {
     objective_.prepare(f);
+    if (detail::uses_gradients(options_.stencil)) {
+      // Model backpropagation and subspace tapes have no CUDA kernels yet: this stage runs on the host CPU
+      // (host/cpu/objective_gradient_stencil.cpp) and its values join the chunk here; the rest stays on the GPU.
+      host_evals_.resize(evals_.size());
+      cpu::evaluate_objective_gradient_stencil(f, options_.stencil, options_.step_scale, host_points_, count_,
+                                               host_evals_.data());
+      cuda::copy_to_device(evals_.data(), host_evals_.data(), host_evals_.size(), stream());
+      return;
+    }
     objective_.evaluate_stencil(options_.stencil, options_.step_scale, points_.data(), count_, evals_.data());
   }
 
@@ -235,6 +246,8 @@ class CudaBackend final : public Backend {
   ChunkResult* out_ = nullptr;
   detail::ProgramView program_{nullptr, 0, 0};  // device code, or none: the gradient steps are left pending
   device_buffer<detail::Instruction> code_;
+  const double* host_points_ = nullptr;
+  std::vector<double> host_evals_;  // objective gradient stencils, computed on the host
   device_buffer<detail::TapeNode> tape_;
   device_buffer<double> tape_scratch_;  // the gradient stencils' sweeps (kTapeScratchBudget at most)
   device_buffer<double> points_, evals_, fx_, g_, H_, w_, V_, hess_err_, grad_err_;

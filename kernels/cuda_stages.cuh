@@ -47,8 +47,8 @@ std::size_t tape_scratch_bytes_per_thread(const detail::TapeView& tape, StencilK
 std::int64_t tape_scratch_threads(const detail::TapeView& tape, StencilKind kind, std::int64_t work,
                                   std::size_t budget_bytes);
 void evaluate_tape_stencil(const detail::TapeView& tape, int n, StencilKind kind, double step_scale,
-                           const double* points, std::size_t count, double* evals, void* scratch,
-                           std::int64_t threads, cudaStream_t stream);
+                           const double* points, std::size_t count, double* evals, void* scratch, std::int64_t threads,
+                           cudaStream_t stream);
 
 // The shared one-thread-per-matrix Jacobi (n <= detail::kSmallEigenMaxN), cusolverDnDsyevjBatched
 // (n <= kSyevjMaxN only) or cusolverDnXsyevBatched (64-bit API, any n).

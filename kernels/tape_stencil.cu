@@ -82,8 +82,8 @@ std::size_t tape_scratch_bytes_per_thread(const detail::TapeView& tape, StencilK
 }
 
 void evaluate_tape_stencil(const detail::TapeView& tape, int n, StencilKind kind, double step_scale,
-                           const double* points, std::size_t count, double* evals, void* scratch,
-                           std::int64_t threads, cudaStream_t stream) {
+                           const double* points, std::size_t count, double* evals, void* scratch, std::int64_t threads,
+                           cudaStream_t stream) {
   if (count == 0) return;
   const unsigned int blocks = unsigned(threads / kThreadsPerBlock);
   if (kind == StencilKind::Gradient) {

@@ -385,8 +385,10 @@ std::vector<double> parameters_for(const MlpCase& c, const MlpModel& model, std:
 //     the bar the catalogue's central Hessians are held to.
 //   richardson (h = 2^-9, then h/2): truncation ~h^4 f^(6) / 360 ~ 4e-14 |f^(6)|, rounding 68/3 df / h^2 ~ 1e-8 |f|
 //     (worst case) -> 2e-8.
-//   hyperdual (the direct forward pass on hyper-dual numbers): exact up to its own rounding, ~1e-15 -> 1e-10, which
-//     leaves room only for the reference's error.
+//   hyperdual (the direct forward pass on hyper-dual numbers) and exact (backpropagation's R-operator): exact up to
+//     their own rounding, ~1e-15 -> 1e-10, which leaves room only for the reference's error.
+//   gradient (central differences of backpropagated gradients, h = 2^-17): truncation h^2 g^(3)/6 ~ 1e-11 |g^(3)|,
+//     rounding ~4 eps |g| / h ~ 1.2e-10 |g| -> 1e-8.
 // The reference's own error (~1e-12, see reference_hessian) is negligible against both.
 TEST_P(ModelOnBackend, SmallMlpHessiansMatchAnIndependentForwardPassAndStencil) {
   for (const MlpCase& c : kMlpCases) {
@@ -401,9 +403,13 @@ TEST_P(ModelOnBackend, SmallMlpHessiansMatchAnIndependentForwardPassAndStencil) 
       g_ref.push_back(reference_gradient(loss, to_real(theta)));
       H_ref.push_back(reference_hessian(loss, to_real(theta)));
     }
-    for (StencilKind stencil : {StencilKind::Central, StencilKind::Richardson, StencilKind::HyperDual}) {
+    for (StencilKind stencil : {StencilKind::Central, StencilKind::Richardson, StencilKind::HyperDual,
+                                StencilKind::Exact, StencilKind::Gradient}) {
       SCOPED_TRACE(stencil_name(stencil));
-      const double bar = stencil == StencilKind::Central ? 1e-6 : stencil == StencilKind::Richardson ? 2e-8 : 1e-10;
+      const double bar = stencil == StencilKind::Central      ? 1e-6
+                         : stencil == StencilKind::Richardson ? 2e-8
+                         : stencil == StencilKind::Gradient   ? 1e-8
+                                                              : 1e-10;
       const ChunkResult r = analyze_model(model, thetas, keep_all(stencil));
       for (std::size_t p = 0; p < thetas.size(); ++p) {
         SCOPED_TRACE("theta #" + std::to_string(p));
@@ -578,37 +584,69 @@ TEST_P(ModelOnBackend, GradientStepValueIsTheLossAtTheStep) {
 // so it equals D H D^T of the independent reference Hessian (whose own error, ~1e-12, sets the bar 1e-10) and, for
 // rosenbrock on a plane, the analytic D H D^T to rounding (1e-12 of its scale). f is the double path's value at the
 // same point (the direct forward pass sums in another order: 1e-12 relative).
-TEST_P(ModelOnBackend, HyperDualGivesExactHessiansOnSubspaces) {
-  const MlpModel model = make_model({2, 3, 1}, Activation::Tanh, LossKind::Logistic, 20, 61);
+// Restricted exact Hessians are D H D^T of the full exact Hessian at the mapped point: the model's R-operator along
+// the k directions against its P unit directions, both exact to rounding (1e-12 of the matrix scale); g = D g_full.
+TEST_P(ModelOnBackend, RestrictedExactHessianIsDHDtOfTheFullExactHessian) {
+  const MlpModel model = make_model({2, 4, 3}, Activation::Gelu, LossKind::CrossEntropy, 25, 71);
   const std::size_t n = std::size_t(model.parameter_count());
-  const std::vector<double> theta = random_vector(n, -1, 1, 62);
-  const AffineSubspace on_model = random_subspace(theta, 2, 63);
-  const RealFunction loss = [&](const std::vector<Real>& x) { return reference_loss(model, x); };
-  const std::vector<std::vector<double>> ys = {{0.0, 0.0}, {0.3, -0.7}};
-  const ChunkResult exact = analyze_model(model, ys, keep_all(StencilKind::HyperDual), &on_model);
-  const ChunkResult central = analyze_model(model, ys, keep_all(StencilKind::Central), &on_model);
-  for (std::size_t p = 0; p < ys.size(); ++p) {
-    SCOPED_TRACE("point #" + std::to_string(p));
-    const std::vector<Real> x = map_point(on_model, ys[p].data());
-    EXPECT_LE(
-        scaled_error(&exact.hessian[p * 4], restrict_matrix(on_model.directions, 2, reference_hessian(loss, x), n)),
-        1e-10);
-    EXPECT_LE(
-        scaled_error(&exact.gradient[p * 2], restrict_vector(on_model.directions, 2, reference_gradient(loss, x))),
-        1e-10);
-    EXPECT_NEAR(exact.points[p].f, central.points[p].f, 1e-12 * std::fabs(central.points[p].f));
+  const AffineSubspace subspace = random_subspace(random_vector(n, -1, 1, 72), 3, 73);
+  const std::vector<std::vector<double>> ys = {{0.0, 0.0, 0.0}, {0.4, -0.2, 0.9}};
+  const ChunkResult r = analyze_model(model, ys, keep_all(StencilKind::Exact), &subspace);
+  std::vector<std::vector<double>> mapped;
+  for (const auto& y : ys) {
+    std::vector<double> x(n);
+    subspace.map(y.data(), x.data());
+    mapped.push_back(x);
   }
+  const ChunkResult full = analyze_model(model, mapped, keep_all(StencilKind::Exact));
+  for (std::size_t p = 0; p < ys.size(); ++p) {
+    const std::vector<Real> H_full(full.hessian.begin() + std::ptrdiff_t(p * n * n),
+                                   full.hessian.begin() + std::ptrdiff_t((p + 1) * n * n));
+    const std::vector<Real> g_full(full.gradient.begin() + std::ptrdiff_t(p * n),
+                                   full.gradient.begin() + std::ptrdiff_t((p + 1) * n));
+    EXPECT_LE(scaled_error(&r.hessian[p * 9], restrict_matrix(subspace.directions, 3, H_full, n)), 1e-12);
+    EXPECT_LE(scaled_error(&r.gradient[p * 3], restrict_vector(subspace.directions, 3, g_full)), 1e-12);
+  }
+}
 
-  const CompiledFunction rosenbrock = test::compile("100*(x1 - x0^2)^2 + (1 - x0)^2", 2);
-  const AffineSubspace line = {1, 2, {0.5, 0.2}, {0.6, 0.8}};  // x(t) = (0.5 + 0.6 t, 0.2 + 0.8 t)
-  Objective g;
-  g.expression = &rosenbrock;
-  g.subspace = &line;
-  const ChunkResult r = analyze(g, {{0.25}}, keep_all(StencilKind::HyperDual));
-  const double x0 = 0.5 + 0.6 * 0.25, x1 = 0.2 + 0.8 * 0.25;
-  const double h00 = 1200 * x0 * x0 - 400 * x1 + 2, h01 = -400 * x0, h11 = 200;
-  const double restricted = 0.6 * 0.6 * h00 + 2 * 0.6 * 0.8 * h01 + 0.8 * 0.8 * h11;
-  EXPECT_NEAR(r.hessian[0], restricted, 1e-12 * std::fabs(restricted));
+// The exact stencil (R-operator for the model, forward-over-reverse on the tape for the expression) is held to the
+// same bars; the gradient stencil (differences of exact gradients: ~1e-10, see above) to 1e-8 for both.
+TEST_P(ModelOnBackend, HyperDualExactAndGradientStencilsGiveExactHessiansOnSubspaces) {
+  for (StencilKind stencil : {StencilKind::HyperDual, StencilKind::Exact, StencilKind::Gradient}) {
+    SCOPED_TRACE(stencil_name(stencil));
+    const double bar = stencil == StencilKind::Gradient ? 1e-8 : 1e-10;
+    const double analytic_bar = stencil == StencilKind::Gradient ? 1e-8 : 1e-12;
+    const MlpModel model = make_model({2, 3, 1}, Activation::Tanh, LossKind::Logistic, 20, 61);
+    const std::size_t n = std::size_t(model.parameter_count());
+    const std::vector<double> theta = random_vector(n, -1, 1, 62);
+    const AffineSubspace on_model = random_subspace(theta, 2, 63);
+    const RealFunction loss = [&](const std::vector<Real>& x) { return reference_loss(model, x); };
+    const std::vector<std::vector<double>> ys = {{0.0, 0.0}, {0.3, -0.7}};
+    const ChunkResult exact = analyze_model(model, ys, keep_all(stencil), &on_model);
+    const ChunkResult central = analyze_model(model, ys, keep_all(StencilKind::Central), &on_model);
+    for (std::size_t p = 0; p < ys.size(); ++p) {
+      SCOPED_TRACE("point #" + std::to_string(p));
+      const std::vector<Real> x = map_point(on_model, ys[p].data());
+      EXPECT_LE(
+          scaled_error(&exact.hessian[p * 4], restrict_matrix(on_model.directions, 2, reference_hessian(loss, x), n)),
+          bar);
+      EXPECT_LE(
+          scaled_error(&exact.gradient[p * 2], restrict_vector(on_model.directions, 2, reference_gradient(loss, x))),
+          1e-10);  // g is exact in all three
+      EXPECT_NEAR(exact.points[p].f, central.points[p].f, 1e-12 * std::fabs(central.points[p].f));
+    }
+
+    const CompiledFunction rosenbrock = test::compile("100*(x1 - x0^2)^2 + (1 - x0)^2", 2);
+    const AffineSubspace line = {1, 2, {0.5, 0.2}, {0.6, 0.8}};  // x(t) = (0.5 + 0.6 t, 0.2 + 0.8 t)
+    Objective g;
+    g.expression = &rosenbrock;
+    g.subspace = &line;
+    const ChunkResult r = analyze(g, {{0.25}}, keep_all(stencil));
+    const double x0 = 0.5 + 0.6 * 0.25, x1 = 0.2 + 0.8 * 0.25;
+    const double h00 = 1200 * x0 * x0 - 400 * x1 + 2, h01 = -400 * x0, h11 = 200;
+    const double restricted = 0.6 * 0.6 * h00 + 2 * 0.6 * 0.8 * h01 + 0.8 * 0.8 * h11;
+    EXPECT_NEAR(r.hessian[0], restricted, analytic_bar * std::fabs(restricted));
+  }
 }
 
 HESSA_INSTANTIATE_ON_BACKENDS(ModelBackends, ModelOnBackend);

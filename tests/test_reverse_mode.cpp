@@ -38,8 +38,6 @@ std::vector<int> dimensions_of(const CatalogueEntry& e) {
   return e.dimension > 0 ? std::vector<int>{e.dimension} : std::vector<int>{2, 5};
 }
 
-
-
 TEST(Tape, ForwardSweepGivesTheInterpretersValueBitForBit) {
   // The tracer folds constants with the interpreter's own arithmetic and keeps every operation in order.
   int checked = 0;
@@ -86,9 +84,12 @@ TEST(Tape, TraceUnrollsLoopsFoldsConstantsAndDropsWhatFDoesNotUse) {
   const CompiledFunction f = test::compile("unused = sin(x[0]); k = 2 * 3; sum(i, 0, n - 1, x[i]^2) * k", 4);
   int inputs = 0, constants = 0, others = 0;
   for (const detail::TapeNode& node : f.tape()) {
-    if (node.op == detail::Op::LoadX) ++inputs;
-    else if (node.op == detail::Op::Const) ++constants;
-    else ++others;
+    if (node.op == detail::Op::LoadX)
+      ++inputs;
+    else if (node.op == detail::Op::Const)
+      ++constants;
+    else
+      ++others;
     EXPECT_NE(node.op, detail::Op::Sin) << "the unused binding was kept";
   }
   EXPECT_EQ(inputs, 4);
@@ -261,7 +262,8 @@ TEST_P(ReverseModeOnBackend, GradientAndExactStencilsClassifyKnownStationaryPoin
       options.step_scale = default_step_scale(stencil);
       const ChunkResult r = test::analyze_points(*backend_, f, points, options);
       for (std::size_t p = 0; p < points.size(); ++p) {
-        EXPECT_EQ(r.points[p].point_class, stationary[p].type) << e.name << " point " << p << " " << stencil_name(stencil);
+        EXPECT_EQ(r.points[p].point_class, stationary[p].type)
+            << e.name << " point " << p << " " << stencil_name(stencil);
         ++checked;
       }
     }

@@ -41,6 +41,11 @@ void Backend::analyze(const Objective& f, const AnalysisOptions& options, const 
     analyze(*f.expression, options, points, count, out);
     return;
   }
+  if (detail::uses_gradients(options.stencil) && f.expression != nullptr && !f.expression->has_tape()) {
+    throw InputError(
+        std::string("the ") + stencil_name(options.stencil) +
+        " stencil needs reverse-mode gradients, and this function has none: " + f.expression->why_no_tape());
+  }
   out.resize(count, f.dimension(), options);
   if (count == 0) return;
   begin_chunk(f.dimension(), options, points, count, out);
@@ -71,8 +76,8 @@ std::size_t bytes_per_point(int n, const AnalysisOptions& options) {
   const std::size_t nn = std::size_t(n) * std::size_t(n);
   const std::size_t doubles = std::size_t(detail::stencil_size(options.stencil, n) *
                                           detail::values_per_evaluation(options.stencil, n))  // stencil values
-                              + std::size_t(n)                                             // the point
-                              + 3 + std::size_t(n)                                         // f, g, error norms
+                              + std::size_t(n)                                                // the point
+                              + 3 + std::size_t(n)                                            // f, g, error norms
                               + 2 * nn          // H and the eigensolver's copy
                               + std::size_t(n)  // eigenvalues
                               + (options.eigenvectors ? nn : 0);

@@ -26,8 +26,8 @@ int run_analyze(AnalyzeArgs& args) {
   if (!args.quiet) {
     const RunSummary& summary = outcome.summary;
     std::cout << "hessa: " << summary.points << " points, " << outcome.function_label << " (n = " << outcome.n << "), "
-              << stencil_name(outcome.stencil) << " stencil" << (outcome.stencil_reason.empty() ? "" : " (auto)") << ", "
-              << outcome.backend_name << '\n';
+              << stencil_name(outcome.stencil) << " stencil" << (outcome.stencil_reason.empty() ? "" : " (auto)")
+              << ", " << outcome.backend_name << '\n';
     print_run_summary(std::cout, summary, "  (see the status column)", "");
     std::cout << "  wrote " << request.out << " (settings in " << request.out << ".meta.json)\n";
   }

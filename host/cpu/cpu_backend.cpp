@@ -46,8 +46,8 @@ class CpuBackend final : public Backend {
     out_ = &out;
     program_ = detail::ProgramView{nullptr, 0, n};
     const std::size_t nn = std::size_t(n) * std::size_t(n);
-    evals_.resize(
-        count * std::size_t(detail::stencil_size(options.stencil, n) * detail::values_per_evaluation(options.stencil, n)));
+    evals_.resize(count * std::size_t(detail::stencil_size(options.stencil, n) *
+                                      detail::values_per_evaluation(options.stencil, n)));
     fx_.resize(count);
     hess_err_.resize(count);
     grad_err_.resize(count);

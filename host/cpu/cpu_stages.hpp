@@ -48,6 +48,16 @@ void use_single_threaded_blas();
 void evaluate_objective_stencil(const Objective& f, StencilKind kind, double step_scale, const double* points,
                                 std::size_t count, double* evals);
 
+// The Gradient and Exact layouts for an objective (objective_gradient_stencil.cpp): gradients at materialized
+// points (an expression's tape, a model's backpropagation) projected onto the subspace's directions; exact
+// columns by forward-over-reverse (tangents seeded with the directions) or the model's R-operator.
+void evaluate_objective_gradient_stencil(const Objective& f, StencilKind kind, double step_scale, const double* points,
+                                         std::size_t count, double* evals);
+// f and its gradient in the function's own coordinates at `count` rows of x (count x f.inner_dimension()), on the
+// calling thread.
+void evaluate_objective_gradients(const Objective& f, const double* x, std::size_t count, double* values,
+                                  double* gradients, std::vector<double>& scratch);
+
 // f(x - step g) for every point whose step is pending (detail::step_pending), then detail::set_step_value.
 void evaluate_gradient_steps(const Objective& f, const double* points, const double* g, std::size_t count,
                              PointAnalysis* out);

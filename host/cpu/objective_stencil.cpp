@@ -82,6 +82,10 @@ void evaluate_objective_hyperdual(const Objective& f, const double* points, std:
 
 void evaluate_objective_stencil(const Objective& f, StencilKind kind, double step_scale, const double* points,
                                 std::size_t count, double* evals) {
+  if (detail::uses_gradients(kind)) {
+    evaluate_objective_gradient_stencil(f, kind, step_scale, points, count, evals);
+    return;
+  }
   if (kind == StencilKind::HyperDual) {
     evaluate_objective_hyperdual(f, points, count, evals);
     return;

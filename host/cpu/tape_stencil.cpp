@@ -20,8 +20,8 @@ constexpr std::size_t kExactScratchBytes = std::size_t(8) << 20;
 
 // Sweep `block` of point x: directions e_j for j in [block L, block L + L), written as evaluations j.
 template <int L>
-HESSA_CPU_AVX512_CLONE void exact_block(const detail::TapeView& tape, int n, const double* x, int block, double* point_evals,
-                 detail::Tangent<L>* v, detail::Tangent<L>* adj) {
+HESSA_CPU_AVX512_CLONE void exact_block(const detail::TapeView& tape, int n, const double* x, int block,
+                                        double* point_evals, detail::Tangent<L>* v, detail::Tangent<L>* adj) {
   const int first = block * L;
   const int last = std::min(n, first + L);
   const auto seeded = [&](int k) {

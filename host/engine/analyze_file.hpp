@@ -13,14 +13,14 @@
 namespace hessa {
 
 struct AnalyzeFileRequest {
-  std::string function;             // a function spec: catalogue name, quadratic:FILE, @FILE or an expression
-  std::string vars;                 // "x,y": names of the coordinates ("" : the CSV header, else x0, x1, ...)
-  std::vector<std::string> params;  // "NAME=VALUE" constants of the expression
-  std::string points;               // .csv or .npy
-  std::string out;                  // .csv, .npy, .npz or .jsonl (+ OUT.meta.json)
-  std::string backend = "auto";     // auto, cpu or cuda
+  std::string function;                // a function spec: catalogue name, quadratic:FILE, @FILE or an expression
+  std::string vars;                    // "x,y": names of the coordinates ("" : the CSV header, else x0, x1, ...)
+  std::vector<std::string> params;     // "NAME=VALUE" constants of the expression
+  std::string points;                  // .csv or .npy
+  std::string out;                     // .csv, .npy, .npz or .jsonl (+ OUT.meta.json)
+  std::string backend = "auto";        // auto, cpu or cuda
   std::optional<StencilKind> stencil;  // nullopt: auto (choose_stencil)
-  double step = 0.0;  // relative step; 0: the stencil's default (default_step_scale)
+  double step = 0.0;                   // relative step; 0: the stencil's default (default_step_scale)
   Thresholds thresholds{kDefaultGtol, 1e-6, 1e-6};
   double lr = 0.0;  // > 0: the step is x - lr g instead of the optimal one
   bool eigenvalues = false;

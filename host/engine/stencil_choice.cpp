@@ -12,7 +12,7 @@ StencilChoice choose_stencil(const std::optional<StencilKind>& wanted, const Obj
   if (f.expression != nullptr) {
     return {StencilKind::Central, "auto: central (no reverse-mode tape: " + f.expression->why_no_tape() + ")"};
   }
-  return {StencilKind::Central, "auto: central (model losses have no reverse-mode sweep yet)"};
+  return {StencilKind::Exact, "auto: exact (the model's R-operator: exact Hessian-vector products)"};
 }
 
 std::optional<StencilKind> stencil_option(const std::string& name) {

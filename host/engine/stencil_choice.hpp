@@ -14,9 +14,9 @@ struct StencilChoice {
   std::string reason;  // "auto: ..." when chosen here, "" when the user named the stencil
 };
 
-// `wanted` as given, or (nullopt: auto) the exact stencil where the function has reverse-mode gradients (a tape,
-// or a model's backpropagation): n forward-over-reverse sweeps, exact to rounding and the fastest measured at every
-// n (README, "Accuracy and cost"); else central differences of values.
+// `wanted` as given, or (nullopt: auto) the exact stencil where the function has reverse-mode gradients (an
+// expression's tape, a model's backpropagation): n forward-over-reverse sweeps, exact to rounding and the fastest
+// measured at every n (README, "Accuracy and cost"); else (a trace too long for a tape) central differences.
 StencilChoice choose_stencil(const std::optional<StencilKind>& wanted, const Objective& f);
 
 // "auto" -> nullopt, else stencil_from_name (InputError for an unknown name).

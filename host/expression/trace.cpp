@@ -117,10 +117,10 @@ class Tracer {
   // Folding runs the interpreter's own arithmetic on a two- or three-instruction program over constants.
   static double fold(Op op, double a, double b, int exponent) {
     const bool binary_op = detail::is_binary(op);
-    const detail::Instruction program[] = {{Op::Const, 0, 0, a},
-                                           binary_op ? detail::Instruction{Op::Const, 0, 0, b}
-                                                     : detail::Instruction{op, exponent, 0, 0.0},
-                                           {op, exponent, 0, 0.0}};
+    const detail::Instruction program[] = {
+        {Op::Const, 0, 0, a},
+        binary_op ? detail::Instruction{Op::Const, 0, 0, b} : detail::Instruction{op, exponent, 0, 0.0},
+        {op, exponent, 0, 0.0}};
     struct NoPoint {
       double operator()(int) const { return ::nan(""); }
     };

@@ -122,10 +122,11 @@ void read_analysis(const TableReader& t, AnalysisOptions& o) {
   if (t.has("stencil")) {
     const std::string name = t.string("stencil");
     try {
-      o.stencil = stencil_from_name(name);
+      // auto: exact, which every model (backpropagation) and every expression whose trace fits a tape supports.
+      o.stencil = name == "auto" ? StencilKind::Exact : stencil_from_name(name);
     } catch (const InputError&) {
       t.fail(t.node("stencil")->source(), "stencil",
-             "expected central, compact, richardson or hyperdual, found \"" + name + "\"");
+             "expected auto, exact, gradient, central, compact, richardson or hyperdual, found \"" + name + "\"");
     }
   }
   o.step_scale = t.has("step") ? t.nonnegative("step", true) : default_step_scale(o.stencil);

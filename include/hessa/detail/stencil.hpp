@@ -132,7 +132,9 @@ HESSA_HD inline StencilOffset stencil_offset(StencilKind kind, int n, int64_t e)
 }
 
 // The gradient stencil's evaluation e: the axis layout of central (e = 0 the point, 1 + 2i / 2 + 2i its +- h_i e_i).
-HESSA_HD inline StencilOffset gradient_offset(int n, int64_t e) { return single_level_offset(StencilKind::Central, n, e); }
+HESSA_HD inline StencilOffset gradient_offset(int n, int64_t e) {
+  return single_level_offset(StencilKind::Central, n, e);
+}
 
 HESSA_HD inline int64_t axis_eval(int i, int sign) { return 1 + 2 * int64_t(i) + (sign > 0 ? 0 : 1); }
 
@@ -250,7 +252,9 @@ HESSA_HD inline double hyperdual_rounding_error(double value) { return 16.0 * 2.
 
 // Gradient stencil: entry r of the gradient at evaluation e, and the one-sided column entry
 // A_rc = (g_r(x + h_c e_c) - g_r(x - h_c e_c)) / (2 h_c).
-HESSA_HD inline double gradient_entry(int n, const double* evals, int64_t e, int r) { return evals[e * (n + 1) + 1 + r]; }
+HESSA_HD inline double gradient_entry(int n, const double* evals, int64_t e, int r) {
+  return evals[e * (n + 1) + 1 + r];
+}
 HESSA_HD inline double gradient_difference(int n, const double* evals, const double* x, double scale, int r, int c) {
   const double h = fd_step(x[c], scale);
   return (gradient_entry(n, evals, axis_eval(c, 1), r) - gradient_entry(n, evals, axis_eval(c, -1), r)) / (2.0 * h);
@@ -319,9 +323,9 @@ HESSA_HD inline Estimate gradient_estimate(StencilKind kind, int n, const double
                                            int i, double f_max) {
   if (kind == StencilKind::HyperDual || uses_gradients(kind)) {
     // Exact to rounding: reverse mode (at x itself, for Gradient) or the e1 part of a hyper-dual value.
-    const double v = kind == StencilKind::HyperDual ? evals[4 * hyperdual_eval(n, i, i) + 1]
+    const double v = kind == StencilKind::HyperDual  ? evals[4 * hyperdual_eval(n, i, i) + 1]
                      : kind == StencilKind::Gradient ? gradient_entry(n, evals, 0, i)
-                                                      : evals[int64_t(i) * (n + 2) + 1];
+                                                     : evals[int64_t(i) * (n + 2) + 1];
     return {v, hyperdual_rounding_error(v)};
   }
   const double h = fd_step(x[i], scale);

@@ -156,7 +156,8 @@ HESSA_HD inline T scaled(double s, const T& x) {
 // gradient(k, adj) for each LoadX node of coordinate k (each coordinate's only reader). Every rule is written
 // in T's own arithmetic: on Tangent<L> the adjoints' tangent parts are then H times the seeded directions.
 template <class T, class Gradient>
-HESSA_HD HESSA_SWEEP_INLINE void tape_reverse(const TapeView& tape, const T* v, T* adj, int64_t stride, Gradient gradient) {
+HESSA_HD HESSA_SWEEP_INLINE void tape_reverse(const TapeView& tape, const T* v, T* adj, int64_t stride,
+                                              Gradient gradient) {
   if (tape.size == 0) return;
   for (int32_t t = 0; t + 1 < tape.size; ++t) adj[int64_t(t) * stride] = T(0.0);
   adj[int64_t(tape.size - 1) * stride] = T(1.0);
