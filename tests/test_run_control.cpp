@@ -258,7 +258,8 @@ TEST_F(RunControl, APointTooLargeForMemoryIsRefusedUpFrontNotByBadAlloc) {
   for (int k = 0; k < 100000; ++k) row += (k ? ",0.5" : "0.5");
   const std::string points = write("wide.csv", row + "\n" + row + "\n");
   const CliRun r =
-      run_hessa("analyze --function \"x0^2\" --points " + points + " --out " + path("o.csv") + " --backend cpu");
+      run_hessa("analyze --function \"x0^2\" --points " + points + " --out " + path("o.csv") +
+                                  " --backend cpu --stencil central");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("one point (n = 100000, central stencil) needs"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("bad_alloc"), std::string::npos) << r.output;
@@ -269,7 +270,7 @@ TEST_F(RunControl, APointTooLargeForMemoryIsRefusedUpFrontNotByBadAlloc) {
 TEST_F(RunControl, APointLargerThanTheUserLimitIsRefusedUpFront) {
   const std::string points = npy("wide.npy", 2, 20000);
   const CliRun r = run_hessa("analyze --function \"x0^2\" --points " + points + " --out " + path("o.npy") +
-                             " --backend cpu --memory 4G");
+                             " --backend cpu --memory 4G --stencil central");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("one point (n = 20000, central stencil) needs 12 GiB"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("of the --memory 4.0 GiB"), std::string::npos) << r.output;
@@ -282,7 +283,7 @@ TEST_F(RunControl, APointLargerThanTheUserLimitIsRefusedUpFront) {
 TEST_F(RunControl, AnalyzeStaysWithinMemoryLimit) {
   const std::string points = npy("p256.npy", 200, 256);
   const pid_t child = spawn({"analyze", "--function", "x0^2 + x255^2", "--points", points, "--out", path("o.npy"),
-                             "--backend", "cpu", "--memory", "768M", "--quiet"});
+                             "--backend", "cpu", "--memory", "768M", "--stencil", "central", "--quiet"});
   const Ended e = wait_for(child);
   ASSERT_EQ(e.exit_code, 0) << child_log();
   EXPECT_LT(e.max_rss_kib * 1024L, 768L * 1024 * 1024) << "peak RSS " << e.max_rss_kib << " KiB";

@@ -264,9 +264,12 @@ JobSpec read_job(const std::string& job_path) {
   if (!output.has("path")) output.fail_missing("path", "the HDF5 result file, e.g. \"out/scan.h5\"");
   job.output_path = resolve_path(job_path, output.string("path"));
   if (job.model) {
-    // A model's point costs E loss evaluations (2 P^2 + 1 for a full Hessian): about 2^20 evaluations per chunk by
-    // default, so that a chunk - the unit of progress, resume and sharding - takes seconds, not hours.
-    const auto per_point = std::size_t(detail::stencil_size(job.options.stencil, job.analysis_n()));
+    // A model's point costs E loss evaluations (2 P^2 + 1 for a full Hessian), or E sweeps of n + 2 values for the
+    // gradient kinds: about 2^20 stencil values per chunk by default, so that a chunk - the unit of progress,
+    // resume and sharding - takes seconds, not hours, and its stencil values stay near 8 MiB.
+    const int analysis_n = job.analysis_n();
+    const auto per_point = std::size_t(detail::stencil_size(job.options.stencil, analysis_n)) *
+                           std::size_t(detail::values_per_evaluation(job.options.stencil, analysis_n));
     job.chunk_points = std::clamp<std::size_t>((std::size_t(1) << 20) / per_point, 1, job.chunk_points);
   }
   if (output.has("chunk")) {
