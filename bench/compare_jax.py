@@ -445,7 +445,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small B (a smoke test: the answers, not the rates)")
     ap.add_argument("--repeats", type=int, help="timed runs per tool, the best kept (default 3; --quick 1)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--model-points", type=int, help="MLP parameter sets (default 3; --quick 1)")
+    ap.add_argument("--model-points", type=int, help="MLP parameter sets (default 16; --quick 1)")
     ap.add_argument("--no-model", action="store_true", help="rosenbrock only")
     ap.add_argument("--no-jax", action="store_true")
     ap.add_argument("--no-torch", action="store_true")

@@ -8,7 +8,13 @@
 #include <string>
 #include <vector>
 
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
 #include "backend_fixture.hpp"
+#include "cli_support.hpp"
 #include "hessa/catalogue.hpp"
 #include "hessa/detail/interpreter.hpp"
 #include "hessa/detail/tangent.hpp"
@@ -272,6 +278,92 @@ TEST_P(ReverseModeOnBackend, GradientAndExactStencilsClassifyKnownStationaryPoin
 }
 
 HESSA_INSTANTIATE_ON_BACKENDS(Backends, ReverseModeOnBackend);
+
+class ReverseModeCli : public test::ScratchDirTest {};
+
+// The rows of a CSV result as column name -> text.
+std::vector<std::map<std::string, std::string>> read_csv_rows(const std::string& file) {
+  std::ifstream in(file);
+  std::string line;
+  std::vector<std::string> header;
+  std::vector<std::map<std::string, std::string>> rows;
+  const auto split = [](const std::string& text) {
+    std::vector<std::string> cells;
+    std::stringstream ss(text);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) cells.push_back(cell);
+    return cells;
+  };
+  if (std::getline(in, line)) header = split(line);
+  while (std::getline(in, line)) {
+    const std::vector<std::string> cells = split(line);
+    std::map<std::string, std::string> row;
+    for (std::size_t c = 0; c < header.size() && c < cells.size(); ++c) row[header[c]] = cells[c];
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// --stencil auto (the default) takes exact where the function has a tape and says so; a trace too long for a tape
+// falls back to central with the reason.
+TEST_F(ReverseModeCli, AutoStencilIsExactWithATapeAndCentralWithout) {
+  const std::string points = write("p.csv", "x0,x1\n0.5,-0.25\n");
+  test::CliRun r = test::run_hessa("analyze --function rosenbrock --points " + points + " --out " + path("a.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("exact stencil (auto)"), std::string::npos) << r.output;
+  std::ifstream meta(path("a.csv.meta.json"));
+  const auto m = nlohmann::json::parse(meta);
+  EXPECT_EQ(m["stencil"]["kind"], "exact");
+  EXPECT_NE(m["stencil"]["chosen_by"].get<std::string>().find("auto: exact"), std::string::npos);
+
+  r = test::run_hessa("analyze --function \"sum(i, 1, 2097152, x0 * i) + x1^2\" --points " + points + " --out " +
+                      path("b.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("central stencil (auto)"), std::string::npos) << r.output;
+  r = test::run_hessa("analyze --function \"sum(i, 1, 2097152, x0 * i) + x1^2\" --points " + points + " --out " +
+                      path("c.csv") + " --stencil exact");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("exact stencil needs reverse-mode gradients"), std::string::npos) << r.output;
+}
+
+// --direction d: curv_d = d'Hd / d'd and taylor_d = f + g'd + d'Hd / 2 from the very H and g the row reports
+// (the same doubles: 1e-12 relative covers the order of summation); inline and file directions alike.
+TEST_F(ReverseModeCli, DirectionColumnsAreTheQuadraticFormOfTheReportedHessian) {
+  const std::string points = write("p.csv", "x0,x1,x2\n0.5,-0.25,1.5\n-1,2,0.3\n");
+  const std::string dirs = write("d.csv", "0,1,1\n");
+  const test::CliRun r =
+      test::run_hessa("analyze --function rosenbrock --points " + points + " --out " + path("d.csv.out.csv") +
+                      " --gradient --hessian --direction 1,-2,0.5 --direction " + dirs);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = read_csv_rows(path("d.csv.out.csv"));
+  ASSERT_EQ(rows.size(), 2u);
+  const std::vector<std::vector<double>> ds = {{1, -2, 0.5}, {0, 1, 1}};
+  for (const auto& row : rows) {
+    double H[3][3], g[3];
+    for (int i = 0; i < 3; ++i) {
+      g[i] = std::stod(row.at("g_" + std::to_string(i)));
+      for (int j = 0; j < 3; ++j) H[i][j] = std::stod(row.at("H_" + std::to_string(i) + "_" + std::to_string(j)));
+    }
+    const double f = std::stod(row.at("f"));
+    for (int k = 0; k < 2; ++k) {
+      const auto& d = ds[std::size_t(k)];
+      double dHd = 0, gd = 0, dd = 0;
+      for (int i = 0; i < 3; ++i) {
+        gd += g[i] * d[std::size_t(i)];
+        dd += d[std::size_t(i)] * d[std::size_t(i)];
+        for (int j = 0; j < 3; ++j) dHd += d[std::size_t(i)] * H[i][j] * d[std::size_t(j)];
+      }
+      const double curv = std::stod(row.at("curv_d" + std::to_string(k)));
+      const double taylor = std::stod(row.at("taylor_d" + std::to_string(k)));
+      EXPECT_NEAR(curv, dHd / dd, 1e-12 * std::fabs(dHd / dd));
+      EXPECT_NEAR(taylor, f + gd + 0.5 * dHd, 1e-12 * std::max(1.0, std::fabs(f + gd + 0.5 * dHd)));
+    }
+  }
+  const test::CliRun bad = test::run_hessa("analyze --function rosenbrock --points " + points + " --out " +
+                                           path("e.csv") + " --direction 1,0");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("--direction 1,0: expected n = 3 numbers, found 2"), std::string::npos) << bad.output;
+}
 
 }  // namespace
 }  // namespace hessa

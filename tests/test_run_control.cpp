@@ -257,9 +257,8 @@ TEST_F(RunControl, APointTooLargeForMemoryIsRefusedUpFrontNotByBadAlloc) {
   std::string row;
   for (int k = 0; k < 100000; ++k) row += (k ? ",0.5" : "0.5");
   const std::string points = write("wide.csv", row + "\n" + row + "\n");
-  const CliRun r =
-      run_hessa("analyze --function \"x0^2\" --points " + points + " --out " + path("o.csv") +
-                                  " --backend cpu --stencil central");
+  const CliRun r = run_hessa("analyze --function \"x0^2\" --points " + points + " --out " + path("o.csv") +
+                             " --backend cpu --stencil central");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("one point (n = 100000, central stencil) needs"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("bad_alloc"), std::string::npos) << r.output;

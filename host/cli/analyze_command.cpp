@@ -79,6 +79,10 @@ std::function<int()> add_analyze_command(CLI::App& app) {
                 "Write the eigenvectors (v_k_r: component r of vector k)");
   cmd->add_flag("--gradient", args->request.gradient, "Write the gradient (g_0 ...)");
   cmd->add_flag("--hessian", args->request.hessian, "Write the Hessian (H_r_c)");
+  cmd->add_option("--direction", args->request.directions,
+                  "A direction d (n comma-separated numbers, or a .csv/.npy file of rows; repeatable): adds "
+                  "curv_d<k> = d'Hd/d'd and taylor_d<k> = f + g'd + d'Hd/2, the quadratic model's f(x + d)")
+      ->allow_extra_args(false);
   add_chunk_options(cmd, args->request.chunk, args->request.memory);
   add_threads_option(cmd, args->request.threads);
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no progress, no fallback notice");

@@ -187,16 +187,16 @@ void objective_exact_stencil(const Objective& f, const double* points, std::size
     for (std::int64_t t = 0; t < tasks; ++t) {
       const std::int64_t p = t / blocks;
       f.subspace->map(points + p * k, x.data());
-      subspace_exact_block<kSubspaceLanes>(f, x.data(), int(t % blocks) * kSubspaceLanes, evals + p * per_point, v,
-                                           adj, g, columns);
+      subspace_exact_block<kSubspaceLanes>(f, x.data(), int(t % blocks) * kSubspaceLanes, evals + p * per_point, v, adj,
+                                           g, columns);
     }
   }
 }
 
 }  // namespace
 
-void evaluate_objective_gradient_stencil(const Objective& f, StencilKind kind, double step_scale,
-                                         const double* points, std::size_t count, double* evals) {
+void evaluate_objective_gradient_stencil(const Objective& f, StencilKind kind, double step_scale, const double* points,
+                                         std::size_t count, double* evals) {
   if (kind == StencilKind::Gradient) {
     objective_gradient_stencil(f, step_scale, points, count, evals);
   } else {

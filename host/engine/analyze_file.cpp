@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/backend_choice.hpp"
+#include "engine/directions.hpp"
 #include "engine/function_spec.hpp"
 #include "engine/metadata.hpp"
 #include "engine/stencil_choice.hpp"
@@ -46,6 +47,8 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
   options.keep_hessian = request.hessian;
   options.keep_eigenvalues = request.eigenvalues || request.eigenvectors;  // vectors are meaningless without values
   options.eigenvectors = request.eigenvectors;
+  const Directions directions = read_directions(request.directions, n);
+  if (directions.count() > 0) options.keep_gradient = options.keep_hessian = true;  // what the columns read
 
   OutputLayout layout;
   layout.n = n;
@@ -54,6 +57,7 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
   layout.hessian = request.hessian;
   layout.eigenvalues = options.keep_eigenvalues;
   layout.eigenvectors = request.eigenvectors;
+  layout.extra_columns = direction_column_names(directions);
   auto writer = open_result_writer(request.out, layout);  // fails now, before any work, if unwritable
 
   auto backend = choose_backend(request.backend, notice);
@@ -61,7 +65,9 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
       request.chunk, request.memory, host_bytes_per_point(n, options), backend->chunk_capacity(n, options),
       "n = " + std::to_string(n) + ", " + stencil_name(options.stencil) + " stencil", notice);
 
-  const RunSummary summary = run_analysis(f, options, *backend, *reader, *writer, chunk, progress);
+  ChunkHook add_columns;
+  if (directions.count() > 0) add_columns = [&](ChunkResult& result) { add_direction_columns(directions, result); };
+  const RunSummary summary = run_analysis(f, options, *backend, *reader, *writer, chunk, progress, add_columns);
 
   nlohmann::json meta;
   meta["hessa_version"] = HESSA_VERSION;
@@ -72,6 +78,11 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
                       {"variables", coordinate_names},
                       {"parameters", expression_options.parameters}};
   meta["points_file"] = request.points;
+  if (directions.count() > 0) {
+    meta["directions"] = {{"count", directions.count()},
+                          {"values", directions.values},
+                          {"columns", "curv_d<k> = d'Hd / d'd, taylor_d<k> = f + g'd + d'Hd / 2 (f(x + d) predicted)"}};
+  }
   meta["stencil"] = {{"kind", stencil_name(options.stencil)},
                      {"chosen_by", stencil.reason.empty() ? "the request" : stencil.reason},
                      {"evaluations_per_point", detail::stencil_size(options.stencil, n)},

@@ -27,9 +27,10 @@ struct AnalyzeFileRequest {
   bool eigenvectors = false;  // implies eigenvalues
   bool gradient = false;
   bool hessian = false;
-  std::size_t chunk = 0;  // points per chunk; 0: sized from the memory budget
-  std::string memory;     // a host memory limit ("768M"); "" : the cgroup's limit, else the available memory
-  int threads = 0;        // CPU threads; 0: OpenMP's choice
+  std::vector<std::string> directions;  // --direction: inline "1,0,-1" or a .csv/.npy file of rows
+  std::size_t chunk = 0;                // points per chunk; 0: sized from the memory budget
+  std::string memory;  // a host memory limit ("768M"); "" : the cgroup's limit, else the available memory
+  int threads = 0;     // CPU threads; 0: OpenMP's choice
 };
 
 // What a front end reports of a finished run (the result file and its metadata are written and complete).

@@ -37,7 +37,7 @@ RunSummary SummaryTimer::finish() {
 
 RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& options, Backend& backend,
                         PointReader& reader, ResultWriter& writer, std::size_t chunk_points,
-                        const ProgressCallback& progress) {
+                        const ProgressCallback& progress, const ChunkHook& after_analyze) {
   SummaryTimer timer;
   RunSummary& summary = timer.summary();
   std::vector<double> points;
@@ -47,6 +47,7 @@ RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& option
     const std::size_t count = reader.read(chunk_points, points);
     if (count == 0) break;
     backend.analyze(f, options, points.data(), count, result);
+    if (after_analyze) after_analyze(result);
     writer.write(points.data(), result);
     add_to_summary(summary, result);
     ++summary.chunks;

@@ -44,8 +44,11 @@ using ProgressCallback = std::function<void(std::size_t done, std::optional<std:
 
 // Streams every point of `reader` through `backend` into `writer` in chunks of at most `chunk_points`.
 // Does not call writer.finish(): the caller adds metadata (which includes this summary) and finishes.
+// Runs on each analyzed chunk before it is written (extra columns derived from its results).
+using ChunkHook = std::function<void(ChunkResult&)>;
+
 RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& options, Backend& backend,
                         PointReader& reader, ResultWriter& writer, std::size_t chunk_points,
-                        const ProgressCallback& progress = nullptr);
+                        const ProgressCallback& progress = nullptr, const ChunkHook& after_analyze = nullptr);
 
 }  // namespace hessa

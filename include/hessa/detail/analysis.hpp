@@ -115,6 +115,26 @@ HESSA_HD inline void analyze_step(const ProgramView& program, const double* x, c
   set_step_value(a, evaluate<double>(program, view));
 }
 
+// Along a direction d (--direction): g'd, d'Hd (H column-major) and the curvature d'Hd / d'd.
+struct DirectionalTerms {
+  double gd;
+  double dHd;
+  double curvature;
+};
+HESSA_HD inline DirectionalTerms directional_terms(int n, const double* d, const double* g, const double* H) {
+  double dd = 0.0, gd = 0.0, dHd = 0.0;
+  for (int c = 0; c < n; ++c) {
+    double Hd = 0.0;  // (H d)_c: H is symmetric, so column c is row c
+    for (int r = 0; r < n; ++r) Hd += H[int64_t(c) * n + r] * d[r];
+    dHd += d[c] * Hd;
+    gd += g[c] * d[c];
+    dd += d[c] * d[c];
+  }
+  return {gd, dHd, dHd / dd};
+}
+// The quadratic model's f(x + d): f + g'd + d'Hd / 2 (the second-order Taylor prediction of the step d).
+HESSA_HD inline double quadratic_prediction(double f, const DirectionalTerms& t) { return f + t.gd + 0.5 * t.dHd; }
+
 HESSA_HD inline bool all_finite(const double* v, int64_t count) {
   for (int64_t k = 0; k < count; ++k)
     if (!isfinite(v[k])) return false;
