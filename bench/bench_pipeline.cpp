@@ -3,6 +3,7 @@
 // ~10^10 interpreter steps: the large-n, large-B corner would take hours on 2 cores).
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <random>
 
 #include "cpu/cpu_stages.hpp"
@@ -289,6 +290,45 @@ void BM_MlpFullHessian(benchmark::State& state) {
   report(state, 1);
 }
 
+// Reverse mode's cost per catalogue function (issue 9's target: f and its gradient for at most 4x the cost of f):
+// ns per (f, g) sweep of the gradient stencil against ns per f evaluation of the central stencil, both on the
+// CPU backend's code (the tape's double sweeps; the lane-batched interpreter), 2 threads. Arg: catalogue index;
+// dimension-generic functions at n = 8.
+void BM_ReverseModeCost(benchmark::State& state) {
+  const CatalogueEntry& e = catalogue()[std::size_t(state.range(0))];
+  const int n = e.dimension > 0 ? e.dimension : 8;
+  ExpressionOptions options;
+  options.dimension = n;
+  const CompiledFunction f = compile_expression(e.expression, options);
+  const std::size_t B = 2000;
+  const std::vector<double> x = random_points(B, n);
+  const auto values = std::size_t(detail::stencil_size(StencilKind::Central, n));
+  const auto sweeps = std::size_t(detail::stencil_size(StencilKind::Gradient, n));
+  std::vector<double> value_evals(B * values), gradient_evals(B * sweeps * std::size_t(n + 1));
+  double value_seconds = 0.0, gradient_seconds = 0.0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    cpu::evaluate_stencil(f.view(), StencilKind::Central, kDefaultStepScale, x.data(), B, value_evals.data());
+    const auto t1 = std::chrono::steady_clock::now();
+    cpu::evaluate_gradient_stencil(f.tape_view(), n, kGradientStepScale, x.data(), B, gradient_evals.data());
+    const auto t2 = std::chrono::steady_clock::now();
+    value_seconds += std::chrono::duration<double>(t1 - t0).count();
+    gradient_seconds += std::chrono::duration<double>(t2 - t1).count();
+  }
+  const double f_ns = 1e9 * value_seconds / double(state.iterations() * B * values);
+  const double fg_ns = 1e9 * gradient_seconds / double(state.iterations() * B * sweeps);
+  state.SetLabel(e.name + " n=" + std::to_string(n) + " tape " + std::to_string(f.tape().size()) + " nodes");
+  state.counters["f_ns"] = f_ns;
+  state.counters["f_and_grad_ns"] = fg_ns;
+  state.counters["ratio"] = fg_ns / f_ns;
+}
+
+void catalogue_args(benchmark::internal::Benchmark* b) {
+  for (std::size_t i = 0; i < catalogue().size(); ++i) b->Arg(long(i));
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+BENCHMARK(BM_ReverseModeCost)->Apply(catalogue_args);
 BENCHMARK(BM_CpuMlpLoss)->Arg(16)->Arg(64)->Arg(256);
 BENCHMARK(BM_MlpGradient)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MlpFullHessian)->Unit(benchmark::kMillisecond)->UseRealTime();

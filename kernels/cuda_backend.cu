@@ -91,6 +91,7 @@ class CudaBackend final : public Backend {
     return "cuda (" + device_name_ + ", sm_" + sm_ + ", " + eigen_choice_rule(choice_) + ")";
   }
   std::string device_name() const override { return "cuda (" + device_name_ + ", sm_" + sm_ + ")"; }
+  BackendKind kind() const override { return BackendKind::Cuda; }
 
   std::size_t chunk_capacity(int n, const AnalysisOptions& options) const override {
     const std::size_t free = free_bytes();  // makes the device current for the query below too
@@ -157,6 +158,14 @@ class CudaBackend final : public Backend {
     tape_.resize(f.tape().size());
     cuda::copy_to_device(tape_.data(), f.tape().data(), f.tape().size(), stream());
     const detail::TapeView tape{tape_.data(), std::int32_t(f.tape().size())};
+    const std::size_t per_thread = cuda::tape_scratch_bytes_per_thread(tape, options_.stencil);
+    if (per_thread * std::size_t(cuda::kThreadsPerBlock) > cuda::kTapeScratchBudget) {
+      throw InputError("the function's tape has " + std::to_string(f.tape().size()) + " nodes: one block of " +
+                       std::to_string(cuda::kThreadsPerBlock) + " GPU threads would need " +
+                       std::to_string(per_thread * std::size_t(cuda::kThreadsPerBlock) >> 20) +
+                       " MiB of sweep scratch, more than the " + std::to_string(cuda::kTapeScratchBudget >> 20) +
+                       " MiB budget; use --backend cpu or a value stencil");
+    }
     const std::int64_t work = std::int64_t(count_) * detail::stencil_size(options_.stencil, n_);
     const std::int64_t threads = cuda::tape_scratch_threads(tape, options_.stencil, work, cuda::kTapeScratchBudget);
     const std::size_t bytes = std::size_t(threads) * cuda::tape_scratch_bytes_per_thread(tape, options_.stencil);

@@ -25,6 +25,7 @@ class CpuBackend final : public Backend {
   std::string device_name() const override {
     return "cpu (OpenMP, " + std::to_string(omp_get_max_threads()) + " threads)";
   }
+  BackendKind kind() const override { return BackendKind::Cpu; }
 
   std::size_t chunk_capacity(int n, const AnalysisOptions& options) const override {
     // The host's memory budget (cgroup-aware; the CLI's --memory narrows it further through plan_chunk), and at

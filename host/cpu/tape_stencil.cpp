@@ -1,5 +1,5 @@
 // CPU stencils from reverse-mode sweeps over the function's tape (detail/tape.hpp): the gradient stencil (f and
-// g at the point and at x +- h_j e_j, one double sweep each) and the exact stencil (forward-over-reverse on
+// g at the point and at x +- h_j e_j; 16 stencil points per sweep as a LanePack) and the exact stencil (forward-over-reverse on
 // Tangent<L>: L columns of H per sweep). Layouts in detail/stencil.hpp. OpenMP over (point, evaluation) tasks,
 // one scratch of values and adjoints per thread.
 #include <algorithm>
@@ -8,6 +8,7 @@
 
 #include "cpu/avx2_clone.hpp"
 #include "cpu/cpu_stages.hpp"
+#include "cpu/lane_pack.hpp"
 #include "hessa/detail/stencil.hpp"
 #include "hessa/detail/tangent.hpp"
 #include "hessa/detail/tape.hpp"
@@ -59,26 +60,62 @@ void evaluate_exact(const detail::TapeView& tape, int n, const double* points, s
   }
 }
 
+// The gradient stencil's lanes per sweep: 16 stencil points through each node dispatch (AVX-512: two vectors).
+constexpr int kGradientLanes = 16;
+
+// Evaluations first .. first + lanes - 1 (of the flattened (point, evaluation) index) in one pack sweep; lanes past
+// `lanes` repeat the last one, so every pack is full.
+template <int K>
+HESSA_CPU_AVX512_CLONE void gradient_block(const detail::TapeView& tape, int n, double step_scale,
+                                           const double* points, std::int64_t first, int lanes, double* evals,
+                                           LanePack<K>* v, LanePack<K>* adj) {
+  const std::int64_t per_point = detail::stencil_size(StencilKind::Gradient, n);
+  const int per_eval = detail::values_per_evaluation(StencilKind::Gradient, n);
+  detail::PerturbedPoint x[K];
+  for (int l = 0; l < K; ++l) {
+    const std::int64_t k = first + std::min(l, lanes - 1);
+    x[l] = detail::perturbed_point(points + (k / per_point) * n, detail::gradient_offset(n, k % per_point), step_scale);
+  }
+  const auto coordinate = [&](int c) {
+    LanePack<K> r;
+    for (int l = 0; l < K; ++l) r.v[l] = x[l](c);
+    return r;
+  };
+  const LanePack<K> f = detail::tape_forward<LanePack<K>>(tape, coordinate, v, 1);
+  for (int l = 0; l < lanes; ++l) {
+    double* out = evals + (first + l) * per_eval;
+    out[0] = f.v[l];
+    std::fill(out + 1, out + per_eval, 0.0);  // coordinates f never reads keep g_c = 0
+  }
+  detail::tape_reverse<LanePack<K>>(tape, v, adj, 1, [&](int c, const LanePack<K>& g) {
+    for (int l = 0; l < lanes; ++l) evals[(first + l) * per_eval + 1 + c] = g.v[l];
+  });
+}
+
+template <int K>
+void evaluate_gradient_packs(const detail::TapeView& tape, int n, double step_scale, const double* points,
+                             std::size_t count, double* evals) {
+  const std::int64_t total = std::int64_t(count) * detail::stencil_size(StencilKind::Gradient, n);
+  const std::int64_t blocks = (total + K - 1) / K;
+#pragma omp parallel
+  {
+    std::vector<LanePack<K>> v(std::size_t(tape.size)), adj(std::size_t(tape.size));
+#pragma omp for schedule(static)
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const int lanes = int(std::min<std::int64_t>(K, total - b * K));
+      gradient_block<K>(tape, n, step_scale, points, b * K, lanes, evals, v.data(), adj.data());
+    }
+  }
+}
+
 }  // namespace
 
 void evaluate_gradient_stencil(const detail::TapeView& tape, int n, double step_scale, const double* points,
                                std::size_t count, double* evals) {
-  const std::int64_t per_point = detail::stencil_size(StencilKind::Gradient, n);
-  const int per_eval = detail::values_per_evaluation(StencilKind::Gradient, n);
-  const std::int64_t total = std::int64_t(count) * per_point;
-#pragma omp parallel
-  {
-    std::vector<double> v(std::size_t(tape.size));
-    std::vector<double> adj(std::size_t(tape.size));
-#pragma omp for schedule(static)
-    for (std::int64_t k = 0; k < total; ++k) {
-      const detail::PerturbedPoint x =
-          detail::perturbed_point(points + (k / per_point) * n, detail::gradient_offset(n, k % per_point), step_scale);
-      double* out = evals + k * per_eval;
-      out[0] = detail::tape_forward<double>(tape, x, v.data(), 1);
-      std::fill(out + 1, out + per_eval, 0.0);
-      detail::tape_reverse<double>(tape, v.data(), adj.data(), 1, [out](int c, double g) { out[1 + c] = g; });
-    }
+  if (std::size_t(tape.size) * sizeof(LanePack<kGradientLanes>) * 2 <= kExactScratchBytes) {
+    evaluate_gradient_packs<kGradientLanes>(tape, n, step_scale, points, count, evals);
+  } else {
+    evaluate_gradient_packs<1>(tape, n, step_scale, points, count, evals);  // a huge tape: one lane per sweep
   }
 }
 

@@ -37,7 +37,8 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
   const std::vector<std::string>& coordinate_names = names.coordinates;
   const CompiledFunction f = compile_expression(fn.expression, expression_options);
 
-  const StencilChoice stencil = choose_stencil(request.stencil, Objective{&f});
+  auto backend = choose_backend(request.backend, notice);
+  const StencilChoice stencil = choose_stencil(request.stencil, Objective{&f}, backend->kind());
   AnalysisOptions options;
   options.stencil = stencil.kind;
   options.step_scale = request.step > 0 ? request.step : default_step_scale(options.stencil);
@@ -60,7 +61,6 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
   layout.extra_columns = direction_column_names(directions);
   auto writer = open_result_writer(request.out, layout);  // fails now, before any work, if unwritable
 
-  auto backend = choose_backend(request.backend, notice);
   const std::size_t chunk = plan_chunk_points(
       request.chunk, request.memory, host_bytes_per_point(n, options), backend->chunk_capacity(n, options),
       "n = " + std::to_string(n) + ", " + stencil_name(options.stencil) + " stencil", notice);
@@ -88,6 +88,11 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
                      {"evaluations_per_point", detail::stencil_size(options.stencil, n)},
                      {"relative_step", options.step_scale},
                      {"step_rule", "h_i = relative_step * max(|x_i|, 1), rounded so that (x_i + h_i) - x_i == h_i"}};
+  if (detail::uses_gradients(options.stencil)) {
+    // What one reverse-mode sweep holds: a value and an adjoint per tape node (per tangent lane for exact).
+    meta["stencil"]["tape_nodes"] = f.tape().size();
+    meta["stencil"]["sweep_bytes_per_lane"] = 2 * f.tape().size() * sizeof(double);
+  }
   meta["thresholds"] = {{"gtol", options.thresholds.gtol},
                         {"eig_tol", options.thresholds.eig_tol},
                         {"eig_rtol", options.thresholds.eig_rtol},

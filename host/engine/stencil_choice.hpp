@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "hessa/backend.hpp"
 #include "hessa/objective.hpp"
 #include "hessa/types.hpp"
 
@@ -16,8 +17,9 @@ struct StencilChoice {
 
 // `wanted` as given, or (nullopt: auto) the exact stencil where the function has reverse-mode gradients (an
 // expression's tape, a model's backpropagation): n forward-over-reverse sweeps, exact to rounding and the fastest
-// measured at every n (README, "Accuracy and cost"); else (a trace too long for a tape) central differences.
-StencilChoice choose_stencil(const std::optional<StencilKind>& wanted, const Objective& f);
+// measured at every n (README, "Accuracy modes"); else (a trace too long for a tape) central differences. On the
+// CUDA backend auto keeps central: its tape kernels have not yet run on a GPU (scripts/gpu-check checks them).
+StencilChoice choose_stencil(const std::optional<StencilKind>& wanted, const Objective& f, BackendKind backend);
 
 // "auto" -> nullopt, else stencil_from_name (InputError for an unknown name).
 std::optional<StencilKind> stencil_option(const std::string& name);

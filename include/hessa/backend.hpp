@@ -27,6 +27,7 @@ class Backend {
   virtual std::string name() const = 0;
   // The device alone, e.g. "cpu (OpenMP, 2 threads)": what Jacobians (which run no eigensolver) report.
   virtual std::string device_name() const = 0;
+  virtual BackendKind kind() const = 0;
 
   // --- Hessian analysis ---------------------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@
 //   Tangent<L>        forward-over-reverse: seeding x with L tangent directions makes the adjoints' tangent parts
 //                     H·d for each direction (the `exact` stencil), since every derivative rule below is itself
 //                     written in T's arithmetic and so is differentiated along with the values,
-//   cpu::LanePack<K>  K independent evaluations at once (the CPU's SIMD form of the double sweep).
+//   cpu::LanePack<K>  K independent evaluations at once (the CPU's SIMD form of the double sweep,
+//                     host/cpu/lane_pack.hpp).
 // Shared by the CPU backend and the CUDA kernels. Kinks take the branch of the real parts, as hyper-dual numbers
 // do (detail/hyper_dual.hpp): abs'(0) = +1, min/max at a tie differentiate their first argument.
 #pragma once
@@ -151,6 +152,21 @@ template <class T>
 HESSA_HD inline T scaled(double s, const T& x) {
   return T(s) * x;
 }
+// The adjoints of the piecewise-linear ops, by the branch the value took (a SIMD pack overloads them lane by lane).
+template <class T>
+HESSA_HD inline void min_max_adjoint(Op op, const T& a, const T& b, const T& g, T& da, T& db) {
+  const Selected s = min_max_selected(op, a, b);
+  if (s != Selected::Second) add_to(da, g);
+  if (s != Selected::First) add_to(db, g);
+}
+template <class T>
+HESSA_HD inline void abs_adjoint(const T& a, const T& g, T& da) {
+  if (real_part(a) >= 0.0) {
+    add_to(da, g);
+  } else {
+    subtract_from(da, g);
+  }
+}
 
 // The reverse sweep over the values of tape_forward: adj[t] = df/dv[t] (strided as v), then
 // gradient(k, adj) for each LoadX node of coordinate k (each coordinate's only reader). Every rule is written
@@ -222,12 +238,7 @@ HESSA_HD HESSA_SWEEP_INLINE void tape_reverse(const TapeView& tape, const T* v, 
         break;
       }
       case Op::Min:
-      case Op::Max: {
-        const Selected s = min_max_selected(node.op, a, b);
-        if (s != Selected::Second) add_to(da, g);
-        if (s != Selected::First) add_to(db, g);
-        break;
-      }
+      case Op::Max: min_max_adjoint(node.op, a, b, g, da, db); break;
       case Op::Sin: add_product(da, g, s_cos(a)); break;
       case Op::Cos: subtract_product(da, g, s_sin(a)); break;
       case Op::Tan: add_product(da, g, T(1.0) + z * z); break;
@@ -243,13 +254,7 @@ HESSA_HD HESSA_SWEEP_INLINE void tape_reverse(const TapeView& tape, const T* v, 
       case Op::Expm1: add_product(da, g, z + T(1.0)); break;
       case Op::Sqrt: add_to(da, scaled(0.5, g / z)); break;
       case Op::Cbrt: add_to(da, g / scaled(3.0, z * z)); break;
-      case Op::Abs:
-        if (real_part(a) >= 0.0) {
-          add_to(da, g);
-        } else {
-          subtract_from(da, g);
-        }
-        break;
+      case Op::Abs: abs_adjoint(a, g, da); break;
       default: break;
     }
   }
