@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "hessa/analysis_options.hpp"
@@ -25,6 +26,16 @@ void evaluate_gradient_stencil(const detail::TapeView& tape, int n, double step_
                                std::size_t count, double* evals);
 void evaluate_exact_stencil(const detail::TapeView& tape, int n, const double* points, std::size_t count,
                             double* evals);
+
+// The exact stencil's column coloring (hessian_coloring.cpp): H's structural pattern from the tape's nonlinear
+// interactions (row_columns[i]: the columns j with H_ij possibly nonzero) and a color per column such that no
+// two columns of a color share a row; nullopt when H is not sparse enough for it to pay.
+struct HessianColoring {
+  int colors = 0;
+  std::vector<int> color_of;
+  std::vector<std::vector<int>> row_columns;
+};
+std::optional<HessianColoring> color_hessian(const detail::TapeView& tape, int n);
 
 // Ascending eigenvalues w (count x n) of each H; eigenvectors into V (count x n x n) when V != nullptr.
 // Points whose status is not Ok are skipped (w = NaN). info[p] = LAPACK's info (0 = converged).

@@ -92,12 +92,12 @@ inline void abs_adjoint(const LanePack<K>& a, const LanePack<K>& g, LanePack<K>&
   for (int l = 0; l < K; ++l) da.v[l] += a.v[l] >= 0.0 ? g.v[l] : -g.v[l];
 }
 
-#define HESSA_LANE_PACK_UNARY(name)                      \
-  template <int K>                                       \
-  inline LanePack<K> name(const LanePack<K>& x) {        \
-    LanePack<K> r;                                       \
+#define HESSA_LANE_PACK_UNARY(name)                            \
+  template <int K>                                             \
+  inline LanePack<K> name(const LanePack<K>& x) {              \
+    LanePack<K> r;                                             \
     for (int l = 0; l < K; ++l) r.v[l] = detail::name(x.v[l]); \
-    return r;                                            \
+    return r;                                                  \
   }
 HESSA_LANE_PACK_UNARY(s_sin)
 HESSA_LANE_PACK_UNARY(s_cos)
@@ -116,12 +116,12 @@ HESSA_LANE_PACK_UNARY(s_sqrt)
 HESSA_LANE_PACK_UNARY(s_cbrt)
 #undef HESSA_LANE_PACK_UNARY
 
-#define HESSA_LANE_PACK_BINARY(name)                                         \
-  template <int K>                                                           \
-  inline LanePack<K> name(const LanePack<K>& x, const LanePack<K>& y) {      \
-    LanePack<K> r;                                                           \
-    for (int l = 0; l < K; ++l) r.v[l] = detail::name(x.v[l], y.v[l]);       \
-    return r;                                                                \
+#define HESSA_LANE_PACK_BINARY(name)                                    \
+  template <int K>                                                      \
+  inline LanePack<K> name(const LanePack<K>& x, const LanePack<K>& y) { \
+    LanePack<K> r;                                                      \
+    for (int l = 0; l < K; ++l) r.v[l] = detail::name(x.v[l], y.v[l]);  \
+    return r;                                                           \
   }
 HESSA_LANE_PACK_BINARY(s_pow)
 HESSA_LANE_PACK_BINARY(s_atan2)

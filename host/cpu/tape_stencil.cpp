@@ -1,9 +1,12 @@
-// CPU stencils from reverse-mode sweeps over the function's tape (detail/tape.hpp): the gradient stencil (f and
-// g at the point and at x +- h_j e_j; 16 stencil points per sweep as a LanePack) and the exact stencil (forward-over-reverse on
-// Tangent<L>: L columns of H per sweep). Layouts in detail/stencil.hpp. OpenMP over (point, evaluation) tasks,
-// one scratch of values and adjoints per thread.
+// CPU stencils from reverse-mode sweeps over the function's tape (detail/tape.hpp): the gradient stencil (f and g
+// at the point and at x +- h_j e_j; 16 stencil points per sweep as a LanePack) and the exact stencil
+// (forward-over-reverse on Tangent<L>: L columns of H per sweep, or L colors of columns when H is sparse:
+// hessian_coloring.cpp). Layouts in detail/stencil.hpp. OpenMP over (point, evaluation) tasks, one scratch of
+// values and adjoints per thread.
 #include <algorithm>
 #include <cstdint>
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/avx2_clone.hpp"
@@ -43,6 +46,53 @@ HESSA_CPU_AVX512_CLONE void exact_block(const detail::TapeView& tape, int n, con
   });
 }
 
+// A colored point: tangent lane c (of colors first .. first + L - 1) seeds every coordinate of color c, so the
+// adjoint of input k carries, in lane c, H_kj for the one column j of color c in row k's pattern.
+template <int L>
+HESSA_CPU_AVX512_CLONE void exact_colored_block(const detail::TapeView& tape, int n, const double* x,
+                                                const HessianColoring& coloring, int first, double* point_evals,
+                                                detail::Tangent<L>* v, detail::Tangent<L>* adj) {
+  const int per_eval = detail::values_per_evaluation(StencilKind::Exact, n);
+  const auto seeded = [&](int k) {
+    detail::Tangent<L> t(x[k]);
+    const int lane = coloring.color_of[std::size_t(k)] - first;
+    if (lane >= 0 && lane < L) t.d[lane] = 1.0;
+    return t;
+  };
+  const double f = detail::tape_forward<detail::Tangent<L>>(tape, seeded, v, 1).v;
+  if (first == 0) {
+    for (int j = 0; j < n; ++j) {
+      double* out = point_evals + std::int64_t(j) * per_eval;
+      out[0] = f;
+      std::fill(out + 1, out + per_eval, 0.0);  // entries outside the pattern are zero
+    }
+  }
+  detail::tape_reverse<detail::Tangent<L>>(tape, v, adj, 1, [&](int k, const detail::Tangent<L>& g) {
+    point_evals[std::int64_t(k) * per_eval + 1] = g.v;
+    for (int j : coloring.row_columns[std::size_t(k)]) {
+      const int lane = coloring.color_of[std::size_t(j)] - first;
+      if (lane >= 0 && lane < L) point_evals[std::int64_t(j) * per_eval + 2 + k] = g.d[lane];
+    }
+  });
+}
+
+template <int L>
+void evaluate_exact_colored(const detail::TapeView& tape, int n, const HessianColoring& coloring, const double* points,
+                            std::size_t count, double* evals) {
+  const std::int64_t per_point = std::int64_t(n) * detail::values_per_evaluation(StencilKind::Exact, n);
+#pragma omp parallel
+  {
+    std::vector<detail::Tangent<L>> v(std::size_t(tape.size));
+    std::vector<detail::Tangent<L>> adj(std::size_t(tape.size));
+#pragma omp for schedule(static)
+    for (std::int64_t p = 0; p < std::int64_t(count); ++p) {
+      for (int first = 0; first < coloring.colors; first += L) {  // in order: block 0 fills the point's zeros
+        exact_colored_block<L>(tape, n, points + p * n, coloring, first, evals + p * per_point, v.data(), adj.data());
+      }
+    }
+  }
+}
+
 template <int L>
 void evaluate_exact(const detail::TapeView& tape, int n, const double* points, std::size_t count, double* evals) {
   const int blocks = (n + L - 1) / L;
@@ -66,9 +116,9 @@ constexpr int kGradientLanes = 16;
 // Evaluations first .. first + lanes - 1 (of the flattened (point, evaluation) index) in one pack sweep; lanes past
 // `lanes` repeat the last one, so every pack is full.
 template <int K>
-HESSA_CPU_AVX512_CLONE void gradient_block(const detail::TapeView& tape, int n, double step_scale,
-                                           const double* points, std::int64_t first, int lanes, double* evals,
-                                           LanePack<K>* v, LanePack<K>* adj) {
+HESSA_CPU_AVX512_CLONE void gradient_block(const detail::TapeView& tape, int n, double step_scale, const double* points,
+                                           std::int64_t first, int lanes, double* evals, LanePack<K>* v,
+                                           LanePack<K>* adj) {
   const std::int64_t per_point = detail::stencil_size(StencilKind::Gradient, n);
   const int per_eval = detail::values_per_evaluation(StencilKind::Gradient, n);
   detail::PerturbedPoint x[K];
@@ -121,17 +171,28 @@ void evaluate_gradient_stencil(const detail::TapeView& tape, int n, double step_
 
 void evaluate_exact_stencil(const detail::TapeView& tape, int n, const double* points, std::size_t count,
                             double* evals) {
-  // The widest L <= 32 that n needs and the scratch bound allows: wide lanes share each node's value work.
+  // A sparse H (a chain, a sum of few-coordinate terms) sweeps one tangent per color of its columns; a dense one
+  // one per coordinate. Either way the widest L <= 32 needed and allowed by the scratch bound.
+  const std::optional<HessianColoring> coloring = color_hessian(tape, n);
+  const int needed = coloring ? coloring->colors : n;
   int lanes = 32;
-  while (lanes > 1 && lanes / 2 >= n) lanes /= 2;
+  while (lanes > 1 && lanes / 2 >= needed) lanes /= 2;
   while (lanes > 1 && 2 * std::size_t(tape.size) * (lanes + 1) * sizeof(double) > kExactScratchBytes) lanes /= 2;
+  const auto run = [&](auto lane_count) {
+    constexpr int L = decltype(lane_count)::value;
+    if (coloring) {
+      evaluate_exact_colored<L>(tape, n, *coloring, points, count, evals);
+    } else {
+      evaluate_exact<L>(tape, n, points, count, evals);
+    }
+  };
   switch (lanes) {
-    case 32: evaluate_exact<32>(tape, n, points, count, evals); break;
-    case 16: evaluate_exact<16>(tape, n, points, count, evals); break;
-    case 8: evaluate_exact<8>(tape, n, points, count, evals); break;
-    case 4: evaluate_exact<4>(tape, n, points, count, evals); break;
-    case 2: evaluate_exact<2>(tape, n, points, count, evals); break;
-    default: evaluate_exact<1>(tape, n, points, count, evals); break;
+    case 32: run(std::integral_constant<int, 32>{}); break;
+    case 16: run(std::integral_constant<int, 16>{}); break;
+    case 8: run(std::integral_constant<int, 8>{}); break;
+    case 4: run(std::integral_constant<int, 4>{}); break;
+    case 2: run(std::integral_constant<int, 2>{}); break;
+    default: run(std::integral_constant<int, 1>{}); break;
   }
 }
 

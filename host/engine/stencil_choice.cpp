@@ -7,8 +7,9 @@ namespace hessa {
 StencilChoice choose_stencil(const std::optional<StencilKind>& wanted, const Objective& f, BackendKind backend) {
   if (wanted) return {*wanted, ""};
   if (backend == BackendKind::Cuda) {
-    return {StencilKind::Central, "auto: central (the CUDA tape kernels are not yet verified on a GPU; --stencil "
-                                  "exact runs them)"};
+    return {StencilKind::Central,
+            "auto: central (the CUDA tape kernels are not yet verified on a GPU; --stencil "
+            "exact runs them)"};
   }
   if (f.expression != nullptr && f.expression->has_tape()) {
     return {StencilKind::Exact, "auto: exact (forward-over-reverse sweeps of the function's tape)"};
