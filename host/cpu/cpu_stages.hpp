@@ -59,6 +59,20 @@ void use_single_threaded_blas();
 void evaluate_objective_stencil(const Objective& f, StencilKind kind, double step_scale, const double* points,
                                 std::size_t count, double* evals);
 
+// Writes point y (f.dimension() coordinates, read through `view`) in the function's coordinates into x (y is
+// scratch of f.dimension() doubles): the materialized points of objective_stencil.cpp and
+// objective_gradient_stencil.cpp.
+template <class View>
+void materialize(const Objective& f, const View& view, double* y, double* x) {
+  const int k = f.dimension();
+  if (f.subspace == nullptr) {
+    for (int c = 0; c < k; ++c) x[c] = view(c);
+    return;
+  }
+  for (int c = 0; c < k; ++c) y[c] = view(c);
+  f.subspace->map(y, x);
+}
+
 // The Gradient and Exact layouts for an objective (objective_gradient_stencil.cpp): gradients at materialized
 // points (an expression's tape, a model's backpropagation) projected onto the subspace's directions; exact
 // columns by forward-over-reverse (tangents seeded with the directions) or the model's R-operator.

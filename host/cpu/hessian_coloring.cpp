@@ -88,7 +88,7 @@ std::optional<HessianColoring> color_hessian(const detail::TapeView& tape, int n
     coloring_work += c.row_columns[std::size_t(i)].size() * c.row_columns[std::size_t(i)].size();
   }
   if (coloring_work > kMaxColoringWork) return std::nullopt;  // dense and large: the plain sweeps are as good
-  std::vector<int> taken(std::size_t(n), -1);  // taken[color] == j: forbidden for column j
+  std::vector<int> taken(std::size_t(n), -1);                 // taken[color] == j: forbidden for column j
   for (int j = 0; j < n; ++j) {
     for (int i : c.row_columns[std::size_t(j)])
       for (int k : c.row_columns[std::size_t(i)])

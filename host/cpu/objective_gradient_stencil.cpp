@@ -82,13 +82,7 @@ void objective_gradient_stencil(const Objective& f, double step_scale, const dou
         const std::int64_t p = (first + l) / per_point, e = (first + l) % per_point;
         const detail::PerturbedPoint view =
             detail::perturbed_point(points + p * k, detail::gradient_offset(k, e), step_scale);
-        double* xl = x.data() + std::size_t(l) * n;
-        if (f.subspace == nullptr) {
-          for (int c = 0; c < k; ++c) xl[c] = view(c);
-        } else {
-          for (int c = 0; c < k; ++c) y[std::size_t(c)] = view(c);
-          f.subspace->map(y.data(), xl);
-        }
+        materialize(f, view, y.data(), x.data() + std::size_t(l) * n);
       }
       evaluate_objective_gradients(f, x.data(), std::size_t(lanes), values.data(), gradients.data(), scratch);
       for (std::int64_t l = 0; l < lanes; ++l) {

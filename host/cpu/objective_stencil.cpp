@@ -17,18 +17,6 @@ namespace {
 // n x 32 doubles stay in cache for moderate n.
 constexpr std::int64_t kBlockPoints = 32;
 
-// Writes point y (f.dimension() coordinates, read through `view`) in the function's coordinates into x.
-template <class View>
-void materialize(const Objective& f, const View& view, double* y, double* x) {
-  const int k = f.dimension();
-  if (f.subspace == nullptr) {
-    for (int c = 0; c < k; ++c) x[c] = view(c);
-    return;
-  }
-  for (int c = 0; c < k; ++c) y[c] = view(c);
-  f.subspace->map(y, x);
-}
-
 }  // namespace
 
 void evaluate_objective_points(const Objective& f, const double* x, std::size_t count, double* values,

@@ -11,6 +11,21 @@
 
 namespace hessa::detail {
 
+// base^exponent by squaring (exact for hyper-duals, faster than pow); a negative exponent inverts at the end.
+// The interpreter's PowI, shared with the tape's sweeps (detail/tape.hpp).
+template <class T>
+HESSA_HD inline T integer_power(const T& base, int exponent) {
+  unsigned e = exponent < 0 ? unsigned(-exponent) : unsigned(exponent);
+  T result = T(1.0);
+  T factor = base;
+  while (e != 0u) {
+    if (e & 1u) result = result * factor;
+    e >>= 1u;
+    if (e != 0u) factor = factor * factor;
+  }
+  return exponent < 0 ? T(1.0) / result : result;
+}
+
 // Runs `program` on the point `x`. Returns f(x). An out-of-range dynamic index yields NaN (never a
 // read outside x) and, when `bad_index_pc` is given, the offending instruction and index value.
 template <class T, class X>
@@ -64,20 +79,7 @@ HESSA_HD T evaluate(const ProgramView& program, const X& x, int* bad_index_pc = 
         --sp;
         stack[sp - 1] = s_pow(stack[sp - 1], stack[sp]);
         break;
-      case Op::PowI: {
-        // Exponentiation by squaring; a negative exponent inverts at the end.
-        const T base = stack[sp - 1];
-        unsigned e = in.a < 0 ? unsigned(-in.a) : unsigned(in.a);
-        T result = T(1.0);
-        T factor = base;
-        while (e != 0u) {
-          if (e & 1u) result = result * factor;
-          e >>= 1u;
-          if (e != 0u) factor = factor * factor;
-        }
-        stack[sp - 1] = in.a < 0 ? T(1.0) / result : result;
-        break;
-      }
+      case Op::PowI: stack[sp - 1] = integer_power(stack[sp - 1], in.a); break;
       case Op::Atan2:
         --sp;
         stack[sp - 1] = s_atan2(stack[sp - 1], stack[sp]);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "hessa/detail/bytecode.hpp"
+#include "hessa/detail/interpreter.hpp"
 #include "hessa/detail/scalar_math.hpp"
 #include "hessa/hd.hpp"
 
@@ -57,21 +58,13 @@ HESSA_HD inline bool is_binary(Op op) {
          op == Op::Hypot || op == Op::Min || op == Op::Max;
 }
 
-// Exponentiation by squaring, as the interpreter's PowI computes it (so f is bit for bit the same).
+// The interpreter's PowI (so f is bit for bit the same), with its results for 1 and 2 (1 * base, 1 * (base * base))
+// formed without multiplying by 1: on dual numbers that skips a full product.
 template <class T>
 HESSA_HD inline T power_by_squaring(const T& base, int exponent) {
-  // What the loop gives for 1 and 2 (1 * base, 1 * (base * base)), without multiplying by 1.
   if (exponent == 1) return base;
   if (exponent == 2) return base * base;
-  unsigned e = exponent < 0 ? unsigned(-exponent) : unsigned(exponent);
-  T result = T(1.0);
-  T factor = base;
-  while (e != 0u) {
-    if (e & 1u) result = result * factor;
-    e >>= 1u;
-    if (e != 0u) factor = factor * factor;
-  }
-  return exponent < 0 ? T(1.0) / result : result;
+  return integer_power(base, exponent);
 }
 
 // v[t] for every node, at the point x (x(k) returns coordinate k as a T). v is strided (a GPU thread's values
