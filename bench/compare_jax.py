@@ -397,7 +397,7 @@ def bench_model(args, hessa, jax, torch_py, tmp, failures, record):
         return
     X, y, theta = mlp_example()
     rng = np.random.default_rng(args.seed)
-    k = args.model_points or (1 if args.quick else 3)
+    k = args.model_points or (1 if args.quick else 16)
     thetas = np.stack([theta] + [theta + 0.1 * rng.standard_normal(theta.size) for _ in range(k - 1)])
     path = os.path.join(tmp, "thetas.npy")
     np.save(path, thetas)
