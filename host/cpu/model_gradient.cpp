@@ -105,7 +105,8 @@ class Tape {
     for (int s = 0; s < m; ++s) {
       const double* y = model_.data.y.data() + std::int64_t(s) * targets;
       detail::sample_loss_gradient(model_.loss, z_out + std::int64_t(s) * k, k, y, g_out + std::int64_t(s) * k);
-      if (second_) detail::sample_loss_curvature(model_.loss, z_out + std::int64_t(s) * k, k, curvature_ + s * k);
+      if (second_)
+        detail::sample_loss_curvature(model_.loss, z_out + std::int64_t(s) * k, k, curvature_ + std::int64_t(s) * k);
     }
     for (std::int64_t i = 0; i < std::int64_t(m) * k; ++i) g_out[i] *= inverse;
     for (int l = int(shapes_.size()) - 1; l >= 0; --l) {

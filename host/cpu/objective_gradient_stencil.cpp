@@ -122,7 +122,7 @@ void subspace_exact_block(const Objective& f, const double* x, int first, double
   for (int l = 0; l < last - first; ++l) {
     double* out = point_evals + std::int64_t(first + l) * per_eval;
     out[0] = value;
-    out[1] = gy[std::size_t(first + l)];
+    out[1] = gy[std::size_t(first) + std::size_t(l)];
     project(f, columns.data() + std::size_t(l) * n, out + 2);  // column first + l of D H D^T
   }
 }

@@ -84,7 +84,7 @@ void add_direction_columns(const Directions& d, ChunkResult& result) {
       const detail::DirectionalTerms t = detail::directional_terms(
           n, d.values.data() + std::size_t(k) * n, result.gradient.data() + p * n, result.hessian.data() + p * nn);
       result.extra_columns[std::size_t(k)][p] = t.curvature;
-      result.extra_columns[std::size_t(m + k)][p] = detail::quadratic_prediction(result.points[p].f, t);
+      result.extra_columns[std::size_t(m) + std::size_t(k)][p] = detail::quadratic_prediction(result.points[p].f, t);
     }
   }
 }
