@@ -47,12 +47,14 @@ std::function<int()> add_analyze_command(CLI::App& app) {
   cmd->add_option("-o,--out", args->request.out, "Result file: .csv, .npy (structured), .npz or .jsonl")->required();
   add_backend_option(cmd, args->request.backend);
   args->kind = "auto";
-  cmd->add_option("--stencil", args->kind,
-                  "How H is formed. auto: exact when the function has reverse-mode gradients, else central; exact: n "
-                  "forward-over-reverse sweeps, exact to rounding; gradient: central differences of 2n+1 reverse-mode "
-                  "gradients, O(h^2); central: 2n^2+1 evaluations per point, O(h^2); compact: n^2+n+1, O(h^2); "
-                  "richardson: central at h and h/2, O(h^4) with an error estimate; hyperdual: n(n+1)/2 hyper-dual "
-                  "evaluations, exact")
+  cmd->add_option(
+         "--stencil", args->kind,
+         "How H is formed. auto: exact when the function has reverse-mode gradients, else central (central on the "
+         "CUDA backend until its tape kernels are verified on a GPU); exact: n "
+         "forward-over-reverse sweeps, exact to rounding; gradient: central differences of 2n+1 reverse-mode "
+         "gradients, O(h^2); central: 2n^2+1 evaluations per point, O(h^2); compact: n^2+n+1, O(h^2); "
+         "richardson: central at h and h/2, O(h^4) with an error estimate; hyperdual: n(n+1)/2 hyper-dual "
+         "evaluations, exact")
       ->check(CLI::IsMember({"auto", "exact", "gradient", "central", "compact", "richardson", "hyperdual"}))
       ->capture_default_str();
   cmd->add_option("--step", args->request.step,
