@@ -16,8 +16,9 @@ struct StencilChoice {
 };
 
 // `wanted` as given, or (nullopt: auto) the exact stencil where the function has reverse-mode gradients (an
-// expression's tape, a model's backpropagation): n forward-over-reverse sweeps, exact to rounding and the fastest
-// measured at every n (README, "Accuracy modes"); else (a trace too long for a tape) central differences. On the
+// expression's tape, a model's backpropagation): n forward-over-reverse sweeps, exact to rounding, as fast as any
+// stencil at n = 2 and the fastest measured from n = 8 on (README, "Accuracy modes"); else (a trace too long for a
+// tape) central differences. On the
 // CUDA backend auto keeps central: its tape kernels have not yet run on a GPU (scripts/gpu-check checks them).
 StencilChoice choose_stencil(const std::optional<StencilKind>& wanted, const Objective& f, BackendKind backend);
 
