@@ -9,6 +9,7 @@
 #include "cli/console.hpp"
 #include "cli/function_flags.hpp"
 #include "engine/critical_run.hpp"
+#include "engine/stencil_choice.hpp"
 
 namespace hessa::cli {
 namespace {
@@ -55,7 +56,7 @@ void print_summary(const CriticalRunOutcome& outcome, const std::string& out) {
 
 int run_critical_command(CriticalArgs& args) {
   CriticalRunRequest& request = args.request;
-  request.stencil = stencil_from_name(args.kind);
+  request.stencil = stencil_option(args.kind);
   const CriticalRunOutcome outcome = run_critical(request, stderr_notices(args.quiet));
   if (!args.quiet) print_summary(outcome, request.out);
   return 0;
@@ -78,8 +79,10 @@ std::function<int()> add_critical_command(CLI::App& app) {
                   "Starting points instead of --grid: .csv or .npy (without --box their bounding box sets the scale)");
   cmd->add_option("-o,--out", args->request.out, "Result file: .csv, .npy (structured), .npz or .jsonl")->required();
   add_backend_option(cmd, args->request.backend);
-  cmd->add_option("--stencil", args->kind, "FD stencil for the search and the analysis (see 'hessa analyze --help')")
-      ->check(CLI::IsMember({"central", "compact", "richardson", "hyperdual", "gradient", "exact"}))
+  cmd->add_option("--stencil", args->kind,
+                  "Stencil of the search and the analysis (see 'hessa analyze --help'; auto: exact where the function "
+                  "has reverse-mode gradients, as for analyze)")
+      ->check(CLI::IsMember({"central", "compact", "richardson", "hyperdual", "gradient", "exact", "auto"}))
       ->capture_default_str();
   cmd->add_option("--max-iter", args->request.max_iter,
                   "Backend evaluations per start before it counts as not converged")

@@ -14,6 +14,7 @@
 #include "engine/backend_choice.hpp"
 #include "engine/function_spec.hpp"
 #include "engine/metadata.hpp"
+#include "engine/stencil_choice.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/io.hpp"
 
@@ -226,7 +227,6 @@ CriticalRunOutcome run_critical(const CriticalRunRequest& args, const NoticeSink
   if (args.threads > 0) omp_set_num_threads(args.threads);
   const Starts starts = make_starts(args);
   const NamedFunction nf = compile_function(args, starts);
-  const StencilKind stencil = args.stencil;
 
   OutputLayout layout;
   layout.n = starts.n;
@@ -235,6 +235,7 @@ CriticalRunOutcome run_critical(const CriticalRunRequest& args, const NoticeSink
   auto writer = open_result_writer(args.out, layout);  // fails now, before any work, if unwritable
 
   auto backend = choose_backend(args.backend, notice);
+  const StencilKind stencil = choose_stencil(args.stencil, Objective{&nf.f}, backend->kind()).kind;
   const CriticalSearchOptions options = search_options(args, starts, stencil);
   CriticalSearchResult found = find_critical_points(nf.f, *backend, options, starts.points);
 

@@ -2,6 +2,7 @@
 // classified by the usual analysis and written with its basin count (what `hessa critical` runs).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,9 @@ struct CriticalRunRequest {
   std::string points;               // starts from a .csv / .npy file instead of a grid
   std::string out;                  // result file (+ OUT.meta.json)
   std::string backend = "auto";
-  StencilKind stencil = StencilKind::Central;
-  int max_iter = 100;  // backend evaluations per start
-  int threads = 0;     // CPU threads; 0: OpenMP's choice
+  std::optional<StencilKind> stencil = StencilKind::Central;  // nullopt: auto (choose_stencil)
+  int max_iter = 100;                                         // backend evaluations per start
+  int threads = 0;                                            // CPU threads; 0: OpenMP's choice
 };
 
 struct CriticalRunOutcome {
