@@ -98,7 +98,7 @@ void objective_gradient_stencil(const Objective& f, double step_scale, const dou
 template <int L>
 void subspace_exact_block(const Objective& f, const double* x, int first, double* point_evals,
                           std::vector<detail::Tangent<L>>& v, std::vector<detail::Tangent<L>>& adj,
-                          std::vector<double>& g, std::vector<double>& columns) {
+                          std::vector<double>& g, std::vector<double>& gy, std::vector<double>& columns) {
   const int k = f.dimension();
   const int n = f.inner_dimension();
   const int last = std::min(k, first + L);
@@ -117,7 +117,6 @@ void subspace_exact_block(const Objective& f, const double* x, int first, double
     for (int l = 0; l < last - first; ++l) columns[std::size_t(l) * n + m] = a.d[l];
   });
   const int per_eval = detail::values_per_evaluation(StencilKind::Exact, k);
-  std::vector<double> gy(static_cast<std::size_t>(k));
   project(f, g.data(), gy.data());
   for (int l = 0; l < last - first; ++l) {
     double* out = point_evals + std::int64_t(first + l) * per_eval;
@@ -175,14 +174,14 @@ void objective_exact_stencil(const Objective& f, const double* points, std::size
 #pragma omp parallel
   {
     std::vector<detail::Tangent<kSubspaceLanes>> v(nodes), adj(nodes);
-    std::vector<double> x(static_cast<std::size_t>(n)), g(static_cast<std::size_t>(n));
+    std::vector<double> x(static_cast<std::size_t>(n)), g(static_cast<std::size_t>(n)), gy(static_cast<std::size_t>(k));
     std::vector<double> columns(std::size_t(kSubspaceLanes) * n);
 #pragma omp for schedule(dynamic)
     for (std::int64_t t = 0; t < tasks; ++t) {
       const std::int64_t p = t / blocks;
       f.subspace->map(points + p * k, x.data());
       subspace_exact_block<kSubspaceLanes>(f, x.data(), int(t % blocks) * kSubspaceLanes, evals + p * per_point, v, adj,
-                                           g, columns);
+                                           g, gy, columns);
     }
   }
 }
