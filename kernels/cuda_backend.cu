@@ -208,6 +208,12 @@ class CudaBackend final : public Backend {
     objective_.evaluate_gradient_steps(points_.data(), g_.data(), count_, results_.data());
   }
 
+  void hessian_vector_products(const Objective& f, const double* points, std::size_t count, const double* directions,
+                               std::size_t directions_stride, int r, double* fx, double* g, double* hv) override {
+    // No CUDA kernels for these yet (batched HVPs on cuBLAS are still to come): the host's (hessian_vector.cpp).
+    cpu::objective_hessian_vector_products(f, points, count, directions, directions_stride, r, fx, g, hv);
+  }
+
   void finish_chunk() override {
     ChunkResult& out = *out_;
     cuda::copy_to_host(out.points.data(), results_.data(), count_, stream());

@@ -590,6 +590,93 @@ TEST_F(ModelJobs, ShardsOfADirectionScanMergedEqualOneRun) {
   EXPECT_EQ(a->complete, 1);
 }
 
+// [analysis] direction on a restricted scan: each point's d'Hd / d'd and f + g'd + d'Hd / 2 for P-dimensional
+// probe directions, from exact Hessian-vector products, with only the 2 x 2 restricted Hessian formed. Checked
+// against an independent long-double computation along d: fourth-order differences of the specification's loss,
+// (-L(+2h) + 16 L(+h) - 30 L(0) + 16 L(-h) - L(-2h)) / 12h^2 for d'Hd and (-L(+2h) + 8 L(+h) - 8 L(-h) + L(-2h)) / 12h
+// for g'd, h = 1e-3 |d|^-1: truncation ~h^4 (1e-12 of the derivatives' scale), rounding ~1e-19 / h^2 = 1e-13, so
+// 1e-8 of |d'd| + |d'Hd| is a wide margin that still catches a wrong sign, factor or direction. Shards merged
+// equal one run on the new datasets too.
+TEST_F(ModelJobs, ProbeDirectionsGiveCurvatureAndTaylorPredictionWithoutTheFullHessian) {
+  const std::vector<double> probes = random_vector(2 * kParameters, -1, 1, 11);
+  write_npy(path("probes.npy"), probes, {2, kParameters});
+  const std::vector<double> third = random_vector(kParameters, -0.5, 0.5, 12);
+  std::string inline_direction;
+  for (double v : third)
+    inline_direction += (inline_direction.empty() ? "" : ",") + csv_text({v}, 1).substr(0, csv_text({v}, 1).size() - 1);
+  const std::string job =
+      write("job.toml", replaced(scan_job("[3, 3]", "seed = 4\n", "probe.h5", 4), "gradient = true\n",
+                                 "gradient = true\ndirection = [\"probes.npy\", \"" + inline_direction + "\"]\n"));
+  const CliRun r = run_hessa("run " + job + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(test::read_doubles(path("probe.h5"), "hessian").has_value()) << "no Hessian is stored";
+  const DoubleArray curvature = doubles("probe.h5", "direction_curvature");
+  const DoubleArray taylor = doubles("probe.h5", "direction_taylor");
+  ASSERT_EQ(curvature.shape, (std::vector<hsize_t>{9, 3}));
+  ASSERT_EQ(taylor.shape, (std::vector<hsize_t>{9, 3}));
+  const DoubleArray points = doubles("probe.h5", "points");
+  const DoubleArray scan = doubles("probe.h5", "scan/directions");
+  const DoubleArray f = doubles("probe.h5", "f");
+  std::vector<double> all = probes;
+  all.insert(all.end(), third.begin(), third.end());
+  for (std::size_t p = 0; p < 9; ++p) {
+    const std::vector<Real> theta = along(centre_, scan.values, &points.values[p * 2], 2);
+    for (std::size_t k = 0; k < 3; ++k) {
+      const double* d = all.data() + k * kParameters;
+      Real dd = 0;
+      for (std::size_t i = 0; i < kParameters; ++i) dd += Real(d[i]) * Real(d[i]);
+      const Real h = 1e-3L / std::sqrt(dd);
+      const auto loss = [&](Real t) {
+        std::vector<Real> x = theta;
+        for (std::size_t i = 0; i < kParameters; ++i) x[i] += t * Real(d[i]);
+        return test::reference_loss(model_, x, nullptr);
+      };
+      const Real l0 = loss(0), lp = loss(h), lm = loss(-h), lp2 = loss(2 * h), lm2 = loss(-2 * h);
+      const Real dHd = (-lp2 + 16 * lp - 30 * l0 + 16 * lm - lm2) / (12 * h * h);
+      const Real gd = (-lp2 + 8 * lp - 8 * lm + lm2) / (12 * h);
+      const double scale = double(dd + std::fabs(dHd));
+      EXPECT_NEAR(curvature.values[p * 3 + k] * double(dd), double(dHd), 1e-8 * scale) << "point " << p << ", d" << k;
+      EXPECT_NEAR(taylor.values[p * 3 + k], double(Real(f.values[p]) + gd + dHd / 2),
+                  1e-8 * (scale + std::fabs(double(gd))))
+          << "point " << p << ", d" << k;
+    }
+  }
+  const nlohmann::json s = settings("probe.h5");
+  EXPECT_EQ(s["analysis"]["direction"]["count"], 3);
+  EXPECT_EQ(s["analysis"]["direction"]["specs"][0], "probes.npy");
+
+  for (int k = 1; k <= 2; ++k) {
+    const CliRun shard = run_hessa("run " + job + " --quiet --shard " + std::to_string(k) + "/2");
+    ASSERT_EQ(shard.exit_code, 0) << shard.output;
+  }
+  const CliRun merged = run_hessa("merge " + path("probe.shard-1-of-2.h5") + " " + path("probe.shard-2-of-2.h5") +
+                                  " -o " + path("merged.h5"));
+  ASSERT_EQ(merged.exit_code, 0) << merged.output;
+  std::vector<std::string> names = test::per_point_datasets(false);
+  names.insert(names.end(), {"direction_curvature", "direction_taylor"});
+  const auto a = test::read_file(path("merged.h5"), names);
+  const auto b = test::read_file(path("probe.h5"), names);
+  ASSERT_TRUE(a && b);
+  test::expect_same_per_point_data(*a, *b, names);
+}
+
+// Bad [analysis] direction values exit 2 naming the key and what was expected.
+TEST_F(ModelJobs, BadProbeDirectionsExitWith2NamingTheKey) {
+  const std::string base = scan_job("[3, 3]", "", "bad.h5", 4);
+  for (const auto& [value, expected] :
+       std::vector<std::pair<std::string, std::string>>{{"\"1,2,3\"", "expected n = 17 numbers, found 3"},
+                                                        {"[]", "expected a direction or a list of them"},
+                                                        {"[1.0]", "expected a string"},
+                                                        {"\"missing.npy\"", "no such file: \"missing.npy\""},
+                                                        {"\"" + std::string(5000, 'x') + "\"", "no such file"}}) {
+    const CliRun r = run_hessa("run " + write("bad.toml", replaced(base, "gradient = true\n",
+                                                                   "gradient = true\ndirection = " + value + "\n")));
+    EXPECT_EQ(r.exit_code, 2) << value << ": " << r.output;
+    EXPECT_NE(r.output.find("analysis.direction"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace hessa
 

@@ -49,7 +49,8 @@ void lapack_eigensolve(int n, std::size_t count, const double* H, const PointSta
                        int* info);
 
 // OpenBLAS's own threads inside our OpenMP loops made dsyevd 20x slower at n = 32: BLAS calls made from
-// OpenMP threads (LAPACK here, dgemm in model_loss.cpp) run single-threaded. Idempotent.
+// OpenMP threads (LAPACK here, dgemm in model_loss.cpp) run single-threaded, and its idle pool is stopped.
+// Idempotent; the CPU backend calls it when it is made.
 void use_single_threaded_blas();
 
 // --- Objectives evaluated at materialized points (model losses, affine subspaces): objective_stencil.cpp ---
@@ -130,6 +131,16 @@ void mlp_loss_hvp(const MlpModel& model, const double* theta, const double* dire
 // only: the products are exact). loss and gradient may be nullptr.
 void mlp_full_hessian(const MlpModel& model, const double* theta, double* loss, double* gradient, double* H,
                       std::vector<double>& scratch, double* asymmetry = nullptr);
+
+// --- hessian_vector.cpp ---
+
+// Backend::hessian_vector_products for both backends (on the host): exact H d_k at `count` points of the
+// objective's own coordinates (its subspace, if any, is not applied), models by mlp_loss_hvp, expressions by
+// forward-over-reverse on the tape (InputError when the expression has none). f: count; g: count x N;
+// hv: count x r x N.
+void objective_hessian_vector_products(const Objective& objective, const double* points, std::size_t count,
+                                       const double* directions, std::size_t directions_stride, int r, double* f,
+                                       double* g, double* hv);
 
 // --- model_stencil.cpp ---
 

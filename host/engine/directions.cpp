@@ -1,5 +1,6 @@
 #include "engine/directions.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -85,6 +86,38 @@ void add_direction_columns(const Directions& d, ChunkResult& result) {
           n, d.values.data() + std::size_t(k) * n, result.gradient.data() + p * n, result.hessian.data() + p * nn);
       result.extra_columns[std::size_t(k)][p] = t.curvature;
       result.extra_columns[std::size_t(m) + std::size_t(k)][p] = detail::quadratic_prediction(result.points[p].f, t);
+    }
+  }
+}
+
+void add_direction_columns_by_hvp(const Directions& d, Backend& backend, const Objective& objective,
+                                  const double* points, ChunkResult& result) {
+  constexpr std::size_t kBlockBytes = std::size_t(64) << 20;
+  const int m = d.count();
+  const int n = d.n;
+  const std::size_t rn = std::size_t(m) * std::size_t(n);
+  const std::size_t block = std::clamp<std::size_t>(kBlockBytes / (sizeof(double) * (rn + std::size_t(n) + 1)), 1,
+                                                    std::max<std::size_t>(result.count, 1));
+  result.extra_columns.assign(2 * std::size_t(m), std::vector<double>(result.count));
+  std::vector<double> f(block), g(block * std::size_t(n)), hv(block * rn);
+  for (std::size_t first = 0; first < result.count; first += block) {
+    const std::size_t count = std::min(block, result.count - first);
+    backend.hessian_vector_products(objective, points + first * std::size_t(n), count, d.values.data(), 0, m,
+                                    f.data(), g.data(), hv.data());
+    for (std::size_t q = 0; q < count; ++q) {
+      const std::size_t p = first + q;
+      for (int k = 0; k < m; ++k) {
+        double curvature = std::nan(""), taylor = std::nan("");
+        if (result.points[p].status == PointStatus::Ok) {
+          const detail::DirectionalTerms t = detail::directional_terms_from_hv(
+              n, d.values.data() + std::size_t(k) * std::size_t(n), g.data() + q * std::size_t(n),
+              hv.data() + q * rn + std::size_t(k) * std::size_t(n));
+          curvature = t.curvature;
+          taylor = detail::quadratic_prediction(result.points[p].f, t);
+        }
+        result.extra_columns[std::size_t(k)][p] = curvature;
+        result.extra_columns[std::size_t(m) + std::size_t(k)][p] = taylor;
+      }
     }
   }
 }

@@ -63,7 +63,7 @@ const std::map<std::string, FieldAccess>& field_table() {
   return table;
 }
 
-enum class Source { Points, Field, Gradient, Hessian, Eigenvalues, Eigenvectors };
+enum class Source { Points, Field, Gradient, Hessian, Eigenvalues, Eigenvectors, DirectionCurvature, DirectionTaylor };
 
 struct DatasetSpec {
   std::string name;  // without the leading '/'
@@ -102,6 +102,11 @@ std::vector<DatasetSpec> dataset_specs(const StoreLayout& layout) {
   if (layout.hessian) specs.push_back({"hessian", Source::Hessian, Kind::Real, {n, n}});
   if (layout.eigenvalues) specs.push_back({"eigenvalues", Source::Eigenvalues, Kind::Real, {n}});
   if (layout.eigenvectors) specs.push_back({"eigenvectors", Source::Eigenvectors, Kind::Real, {n, n}});
+  if (layout.directions > 0) {
+    const auto m = hsize_t(layout.directions);
+    specs.push_back({"direction_curvature", Source::DirectionCurvature, Kind::Real, {m}});
+    specs.push_back({"direction_taylor", Source::DirectionTaylor, Kind::Real, {m}});
+  }
   return specs;
 }
 
@@ -117,6 +122,18 @@ std::vector<unsigned char> pack(const DatasetSpec& spec, const double* points, c
     case Source::Hessian: copy_doubles(r.hessian.data()); break;
     case Source::Eigenvalues: copy_doubles(r.eigenvalues.data()); break;
     case Source::Eigenvectors: copy_doubles(r.eigenvectors.data()); break;
+    case Source::DirectionCurvature:
+    case Source::DirectionTaylor: {
+      // B x m, row-major, from the m + m extra columns (curvatures first).
+      const std::size_t m = spec.values_per_row();
+      const std::size_t offset = spec.source == Source::DirectionTaylor ? m : 0;
+      if (r.extra_columns.size() != 2 * m) throw std::logic_error("hdf5 store: the direction columns are missing");
+      for (std::size_t p = 0; p < count; ++p) {
+        for (std::size_t k = 0; k < m; ++k)
+          std::memcpy(bytes.data() + (p * m + k) * 8, &r.extra_columns[offset + k][p], 8);
+      }
+      break;
+    }
     case Source::Field:
       for (std::size_t p = 0; p < count; ++p) {
         const PointAnalysis& a = r.points[p];
@@ -262,6 +279,11 @@ void write_dataset_attributes(const std::string& path, const DatasetSpec& spec, 
     hdf5::write_string_array_attribute(path, ds, "meaning", {"1: the step raised f, 0: it did not, -1: no step"});
   } else if (spec.name == "morse_index") {
     hdf5::write_string_array_attribute(path, ds, "meaning", {"number of negative eigenvalues, -1 when unknown"});
+  } else if (spec.name == "direction_curvature") {
+    hdf5::write_string_array_attribute(
+        path, ds, "meaning", {"[p, k]: d_k'H d_k / d_k'd_k at point p, d_k the job's kth [analysis] direction"});
+  } else if (spec.name == "direction_taylor") {
+    hdf5::write_string_array_attribute(path, ds, "meaning", {"[p, k]: f + g'd_k + d_k'H d_k / 2 at point p"});
   }
 }
 
@@ -376,6 +398,16 @@ std::unique_ptr<ResultStore> ResultStore::open(const std::string& path, bool wri
     layout.coordinates = int(dims[1]);
   }
   if (hdf5::has_link(path, file, "scan")) read_scan(path, file, file_size, layout);
+  if (hdf5::has_link(path, file, "direction_curvature")) {
+    const Handle ds(read_call(path, "open /direction_curvature",
+                              [&] { return H5Dopen2(file, "direction_curvature", H5P_DEFAULT); }),
+                    H5Dclose);
+    const std::vector<hsize_t> dims = store::dataset_dims(path, ds.get(), "direction_curvature", 2);
+    if (dims.size() != 2 || dims[1] < 1 || dims[1] > (1u << 20)) {
+      throw InputError(path, 0, 0, "damaged: /direction_curvature is not B x m");
+    }
+    layout.directions = int(dims[1]);
+  }
   if (layout.chunk_points == 0 || layout.total_points == 0 || layout.n <= 0 || layout.coordinates <= 0) {
     throw InputError(path, 0, 0, "damaged: impossible sizes (chunk_points, points or dimension 0)");
   }

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -117,8 +118,8 @@ void read_points(const TableReader& t, JobSpec& job) {
 }
 
 void read_analysis(const TableReader& t, AnalysisOptions& o) {
-  t.allow_only(
-      {"stencil", "step", "gtol", "eig_tol", "eig_rtol", "lr", "eigenvalues", "eigenvectors", "gradient", "hessian"});
+  t.allow_only({"stencil", "step", "gtol", "eig_tol", "eig_rtol", "lr", "eigenvalues", "eigenvectors", "gradient",
+                "hessian", "direction"});
   if (t.has("stencil")) {
     const std::string name = t.string("stencil");
     try {
@@ -139,6 +140,46 @@ void read_analysis(const TableReader& t, AnalysisOptions& o) {
   if (t.has("gradient")) o.keep_gradient = t.boolean("gradient");
   if (t.has("hessian")) o.keep_hessian = t.boolean("hessian");
   o.keep_eigenvalues = o.keep_eigenvalues || o.eigenvectors;  // vectors are meaningless without values
+}
+
+// [analysis] direction = "file.npy" | "1,0,..." | [ ...those... ]: files resolved against the job's directory,
+// read (and checked) now, n = the function's own coordinates (a model's P, also in a direction scan).
+void read_probe_directions(const TableReader& t, JobSpec& job) {
+  const toml::node& node = *t.node("direction");
+  std::vector<const toml::node*> items;
+  if (const toml::array* array = node.as_array()) {
+    for (const toml::node& item : *array) items.push_back(&item);
+  } else {
+    items.push_back(&node);
+  }
+  if (items.empty()) t.fail(node.source(), "direction", "expected a direction or a list of them, found []");
+  std::vector<std::string> resolved;
+  for (const toml::node* item : items) {
+    const std::optional<std::string> spec = item->value<std::string>();
+    if (!spec) {
+      t.fail(item->source(), "direction",
+             "expected a string: n comma-separated numbers (\"1,0,-1\") or a .csv / .npy file of directions");
+    }
+    job.direction_specs.push_back(*spec);
+    const bool numbers = !spec->empty() && spec->find_first_not_of("0123456789+-.eE, \t") == std::string::npos;
+    if (numbers) {
+      resolved.push_back(*spec);
+      continue;
+    }
+    const std::string as_file = resolve_path(job.job_path, *spec);
+    std::error_code ec;  // (a name too long for the file system is just not a file)
+    if (!fs::is_regular_file(as_file, ec)) {
+      t.fail(
+          item->source(), "direction",
+          "no such file: \"" + *spec + "\" (expected n comma-separated numbers or a .csv / .npy file of directions)");
+    }
+    resolved.push_back(as_file);
+  }
+  try {
+    job.probe_directions = read_directions(resolved, job.function_n);
+  } catch (const InputError& e) {
+    t.fail(node.source(), "direction", e.message());
+  }
 }
 
 // Flattens JSON objects to "a.b.c" -> value.
@@ -214,6 +255,11 @@ nlohmann::json JobSpec::settings() const {
                    {"eigenvectors", options.eigenvectors},
                    {"gradient", options.keep_gradient},
                    {"hessian", options.keep_hessian}};
+  if (probe_directions.count() > 0) {
+    s["analysis"]["direction"] = {{"count", probe_directions.count()},
+                                  {"specs", direction_specs},
+                                  {"fnv1a64", fingerprint(probe_directions.values)}};
+  }
   s["output"] = {{"path", output_path}, {"chunk", chunk_points}};
   s["run"] = {{"backend", backend}, {"threads", threads > 0 ? nlohmann::json(threads) : nlohmann::json("default")}};
   return s;
@@ -253,7 +299,9 @@ JobSpec read_job(const std::string& job_path) {
   if (!job.model) check_function_dimension(job.function, job.function_n, job_path, job.function_line, counted);
 
   if (top.has("analysis")) {
-    read_analysis(TableReader(job_path, top.table("analysis"), "analysis"), job.options);
+    const TableReader analysis(job_path, top.table("analysis"), "analysis");
+    read_analysis(analysis, job.options);
+    if (analysis.has("direction")) read_probe_directions(analysis, job);
   } else {
     job.options.step_scale = default_step_scale(job.options.stencil);
   }
@@ -316,7 +364,8 @@ std::vector<std::string> result_setting_differences(const nlohmann::json& a, con
   fb["output.chunk"] = chunk(b);
   // Files may move; their content (the *_fnv1a64 fingerprints) is what must match.
   const auto is_path = [](const std::string& key) {
-    return key == "points.file" || (key.size() > 5 && key.compare(key.size() - 5, 5, "_file") == 0);
+    return key == "points.file" || key == "analysis.direction.specs" ||
+           (key.size() > 5 && key.compare(key.size() - 5, 5, "_file") == 0);
   };
   for (auto* m : {&fa, &fb}) {
     for (auto it = m->begin(); it != m->end();) it = is_path(it->first) ? m->erase(it) : std::next(it);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/directions.hpp"
 #include "engine/function_spec.hpp"
 #include "hessa/analysis_options.hpp"
 #include "hessa/model.hpp"
@@ -56,6 +57,12 @@ struct JobSpec {
   int analysis_n() const { return directions_scan && restricted_hessian ? n : function_n; }
 
   AnalysisOptions options;
+  // [analysis] direction: curvature probes d (the function's own coordinates) whose d'Hd / d'd and quadratic
+  // prediction each point gets (datasets /direction_curvature and /direction_taylor), from exact Hessian-vector
+  // products: a model scan gets them without its P x P Hessian being formed or stored.
+  std::vector<std::string> direction_specs;  // as written (inline numbers or a file path)
+  Directions probe_directions;
+
   std::string output_path;  // resolved against the job's directory
   std::size_t chunk_points = 4096;
   std::string backend = "auto";

@@ -61,6 +61,11 @@ void append(ChunkResult& whole, const ChunkResult& part) {
   whole.hessian.insert(whole.hessian.end(), part.hessian.begin(), part.hessian.end());
   whole.eigenvalues.insert(whole.eigenvalues.end(), part.eigenvalues.begin(), part.eigenvalues.end());
   whole.eigenvectors.insert(whole.eigenvectors.end(), part.eigenvectors.begin(), part.eigenvectors.end());
+  whole.extra_columns.resize(part.extra_columns.size());
+  for (std::size_t k = 0; k < part.extra_columns.size(); ++k) {
+    whole.extra_columns[k].insert(whole.extra_columns[k].end(), part.extra_columns[k].begin(),
+                                  part.extra_columns[k].end());
+  }
 }
 
 void compile_function(const JobSpec& job, CompiledFunction& f) {
@@ -164,6 +169,7 @@ PreparedRun prepare_run(const JobRunRequest& args, ChunkTeam& team, const Notice
   layout.hessian = job.options.keep_hessian;
   layout.eigenvalues = job.options.keep_eigenvalues;
   layout.eigenvectors = job.options.eigenvectors;
+  layout.directions = job.probe_directions.count();
   layout.settings_json = dump_json(settings);
   layout.shard = args.shard.empty() ? "" : std::to_string(shard.k) + "/" + std::to_string(shard.n);
 
@@ -271,7 +277,12 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
           if (report_progress) report_progress(points_written, points_pending);
         });
     const Objective objective = run.objective();
-    std::vector<double> points, mapped;
+    // The probe directions' columns come from exact Hessian-vector products of the function itself (no subspace),
+    // at the points in its own coordinates.
+    Objective inner = objective;
+    inner.subspace = nullptr;
+    const bool probes = job.probe_directions.count() > 0;
+    std::vector<double> points, mapped, probe_points;
     ChunkResult whole, part;
     for (std::size_t c : my_chunks) {
       throw_if_stop_requested();  // between chunks: the store keeps every chunk finished so far
@@ -287,6 +298,18 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
       for (std::size_t p = 0; p < count; p += capacity) {
         const std::size_t m = std::min(capacity, count - p);
         backend.analyze(objective, job.options, analyzed + p * std::size_t(analysis_n), m, part);
+        if (probes) {
+          const double* at = analyzed + p * std::size_t(analysis_n);
+          if (job.directions_scan && !map_points) {  // a restricted scan: its points are (alpha, beta, ...)
+            probe_points.resize(m * std::size_t(job.function_n));
+            for (std::size_t q = 0; q < m; ++q) {
+              job.subspace.map(points.data() + (p + q) * std::size_t(job.n),
+                               probe_points.data() + q * std::size_t(job.function_n));
+            }
+            at = probe_points.data();
+          }
+          add_direction_columns_by_hvp(job.probe_directions, backend, inner, at, part);
+        }
         append(whole, part);
       }
       add_to_summary(summary, whole);

@@ -31,8 +31,8 @@ constexpr int kPayloadTag = 72;
 constexpr std::size_t kPieceBytes = std::size_t(1) << 30;  // below INT_MAX bytes per message
 
 // chunk, count, n, gradient, hessian, eigenvalues, eigenvectors (element
-// counts), payload bytes.
-using Header = std::array<std::uint64_t, 8>;
+// counts), payload bytes, extra columns (each of count values, after the eigenvectors).
+using Header = std::array<std::uint64_t, 9>;
 
 void append_bytes(std::vector<unsigned char>& out, const void* data, std::size_t bytes) {
   const auto* p = static_cast<const unsigned char*>(data);
@@ -146,6 +146,8 @@ class MpiTeam final : public ChunkTeam {
     append_bytes(send_buffer_, result.points.data(), result.points.size() * sizeof(PointAnalysis));
     for (const std::vector<double>* v : {&result.gradient, &result.hessian, &result.eigenvalues, &result.eigenvectors})
       append_bytes(send_buffer_, v->data(), v->size() * sizeof(double));
+    for (const std::vector<double>& column : result.extra_columns)
+      append_bytes(send_buffer_, column.data(), column.size() * sizeof(double));
     header_ = {chunk,
                result.count,
                std::uint64_t(result.n),
@@ -153,7 +155,8 @@ class MpiTeam final : public ChunkTeam {
                result.hessian.size(),
                result.eigenvalues.size(),
                result.eigenvectors.size(),
-               send_buffer_.size()};
+               send_buffer_.size(),
+               result.extra_columns.size()};
     requests_.emplace_back();
     MPI_Isend(header_.data(), int(header_.size()), MPI_UINT64_T, 0, kHeaderTag, MPI_COMM_WORLD, &requests_.back());
     for (std::size_t at = 0; at < send_buffer_.size(); at += kPieceBytes) {
@@ -237,6 +240,8 @@ class MpiTeam final : public ChunkTeam {
     in.take(received_result_.hessian, header[4]);
     in.take(received_result_.eigenvalues, header[5]);
     in.take(received_result_.eigenvectors, header[6]);
+    received_result_.extra_columns.resize(header[8]);
+    for (std::vector<double>& column : received_result_.extra_columns) in.take(column, count);
     if (!in.at_end()) throw std::runtime_error("MPI chunk message from rank " + std::to_string(source) + " too long");
     write_(header[0], received_points_.data(), received_result_);
     ++received_;

@@ -83,6 +83,15 @@ class Backend {
   // waits for the chunk's work to finish: `out` is complete when this returns.
   virtual void finish_chunk() = 0;
 
+  // Exact Hessian-vector products, never forming H: at `count` points (row-major, count x N, N the objective's
+  // inner_dimension(): its own coordinates, a subspace is not applied) and for r directions per point (r x N at
+  // directions + p * directions_stride: stride 0 shares one set, r * N gives each point its own, as Lanczos
+  // needs), f (count), g (count x N) and H d_k (count x r x N). Model losses by the R-operator, expressions by
+  // forward-over-reverse on their tape; InputError for an expression without one. Independent of any chunk.
+  virtual void hessian_vector_products(const Objective& f, const double* points, std::size_t count,
+                                       const double* directions, std::size_t directions_stride, int r, double* fx,
+                                       double* g, double* hv) = 0;
+
   // The Jacobians of a chunk, as jacobians() describes, once it has checked the functions, resized `out` and
   // found count >= 1: f, J, the error estimates and the statuses in `out` when this returns.
   virtual void evaluate_jacobians(const std::vector<CompiledFunction>& functions, JacobianMode mode, double step_scale,

@@ -27,6 +27,9 @@ struct StoreLayout {
   bool hessian = false;       // /hessian     B x n x n
   bool eigenvalues = false;   // /eigenvalues B x n (ascending)
   bool eigenvectors = false;  // /eigenvectors B x n x n: [p, k, :] is eigenvector k
+  // Probe directions ([analysis] direction): /direction_curvature and /direction_taylor, B x m (d_k'Hd_k / d_k'd_k
+  // and f + g'd_k + d_k'Hd_k / 2; ChunkResult::extra_columns k and m + k).
+  int directions = 0;
   std::string settings_json;  // the job's resolved settings
   std::string shard;          // "" for a whole job, else "K/N"
 

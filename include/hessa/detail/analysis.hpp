@@ -132,6 +132,16 @@ HESSA_HD inline DirectionalTerms directional_terms(int n, const double* d, const
   }
   return {gd, dHd, dHd / dd};
 }
+// The same terms from a Hessian-vector product hv = H d (formed without H).
+HESSA_HD inline DirectionalTerms directional_terms_from_hv(int n, const double* d, const double* g, const double* hv) {
+  double dd = 0.0, gd = 0.0, dHd = 0.0;
+  for (int c = 0; c < n; ++c) {
+    dHd += d[c] * hv[c];
+    gd += g[c] * d[c];
+    dd += d[c] * d[c];
+  }
+  return {gd, dHd, dHd / dd};
+}
 // The quadratic model's f(x + d): f + g'd + d'Hd / 2 (the second-order Taylor prediction of the step d).
 HESSA_HD inline double quadratic_prediction(double f, const DirectionalTerms& t) { return f + t.gd + 0.5 * t.dHd; }
 
