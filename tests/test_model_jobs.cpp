@@ -5,6 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -14,6 +18,7 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli_support.hpp"
@@ -677,11 +682,131 @@ TEST_F(ModelJobs, BadProbeDirectionsExitWith2NamingTheKey) {
   }
 }
 
+// hessian = "lanczos" on a direction scan: each mapped point's extremes of the full P x P Hessian by Lanczos over
+// HVPs equal those of hessian = "full" (the central stencil's formed Hessian, dense eigenvalues) to the stencil's
+// accuracy: FD Hessians are good to ~1e-7 of the spectrum's scale here, so 1e-5; the lowest / highest Ritz values
+// are /lambda_min and /lambda_max; residuals are within the tolerance; the class is the same at every point.
+TEST_F(ModelJobs, LanczosScanGivesTheFullHessiansExtremesWithoutFormingIt) {
+  const std::string lanczos_job =
+      replaced(replaced(scan_job("[3, 3]", "hessian = \"lanczos\"\n", "lz.h5", 4), "eigenvalues = true\n", ""),
+               "[output]\n", "[lanczos]\nk = 2\ntol = 1e-10\ntrace_probes = 30\n[output]\n");
+  const CliRun r = run_hessa("run " + write("lz.toml", lanczos_job));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("Lanczos over exact Hessian-vector products"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("per point in flight"), std::string::npos) << r.output;
+  const CliRun full =
+      run_hessa("run " + write("full.toml", scan_job("[3, 3]", "hessian = \"full\"\n", "full.h5", 4)) + " --quiet");
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  const DoubleArray w = doubles("full.h5", "eigenvalues");
+  const DoubleArray lo = doubles("lz.h5", "lanczos_lowest"), hi = doubles("lz.h5", "lanczos_highest");
+  ASSERT_EQ(lo.shape, (std::vector<hsize_t>{9, 2}));
+  ASSERT_EQ(hi.shape, (std::vector<hsize_t>{9, 2}));
+  const DoubleArray lambda_min = doubles("lz.h5", "lambda_min"), lambda_max = doubles("lz.h5", "lambda_max");
+  const DoubleArray residual = doubles("lz.h5", "lanczos_residual_highest");
+  const DoubleArray converged = doubles("lz.h5", "lanczos_converged");
+  const DoubleArray diverge = doubles("lz.h5", "lr_diverge");
+  const DoubleArray trace = doubles("lz.h5", "trace"), trace_se = doubles("lz.h5", "trace_se");
+  ASSERT_EQ(trace.shape, (std::vector<hsize_t>{9}));
+  const DoubleArray lz_class = doubles("lz.h5", "class"), full_class = doubles("full.h5", "class");  // (as doubles)
+  for (std::size_t p = 0; p < 9; ++p) {
+    const double* wp = w.values.data() + p * kParameters;
+    const double scale = std::max(std::fabs(wp[0]), std::fabs(wp[kParameters - 1]));
+    EXPECT_NEAR(lo.values[p * 2], wp[0], 1e-5 * scale) << "point " << p;
+    EXPECT_NEAR(lo.values[p * 2 + 1], wp[1], 1e-5 * scale) << "point " << p;
+    EXPECT_NEAR(hi.values[p * 2], wp[kParameters - 2], 1e-5 * scale) << "point " << p;
+    EXPECT_NEAR(hi.values[p * 2 + 1], wp[kParameters - 1], 1e-5 * scale) << "point " << p;
+    EXPECT_EQ(lambda_min.values[p], lo.values[p * 2]);
+    EXPECT_EQ(lambda_max.values[p], hi.values[p * 2 + 1]);
+    EXPECT_LE(residual.values[p * 2 + 1], 1e-10 * scale);
+    EXPECT_EQ(converged.values[p], 1.0);
+    EXPECT_EQ(diverge.values[p], hi.values[p * 2 + 1] > 0 ? 2.0 / hi.values[p * 2 + 1] : diverge.values[p]);
+    double exact_trace = 0.0;
+    for (std::size_t i = 0; i < kParameters; ++i) exact_trace += wp[i];
+    EXPECT_LE(std::fabs(trace.values[p] - exact_trace), 4.0 * trace_se.values[p] + 1e-5 * scale) << "point " << p;
+    EXPECT_EQ(lz_class.values[p], full_class.values[p]) << "point " << p;
+  }
+  EXPECT_EQ(doubles("lz.h5", "morse_index").values, std::vector<double>(9, -1.0)) << "unknown from the ends alone";
+  const nlohmann::json s = settings("lz.h5");
+  EXPECT_EQ(s["points"]["hessian"], "lanczos");
+  EXPECT_EQ(s["analysis"]["lanczos"]["k"], 2);
+  EXPECT_EQ(s["analysis"]["lanczos"]["trace_probes"], 30);
+}
+
+// Bad Lanczos settings exit 2 with the key and its line.
+TEST_F(ModelJobs, BadLanczosOptionsExitWith2NamingTheKey) {
+  const std::string base =
+      replaced(scan_job("[3, 3]", "hessian = \"lanczos\"\n", "bad.h5", 4), "eigenvalues = true\n", "");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {replaced(base, "[output]\n", "[lanczos]\nk = 0\n[output]\n"), "lanczos.k: must be between 1 and 1000"},
+      {replaced(base, "[output]\n", "[lanczos]\ntol = 2.0\n[output]\n"), "lanczos.tol: must be in (0, 1)"},
+      {replaced(base, "[output]\n", "[lanczos]\nsteps = \"many\"\n[output]\n"), "lanczos.steps"},
+      {replaced(base, "[output]\n", "[lanczos]\nwarm = true\n[output]\n"), "lanczos.warm: unknown key"},
+      {replaced(base, "gradient = true\n", "gradient = true\neigenvalues = true\n"),
+       "analysis.eigenvalues: not available"},
+      {replaced(scan_job("[3, 3]", "", "bad.h5", 4), "[output]\n", "[lanczos]\nk = 2\n[output]\n"),
+       "needs [points] hessian = \"lanczos\""},
+  };
+  for (const auto& [job, expected] : cases) {
+    const CliRun r = run_hessa("run " + write("bad.toml", job));
+    EXPECT_EQ(r.exit_code, 2) << expected << ": " << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("bad.toml:"), std::string::npos) << "the file and line: " << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace hessa
 
 namespace hessa {
 namespace {
+
+// A Lanczos scan of the bundled network (P = 337) killed with SIGKILL after a few chunks and resumed equals an
+// uninterrupted run bit for bit, the Lanczos datasets included (start vectors and probes are seeded by the point's
+// index, so a point's answer does not depend on which run or chunk computed it).
+TEST_F(ModelJobs, KilledLanczosScanResumedEqualsAnUninterruptedRunBitForBit) {
+  const std::string examples = std::string(HESSA_SOURCE_DIR) + "/examples/";
+  const auto job_text = [&](const std::string& out) {
+    return "[function]\nmodel = \"mlp\"\nlayers = [2, 16, 16, 1]\nactivation = \"tanh\"\nloss = \"logistic\"\n"
+           "data = \"" +
+           examples + "mlp_moons/moons.csv\"\nparameters = \"" + examples +
+           "mlp_moons/params.npy\"\n"
+           "[points]\nkind = \"directions\"\nlower = [-1.0, -1.0]\nupper = [1.0, 1.0]\ncounts = [31, 31]\n"
+           "directions = \"filter\"\nseed = 1\nhessian = \"lanczos\"\n"
+           "[lanczos]\nk = 2\ntrace_probes = 40\n[output]\npath = \"" +
+           out + "\"\nchunk = 8\n[run]\nbackend = \"cpu\"\n";
+  };
+  const std::string job = write("killed.toml", job_text("killed.h5"));
+  const std::string out = path("killed.h5");
+  const pid_t child = test::spawn_hessa({"run", job, "--quiet"});
+  ASSERT_GE(child, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(out)) {
+      if (const auto f = test::read_file(out, {}); f && test::count_done(*f) >= 3) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed: make the job bigger";
+  std::vector<std::string> names = test::per_point_datasets(false);
+  names.insert(names.end(), {"lanczos_lowest", "lanczos_highest", "lanczos_residual_lowest", "lanczos_residual_highest",
+                             "lanczos_steps", "lanczos_converged", "abs_ratio", "lr_diverge", "trace", "trace_se"});
+  const auto killed = test::read_file(out, names);
+  ASSERT_TRUE(killed.has_value()) << "the killed run left an unreadable file";
+  EXPECT_LT(test::count_done(*killed), killed->done().size()) << "killed after the last chunk";
+  EXPECT_EQ(killed->complete, 0);
+  const CliRun resumed = run_hessa("run " + job + " --resume --quiet");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  const CliRun whole = run_hessa("run " + write("whole.toml", job_text("whole.h5")) + " --quiet");
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  const auto a = test::read_file(out, names);
+  const auto b = test::read_file(path("whole.h5"), names);
+  ASSERT_TRUE(a && b);
+  test::expect_same_per_point_data(*a, *b, names);
+  EXPECT_EQ(a->complete, 1);
+}
 
 // The README's example (scripts/demo mlp): examples/mlp_moons_scan.toml as shipped, on an 11 x 11 grid into this
 // test's folder. Its f at the centre is the bundled network's loss on the bundled data (an independent long-double

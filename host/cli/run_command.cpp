@@ -39,7 +39,10 @@ void print_job_summary(const jobs::JobRunOutcome& run) {
             << (run.directions_scan ? ", " + std::to_string(run.analysis_n) + "x" + std::to_string(run.analysis_n) +
                                           " Hessian of a " + std::to_string(run.scan_dimension) + "-direction scan"
                                     : std::string())
-            << "), " << stencil_name(run.stencil) << " stencil, " << run.backend_name;
+            << "), "
+            << (run.lanczos ? std::string("Lanczos over exact Hessian-vector products")
+                            : std::string(stencil_name(run.stencil)) + " stencil")
+            << ", " << run.backend_name;
   if (!run.team.empty()) std::cout << ", " << run.team;
   std::cout << '\n';
   std::cout << "  chunks: " << summary.chunks << " computed, " << run.chunks_done_before << " already done";

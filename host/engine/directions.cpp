@@ -98,7 +98,8 @@ void add_direction_columns_by_hvp(const Directions& d, Backend& backend, const O
   const std::size_t rn = std::size_t(m) * std::size_t(n);
   const std::size_t block = std::clamp<std::size_t>(kBlockBytes / (sizeof(double) * (rn + std::size_t(n) + 1)), 1,
                                                     std::max<std::size_t>(result.count, 1));
-  result.extra_columns.assign(2 * std::size_t(m), std::vector<double>(result.count));
+  const std::size_t first_column = result.extra_columns.size();  // appended after any columns already there
+  result.extra_columns.resize(first_column + 2 * std::size_t(m), std::vector<double>(result.count));
   std::vector<double> f(block), g(block * std::size_t(n)), hv(block * rn);
   for (std::size_t first = 0; first < result.count; first += block) {
     const std::size_t count = std::min(block, result.count - first);
@@ -115,8 +116,8 @@ void add_direction_columns_by_hvp(const Directions& d, Backend& backend, const O
           curvature = t.curvature;
           taylor = detail::quadratic_prediction(result.points[p].f, t);
         }
-        result.extra_columns[std::size_t(k)][p] = curvature;
-        result.extra_columns[std::size_t(m) + std::size_t(k)][p] = taylor;
+        result.extra_columns[first_column + std::size_t(k)][p] = curvature;
+        result.extra_columns[first_column + std::size_t(m) + std::size_t(k)][p] = taylor;
       }
     }
   }

@@ -63,7 +63,7 @@ const std::map<std::string, FieldAccess>& field_table() {
   return table;
 }
 
-enum class Source { Points, Field, Gradient, Hessian, Eigenvalues, Eigenvectors, DirectionCurvature, DirectionTaylor };
+enum class Source { Points, Field, Gradient, Hessian, Eigenvalues, Eigenvectors, Extra };
 
 struct DatasetSpec {
   std::string name;  // without the leading '/'
@@ -71,6 +71,8 @@ struct DatasetSpec {
   Kind kind;
   std::vector<hsize_t> row_dims;  // dims after the point axis
   const FieldAccess* field = nullptr;
+  std::size_t extra_offset = 0;  // Extra: its first column in ChunkResult::extra_columns
+  std::string meaning = {};      // Extra: its `meaning` attribute
 
   std::size_t values_per_row() const {
     std::size_t v = 1;
@@ -102,10 +104,14 @@ std::vector<DatasetSpec> dataset_specs(const StoreLayout& layout) {
   if (layout.hessian) specs.push_back({"hessian", Source::Hessian, Kind::Real, {n, n}});
   if (layout.eigenvalues) specs.push_back({"eigenvalues", Source::Eigenvalues, Kind::Real, {n}});
   if (layout.eigenvectors) specs.push_back({"eigenvectors", Source::Eigenvectors, Kind::Real, {n, n}});
-  if (layout.directions > 0) {
-    const auto m = hsize_t(layout.directions);
-    specs.push_back({"direction_curvature", Source::DirectionCurvature, Kind::Real, {m}});
-    specs.push_back({"direction_taylor", Source::DirectionTaylor, Kind::Real, {m}});
+  std::size_t offset = 0;
+  for (const ExtraDataset& e : layout.extras) {
+    DatasetSpec spec{e.name, Source::Extra, Kind::Real, {}};
+    if (e.width > 1) spec.row_dims = {hsize_t(e.width)};
+    spec.extra_offset = offset;
+    spec.meaning = e.meaning;
+    offset += std::size_t(e.width);
+    specs.push_back(spec);
   }
   return specs;
 }
@@ -122,15 +128,15 @@ std::vector<unsigned char> pack(const DatasetSpec& spec, const double* points, c
     case Source::Hessian: copy_doubles(r.hessian.data()); break;
     case Source::Eigenvalues: copy_doubles(r.eigenvalues.data()); break;
     case Source::Eigenvectors: copy_doubles(r.eigenvectors.data()); break;
-    case Source::DirectionCurvature:
-    case Source::DirectionTaylor: {
-      // B x m, row-major, from the m + m extra columns (curvatures first).
+    case Source::Extra: {
+      // B x width, row-major, from `width` extra columns.
       const std::size_t m = spec.values_per_row();
-      const std::size_t offset = spec.source == Source::DirectionTaylor ? m : 0;
-      if (r.extra_columns.size() != 2 * m) throw std::logic_error("hdf5 store: the direction columns are missing");
+      if (r.extra_columns.size() < spec.extra_offset + m) {
+        throw std::logic_error("hdf5 store: no extra columns for /" + spec.name);
+      }
       for (std::size_t p = 0; p < count; ++p) {
         for (std::size_t k = 0; k < m; ++k)
-          std::memcpy(bytes.data() + (p * m + k) * 8, &r.extra_columns[offset + k][p], 8);
+          std::memcpy(bytes.data() + (p * m + k) * 8, &r.extra_columns[spec.extra_offset + k].at(p), 8);
       }
       break;
     }
@@ -279,11 +285,8 @@ void write_dataset_attributes(const std::string& path, const DatasetSpec& spec, 
     hdf5::write_string_array_attribute(path, ds, "meaning", {"1: the step raised f, 0: it did not, -1: no step"});
   } else if (spec.name == "morse_index") {
     hdf5::write_string_array_attribute(path, ds, "meaning", {"number of negative eigenvalues, -1 when unknown"});
-  } else if (spec.name == "direction_curvature") {
-    hdf5::write_string_array_attribute(
-        path, ds, "meaning", {"[p, k]: d_k'H d_k / d_k'd_k at point p, d_k the job's kth [analysis] direction"});
-  } else if (spec.name == "direction_taylor") {
-    hdf5::write_string_array_attribute(path, ds, "meaning", {"[p, k]: f + g'd_k + d_k'H d_k / 2 at point p"});
+  } else if (!spec.meaning.empty()) {
+    hdf5::write_string_array_attribute(path, ds, "meaning", {spec.meaning});
   }
 }
 
@@ -338,6 +341,11 @@ std::unique_ptr<ResultStore> ResultStore::create(const std::string& path, const 
                                         std::uint64_t(layout.chunk_points));
   hdf5::write_string_array_attribute(path, file, "coordinate_names", layout.coordinate_names);
   hdf5::write_string_attribute(path, file, "shard", layout.shard);
+  if (!layout.extras.empty()) {
+    std::vector<std::string> names;
+    for (const ExtraDataset& e : layout.extras) names.push_back(e.name);
+    hdf5::write_string_array_attribute(path, file, "extra_datasets", names);
+  }
   write_scalar_attribute<std::uint32_t>(path, file, "layout_crc32", H5T_STD_U32LE, H5T_NATIVE_UINT32,
                                         store::layout_checksum(layout));
   write_scalar_attribute<std::uint8_t>(path, file, "complete", H5T_STD_U8LE, H5T_NATIVE_UINT8, 0);
@@ -398,15 +406,19 @@ std::unique_ptr<ResultStore> ResultStore::open(const std::string& path, bool wri
     layout.coordinates = int(dims[1]);
   }
   if (hdf5::has_link(path, file, "scan")) read_scan(path, file, file_size, layout);
-  if (hdf5::has_link(path, file, "direction_curvature")) {
-    const Handle ds(read_call(path, "open /direction_curvature",
-                              [&] { return H5Dopen2(file, "direction_curvature", H5P_DEFAULT); }),
-                    H5Dclose);
-    const std::vector<hsize_t> dims = store::dataset_dims(path, ds.get(), "direction_curvature", 2);
-    if (dims.size() != 2 || dims[1] < 1 || dims[1] > (1u << 20)) {
-      throw InputError(path, 0, 0, "damaged: /direction_curvature is not B x m");
+  if (hdf5::has_attribute(path, file, "extra_datasets")) {
+    for (const std::string& name : hdf5::read_string_attribute(path, file, "extra_datasets", 1 << 10)) {
+      const bool valid = !name.empty() && name.size() < 256 && name.find_first_of("/.") == std::string::npos &&
+                         hdf5::has_link(path, file, name.c_str());
+      if (!valid) throw InputError(path, 0, 0, "damaged: extra dataset '" + name + "' is missing");
+      const Handle ds(read_call(path, "open /" + name, [&] { return H5Dopen2(file, name.c_str(), H5P_DEFAULT); }),
+                      H5Dclose);
+      const std::vector<hsize_t> dims = store::dataset_dims(path, ds.get(), name, 2);
+      if (dims.empty() || (dims.size() == 2 && (dims[1] < 2 || dims[1] > (1u << 20)))) {
+        throw InputError(path, 0, 0, "damaged: /" + name + " is not B or B x m");
+      }
+      layout.extras.push_back({name, dims.size() == 2 ? int(dims[1]) : 1, ""});
     }
-    layout.directions = int(dims[1]);
   }
   if (layout.chunk_points == 0 || layout.total_points == 0 || layout.n <= 0 || layout.coordinates <= 0) {
     throw InputError(path, 0, 0, "damaged: impossible sizes (chunk_points, points or dimension 0)");

@@ -88,7 +88,10 @@ std::uint32_t layout_checksum(const StoreLayout& layout) {
         std::uint64_t(layout.eigenvectors) << 3);
   s.add(layout.settings_json);
   s.add(layout.shard);
-  if (layout.directions > 0) s.add(std::uint64_t(layout.directions));  // (absent before probes existed)
+  for (const ExtraDataset& e : layout.extras) {  // (nothing added for a store without them, as before they existed)
+    s.add(e.name);
+    s.add(std::uint64_t(e.width));
+  }
   return crc_of(0, s.text().data(), s.text().size());
 }
 

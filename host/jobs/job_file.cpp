@@ -65,7 +65,14 @@ void read_points(const TableReader& t, JobSpec& job) {
   if (kind == "directions") {
     t.allow_only({"kind", "lower", "upper", "counts", "centre", "directions", "seed", "hessian"});
   } else {
-    t.allow_only({"kind", "lower", "upper", "counts", "file"});
+    t.allow_only({"kind", "lower", "upper", "counts", "file", "hessian"});
+    if (t.has("hessian")) {  // the point's own space: formed by the stencil, or Lanczos over HVPs
+      const std::string space = t.string("hessian");
+      if (space != "full" && space != "lanczos") {
+        t.fail(t.node("hessian")->source(), "hessian", "expected \"full\" or \"lanczos\", found \"" + space + "\"");
+      }
+      job.lanczos = space == "lanczos";
+    }
   }
   if (kind == "grid" || kind == "directions") {
     for (const char* key : {"lower", "upper", "counts"})
@@ -182,6 +189,39 @@ void read_probe_directions(const TableReader& t, JobSpec& job) {
   }
 }
 
+// [lanczos]: k, steps, tol, trace_probes, seed (defaults: LanczosOptions').
+void read_lanczos(const TableReader& t, LanczosOptions& o) {
+  t.allow_only({"k", "steps", "tol", "trace_probes", "seed"});
+  const auto count = [&](const char* key, std::int64_t lo, std::int64_t hi) {
+    const std::int64_t v = t.integer(*t.node(key), key);
+    if (v < lo || v > hi) {
+      t.fail(t.node(key)->source(), key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    }
+    return v;
+  };
+  if (t.has("k")) o.k = int(count("k", 1, 1000));
+  if (t.has("steps")) o.max_steps = int(count("steps", 1, 100000));
+  if (t.has("trace_probes")) o.trace_probes = int(count("trace_probes", 0, 1000000));
+  if (t.has("seed")) o.seed = std::uint64_t(count("seed", 0, std::numeric_limits<std::int64_t>::max()));
+  if (t.has("tol")) {
+    o.tol = t.nonnegative("tol", true);
+    if (!(o.tol < 1.0)) t.fail(t.node("tol")->source(), "tol", "must be in (0, 1)");
+  }
+}
+
+// What Lanczos cannot give: the Hessian, all its eigenvalues or eigenvectors.
+void check_lanczos_analysis(const TableReader& top, const JobSpec& job) {
+  if (!top.has("analysis")) return;
+  const TableReader analysis(job.job_path, top.table("analysis"), "analysis");
+  for (const char* key : {"eigenvalues", "eigenvectors", "hessian"}) {
+    if (analysis.has(key) && analysis.boolean(key)) {
+      analysis.fail(analysis.node(key)->source(), key,
+                    "not available with [points] hessian = \"lanczos\" (H is never formed; the extremes are in "
+                    "/lanczos_lowest and /lanczos_highest)");
+    }
+  }
+}
+
 // Flattens JSON objects to "a.b.c" -> value.
 void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::string, nlohmann::json>& out) {
   if (j.is_object()) {
@@ -260,6 +300,14 @@ nlohmann::json JobSpec::settings() const {
                                   {"specs", direction_specs},
                                   {"fnv1a64", fingerprint(probe_directions.values)}};
   }
+  if (lanczos) {
+    if (!directions_scan) s["points"]["hessian"] = "lanczos";
+    const LanczosOptions& l = lanczos_options;
+    s["analysis"].erase("stencil");  // (no stencil: exact Hessian-vector products)
+    s["analysis"].erase("step");
+    s["analysis"]["lanczos"] = {
+        {"k", l.k}, {"steps", l.max_steps}, {"tol", l.tol}, {"trace_probes", l.trace_probes}, {"seed", l.seed}};
+  }
   s["output"] = {{"path", output_path}, {"chunk", chunk_points}};
   s["run"] = {{"backend", backend}, {"threads", threads > 0 ? nlohmann::json(threads) : nlohmann::json("default")}};
   return s;
@@ -276,7 +324,7 @@ JobSpec read_job(const std::string& job_path) {
   JobSpec job;
   job.job_path = job_path;
   const TableReader top(job_path, root, "");
-  top.allow_only({"function", "points", "analysis", "output", "run"});
+  top.allow_only({"function", "points", "analysis", "output", "run", "lanczos"});
   if (!top.has("function")) top.fail_missing("function", "a [function] table with expression or catalogue");
   const TableReader function(job_path, top.table("function"), "function");
   read_function(function, job);
@@ -306,12 +354,24 @@ JobSpec read_job(const std::string& job_path) {
     job.options.step_scale = default_step_scale(job.options.stencil);
   }
 
+  if (top.has("lanczos")) {
+    const TableReader lanczos(job_path, top.table("lanczos"), "lanczos");
+    if (!job.lanczos) {
+      top.fail(top.node("lanczos")->source(), "lanczos", "needs [points] hessian = \"lanczos\"");
+    }
+    read_lanczos(lanczos, job.lanczos_options);
+  }
+  if (job.lanczos) check_lanczos_analysis(top, job);
+
   if (!top.has("output")) top.fail_missing("output", "an [output] table with path");
   const TableReader output(job_path, top.table("output"), "output");
   output.allow_only({"path", "chunk"});
   if (!output.has("path")) output.fail_missing("path", "the HDF5 result file, e.g. \"out/scan.h5\"");
   job.output_path = resolve_path(job_path, output.string("path"));
-  if (job.model) {
+  if (job.lanczos) {
+    // A point costs tens to hundreds of Hessian-vector products (~ a gradient each): a few points a chunk.
+    job.chunk_points = std::min<std::size_t>(job.chunk_points, 8);
+  } else if (job.model) {
     // A model's point costs E loss evaluations (2 P^2 + 1 for a full Hessian), or E sweeps of n + 2 values for the
     // gradient kinds: about 2^20 stencil values per chunk by default, so that a chunk - the unit of progress,
     // resume and sharding - takes seconds, not hours, and its stencil values stay near 8 MiB.

@@ -12,6 +12,7 @@
 
 #include "engine/directions.hpp"
 #include "engine/function_spec.hpp"
+#include "hessa/lanczos.hpp"
 #include "hessa/analysis_options.hpp"
 #include "hessa/model.hpp"
 #include "hessa/objective.hpp"
@@ -44,6 +45,9 @@ struct JobSpec {
   std::string centre_file;
   std::uint64_t seed = 0;
   bool restricted_hessian = true;  // hessian = "restricted" (k x k) or "full" (n x n)
+  // hessian = "lanczos": the full space's extremes by Lanczos over exact HVPs, H never formed ([lanczos] table).
+  bool lanczos = false;
+  LanczosOptions lanczos_options;
   AffineSubspace subspace;         // origin = the centre, directions k x function_n
   std::vector<double> lower, upper;
   std::vector<std::size_t> counts;

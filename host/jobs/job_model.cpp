@@ -245,10 +245,12 @@ void read_direction_scan(const TableReader& t, JobSpec& job) {
   }
   if (t.has("hessian")) {
     const std::string space = t.string("hessian");
-    if (space != "restricted" && space != "full") {
-      t.fail(t.node("hessian")->source(), "hessian", "expected \"restricted\" or \"full\", found \"" + space + "\"");
+    if (space != "restricted" && space != "full" && space != "lanczos") {
+      t.fail(t.node("hessian")->source(), "hessian",
+             "expected \"restricted\", \"full\" or \"lanczos\", found \"" + space + "\"");
     }
     job.restricted_hessian = space == "restricted";
+    job.lanczos = space == "lanczos";
   }
   job.subspace = AffineSubspace{k, N, std::move(centre), std::move(directions)};
   job.directions_scan = true;
@@ -279,7 +281,7 @@ nlohmann::json direction_settings(const JobSpec& job) {
                       {"upper", job.upper},
                       {"counts", job.counts},
                       {"total", job.total_points},
-                      {"hessian", job.restricted_hessian ? "restricted" : "full"},
+                      {"hessian", job.lanczos ? "lanczos" : job.restricted_hessian ? "restricted" : "full"},
                       {"directions", job.directions_source},
                       {"seed", job.seed},
                       {"centre", job.centre_source},

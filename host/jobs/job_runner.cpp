@@ -23,6 +23,7 @@
 #include "hessa/stop_signals.hpp"
 #include "jobs/chunk_team.hpp"
 #include "jobs/job_file.hpp"
+#include "lanczos/lanczos_chunk.hpp"
 
 namespace hessa::jobs {
 
@@ -127,8 +128,11 @@ void check_disk_space(const std::string& out, const StoreLayout& layout, std::si
 // The job's chunk (points, mapped points and the whole ChunkResult) stays in memory while its sub-batches run.
 void check_job_chunk_fits(const JobSpec& job, const std::string& memory) {
   const int n = job.analysis_n();
-  const std::size_t held = std::size_t(job.n + n) * sizeof(double) + host_bytes_per_point(n, job.options) -
-                           bytes_per_point(n, job.options) + sizeof(PointAnalysis);
+  // (Lanczos: the points, the mapped points, the gradient when kept and the Lanczos columns.)
+  const std::size_t held =
+      job.lanczos ? std::size_t(job.n + 2 * n + 8 * job.lanczos_options.k + 16) * sizeof(double) + sizeof(PointAnalysis)
+                  : std::size_t(job.n + n) * sizeof(double) + host_bytes_per_point(n, job.options) -
+                        bytes_per_point(n, job.options) + sizeof(PointAnalysis);
   const MemoryBudget budget = host_memory_budget(memory_limit_bytes(memory));
   if (double(held) * double(job.chunk_points) > double(budget.chunk_bytes)) {
     throw InputError(job.job_path, 0, 0,
@@ -169,7 +173,12 @@ PreparedRun prepare_run(const JobRunRequest& args, ChunkTeam& team, const Notice
   layout.hessian = job.options.keep_hessian;
   layout.eigenvalues = job.options.keep_eigenvalues;
   layout.eigenvectors = job.options.eigenvectors;
-  layout.directions = job.probe_directions.count();
+  if (job.lanczos) layout.extras = lanczos_datasets(job.lanczos_options, job.analysis_n());
+  if (const int m = job.probe_directions.count(); m > 0) {
+    layout.extras.push_back(
+        {"direction_curvature", m, "[p, k]: d_k'H d_k / d_k'd_k at point p, d_k the job's kth [analysis] direction"});
+    layout.extras.push_back({"direction_taylor", m, "[p, k]: f + g'd_k + d_k'H d_k / 2 at point p"});
+  }
   layout.settings_json = dump_json(settings);
   layout.shard = args.shard.empty() ? "" : std::to_string(shard.k) + "/" + std::to_string(shard.n);
 
@@ -239,9 +248,20 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
   const NoticeSink writer_notice = team->writer() ? notice : nullptr;  // one process says it
   const int analysis_n = job.analysis_n();
   // Sub-batches within the memory budget; the job's chunk itself (the unit of resume) is held whole meanwhile.
-  const std::size_t capacity = plan_chunk_points(
-      0, run.memory, host_bytes_per_point(analysis_n, job.options), backend.chunk_capacity(analysis_n, job.options),
-      "n = " + std::to_string(analysis_n) + ", " + stencil_name(job.options.stencil) + " stencil", writer_notice);
+  // Lanczos holds its Krylov basis per point in flight: (steps + 1) N doubles, the bound the notice states.
+  const std::size_t capacity =
+      job.lanczos ? plan_chunk_points(0, run.memory, lanczos_bytes_per_point(analysis_n, job.lanczos_options), 64,
+                                      "n = " + std::to_string(analysis_n) + ", Lanczos", writer_notice)
+                  : plan_chunk_points(
+                        0, run.memory, host_bytes_per_point(analysis_n, job.options),
+                        backend.chunk_capacity(analysis_n, job.options),
+                        "n = " + std::to_string(analysis_n) + ", " + stencil_name(job.options.stencil) + " stencil",
+                        writer_notice);
+  if (job.lanczos && writer_notice) {
+    writer_notice("lanczos: " + format_bytes(double(lanczos_bytes_per_point(analysis_n, job.lanczos_options))) +
+                  " per point in flight ((steps + 1) N doubles of Krylov basis, N = " + std::to_string(analysis_n) +
+                  "), " + std::to_string(capacity) + " point(s) at a time");
+  }
 
   // A full-Hessian direction scan analyzes the mapped points centre + alpha d1 + ..., written out per chunk.
   const bool map_points = job.directions_scan && !job.restricted_hessian;
@@ -297,7 +317,13 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
       whole = ChunkResult{};
       for (std::size_t p = 0; p < count; p += capacity) {
         const std::size_t m = std::min(capacity, count - p);
-        backend.analyze(objective, job.options, analyzed + p * std::size_t(analysis_n), m, part);
+        if (job.lanczos) {
+          lanczos_chunk(backend, inner, analyzed + p * std::size_t(analysis_n), m, first + p, job.lanczos_options,
+                        job.options, part);
+        } else {
+          backend.analyze(objective, job.options, analyzed + p * std::size_t(analysis_n), m, part);
+          part.extra_columns.clear();  // (caller-set: left from the previous sub-batch)
+        }
         if (probes) {
           const double* at = analyzed + p * std::size_t(analysis_n);
           if (job.directions_scan && !map_points) {  // a restricted scan: its points are (alpha, beta, ...)
@@ -347,6 +373,7 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
   outcome.directions_scan = job.directions_scan;
   outcome.scan_dimension = job.n;
   outcome.stencil = job.options.stencil;
+  outcome.lanczos = job.lanczos;
   outcome.backend_name = backend.name();
   outcome.team = team->describe();
   outcome.chunks_done_before = skipped;

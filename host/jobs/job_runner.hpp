@@ -43,6 +43,7 @@ struct JobRunOutcome {
   bool directions_scan = false;
   int scan_dimension = 0;  // directions of a direction scan
   StencilKind stencil = StencilKind::Central;
+  bool lanczos = false;  // [points] hessian = "lanczos": no stencil, H never formed
   std::string backend_name;
   std::string team;                    // "" for one process, else e.g. "2 MPI ranks"
   std::size_t chunks_done_before = 0;  // of this shard, found done in the store

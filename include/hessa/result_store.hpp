@@ -13,6 +13,13 @@
 
 namespace hessa {
 
+struct ExtraDataset {
+  std::string name;     // without the leading '/'
+  int width = 1;        // values per point
+  std::string meaning;  // the dataset's `meaning` attribute (written at creation; not read back)
+  bool operator==(const ExtraDataset& o) const { return name == o.name && width == o.width; }
+};
+
 struct StoreLayout {
   std::size_t total_points = 0;
   int n = 0;                                  // dimension of g, H and the eigenvalues
@@ -27,9 +34,10 @@ struct StoreLayout {
   bool hessian = false;       // /hessian     B x n x n
   bool eigenvalues = false;   // /eigenvalues B x n (ascending)
   bool eigenvectors = false;  // /eigenvectors B x n x n: [p, k, :] is eigenvector k
-  // Probe directions ([analysis] direction): /direction_curvature and /direction_taylor, B x m (d_k'Hd_k / d_k'd_k
-  // and f + g'd_k + d_k'Hd_k / 2; ChunkResult::extra_columns k and m + k).
-  int directions = 0;
+  // Further per-point real datasets, B (width 1) or B x width, filled from ChunkResult::extra_columns in order
+  // (dataset i takes the next `width` columns): the probe directions' /direction_curvature and /direction_taylor,
+  // the Lanczos analysis's datasets. Listed in the root attribute `extra_datasets`.
+  std::vector<ExtraDataset> extras;
   std::string settings_json;  // the job's resolved settings
   std::string shard;          // "" for a whole job, else "K/N"
 

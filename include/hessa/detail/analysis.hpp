@@ -84,6 +84,24 @@ HESSA_HD inline bool step_pending(const PointAnalysis& a) {
   return a.status == PointStatus::Ok && isfinite(a.taylor_pred);
 }
 
+// The step quantities from g'g and g'Hg (and lambda_max, already set): lr_max, step_opt, step, taylor_pred.
+// True when a step is taken, whose f(x - step g) the caller then evaluates (set_step_value).
+HESSA_HD inline bool step_from_terms(double gg, double gHg, double lr, PointAnalysis* a) {
+  a->gHg = gHg;
+  a->lr_max = a->lambda_max > 0.0 ? 1.0 / a->lambda_max : nan_value();
+  a->step_opt = gHg > 0.0 ? gg / gHg : nan_value();
+  a->step = lr > 0.0 ? lr : a->step_opt;
+  if (!(a->step > 0.0) || gg == 0.0) {
+    a->taylor_pred = nan_value();
+    a->f_step = nan_value();
+    a->uphill = -1;
+    return false;
+  }
+  const double eps = a->step;
+  a->taylor_pred = a->f - eps * gg + 0.5 * eps * eps * gHg;
+  return true;
+}
+
 // Quantities of the gradient step x -> x - eps g (second-order Taylor model):
 //   f(x - eps g) ~ f - eps g'g + eps^2/2 g'Hg; best eps* = g'g / g'Hg when g'Hg > 0.
 // `H` is column-major n x n. `lr` <= 0 means "use eps*".
@@ -97,21 +115,10 @@ HESSA_HD inline void analyze_step(const ProgramView& program, const double* x, c
     gHg += g[c] * Hg_c;
     gg += g[c] * g[c];
   }
-  a->gHg = gHg;
-  a->lr_max = a->lambda_max > 0.0 ? 1.0 / a->lambda_max : nan_value();
-  a->step_opt = gHg > 0.0 ? gg / gHg : nan_value();
-  a->step = lr > 0.0 ? lr : a->step_opt;
-  if (!(a->step > 0.0) || gg == 0.0) {
-    a->taylor_pred = nan_value();
-    a->f_step = nan_value();
-    a->uphill = -1;
-    return;
-  }
-  const double eps = a->step;
-  a->taylor_pred = a->f - eps * gg + 0.5 * eps * eps * gHg;
+  if (!step_from_terms(gg, gHg, lr, a)) return;
   // Without a program (model losses, subspaces) the caller evaluates f(x - eps g) in a batch: set_step_value.
   if (program.code == nullptr) return;
-  const GradientStepPoint view{x, g, eps};
+  const GradientStepPoint view{x, g, a->step};
   set_step_value(a, evaluate<double>(program, view));
 }
 

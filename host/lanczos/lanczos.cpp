@@ -1,0 +1,296 @@
+// Lanczos with full reorthogonalization for the extreme eigenvalues of H, and Hutchinson's trace estimate, for a
+// batch of points in lock step over Backend::hessian_vector_products (include/hessa/lanczos.hpp).
+//
+// Why full reorthogonalization and not a block or restarted variant: the Krylov dimensions needed here are small
+// (tens of steps for a tolerance of 1e-8 at both ends), the basis of m vectors is the memory the method needs
+// anyway, and with two Gram-Schmidt passes the basis stays orthogonal to rounding, so the Ritz values have no
+// spurious copies and the residual estimates |beta_j s_j| are trustworthy. Both ends come from the same
+// tridiagonal T: no shift-and-repeat as in the loss-landscape code's second eigsh on H - 0.51 lambda_max I.
+// The residuals reported are not the estimates but ||H y - theta y||, one more HVP per Ritz vector.
+#include "hessa/lanczos.hpp"
+
+#include <lapacke.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "hessa/errors.hpp"
+
+namespace hessa {
+namespace {
+
+constexpr double kEps = std::numeric_limits<double>::epsilon();
+constexpr int kTraceProbeBlock = 8;  // probes per HVP call
+
+// Counter-based random numbers: the same values for a point whatever the batch it is computed in.
+std::uint64_t mix(std::uint64_t x) {  // splitmix64's finalizer
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+std::uint64_t random_bits(std::uint64_t seed, std::uint64_t point, std::uint64_t stream, std::uint64_t i) {
+  return mix(mix(mix(mix(seed) ^ point) ^ stream) ^ i);
+}
+double uniform_open(std::uint64_t bits) { return (double(bits >> 11) + 0.5) * 0x1.0p-53; }  // in (0, 1)
+
+// The start vector: standard normal entries (Box-Muller), normalized.
+void start_vector(std::uint64_t seed, std::uint64_t point, int n, double* q) {
+  double norm2 = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const double u1 = uniform_open(random_bits(seed, point, 1, 2 * std::uint64_t(i)));
+    const double u2 = uniform_open(random_bits(seed, point, 1, 2 * std::uint64_t(i) + 1));
+    q[i] = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+    norm2 += q[i] * q[i];
+  }
+  const double scale = 1.0 / std::sqrt(norm2);
+  for (int i = 0; i < n; ++i) q[i] *= scale;
+}
+
+double dot(int n, const double* a, const double* b) {
+  double s = 0.0;
+  for (int i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// The Ritz pairs of the leading s x s block of T (alpha, beta): ascending values, and S's columns (s x s).
+bool ritz_pairs(int s, const double* alpha, const double* beta, std::vector<double>& theta, std::vector<double>& S) {
+  theta.assign(alpha, alpha + s);
+  std::vector<double> off(beta, beta + std::max(s - 1, 0));
+  off.resize(std::size_t(std::max(s, 1)));
+  S.assign(std::size_t(s) * std::size_t(s), 0.0);
+  return LAPACKE_dstev(LAPACK_COL_MAJOR, 'V', s, theta.data(), off.data(), S.data(), s) == 0;
+}
+
+// The indices (into s ascending Ritz values) reported: the k lowest, then the k highest (they overlap when 2k > s).
+std::vector<int> reported(int s, int k) {
+  std::vector<int> idx;
+  for (int i = 0; i < k; ++i) idx.push_back(std::min(i, s - 1));
+  for (int i = 0; i < k; ++i) idx.push_back(std::max(s - k + i, 0));
+  return idx;
+}
+
+struct PointState {
+  int steps = 0;  // Krylov vectors built (q_0 .. q_{steps-1})
+  bool done = false;
+  bool converged = false;
+  bool failed = false;  // a non-finite HVP
+};
+
+}  // namespace
+
+std::size_t lanczos_bytes_per_point(int n, const LanczosOptions& options) {
+  const std::size_t m = std::size_t(std::min(options.max_steps, n));
+  const std::size_t k2 = 2 * std::size_t(std::min(options.k, n));
+  // basis m + 1, the HVP's point / direction / product / gradient, 2k Ritz vectors and their products, probes.
+  const std::size_t vectors = (m + 1) + 4 + 2 * (k2 + 1) + std::size_t(kTraceProbeBlock) * 2;
+  return vectors * std::size_t(n) * sizeof(double) + (4 * m + 8 * k2) * sizeof(double);
+}
+
+void lanczos_analysis(Backend& backend, const Objective& objective, const double* points, std::size_t count,
+                      std::uint64_t first_index, const LanczosOptions& options, LanczosResult& out) {
+  if (options.k < 1) throw InputError("lanczos: k must be >= 1, found " + std::to_string(options.k));
+  if (options.max_steps < 1)
+    throw InputError("lanczos: steps must be >= 1, found " + std::to_string(options.max_steps));
+  if (!(options.tol > 0.0 && options.tol < 1.0)) throw InputError("lanczos: tol must be in (0, 1)");
+  if (options.trace_probes < 0) throw InputError("lanczos: trace_probes must be >= 0");
+  Objective inner = objective;
+  inner.subspace = nullptr;
+  const int n = inner.inner_dimension();
+  const auto un = std::size_t(n);
+  const int m = std::min(options.max_steps, n);
+  const int k = std::min(options.k, n);
+  const std::size_t k2 = 2 * std::size_t(k);
+  out = LanczosResult{};
+  out.count = count;
+  out.n = n;
+  out.k = k;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  out.f.assign(count, nan);
+  out.gradient.assign(count * un, nan);
+  out.lowest.assign(count * std::size_t(k), nan);
+  out.highest.assign(count * std::size_t(k), nan);
+  out.lowest_residual.assign(count * std::size_t(k), nan);
+  out.highest_residual.assign(count * std::size_t(k), nan);
+  out.steps.assign(count, 0);
+  out.converged.assign(count, 0);
+  out.gHg.assign(count, nan);
+  out.trace.assign(count, nan);
+  out.trace_se.assign(count, nan);
+  if (options.ritz_vectors) out.ritz_vectors.assign(count * k2 * un, nan);
+  if (count == 0) return;
+
+  // The Krylov bases, alpha and beta of every point.
+  std::vector<double> Q(count * std::size_t(m + 1) * un);
+  std::vector<double> alpha(count * std::size_t(m)), beta(count * std::size_t(m));
+  std::vector<PointState> state(count);
+  const auto basis = [&](std::size_t p, int j) { return Q.data() + (p * std::size_t(m + 1) + std::size_t(j)) * un; };
+  for (std::size_t p = 0; p < count; ++p) start_vector(options.seed, first_index + p, n, basis(p, 0));
+
+  std::vector<std::size_t> active(count);
+  for (std::size_t p = 0; p < count; ++p) active[p] = p;
+  std::vector<double> at, directions, fx, g, hv;
+  for (int j = 0; j < m && !active.empty(); ++j) {
+    const std::size_t na = active.size();
+    at.resize(na * un);
+    directions.resize(na * un);
+    fx.resize(na);
+    g.resize(na * un);
+    hv.resize(na * un);
+    for (std::size_t a = 0; a < na; ++a) {
+      std::copy(points + active[a] * un, points + active[a] * un + un, at.data() + a * un);
+      std::copy(basis(active[a], j), basis(active[a], j) + un, directions.data() + a * un);
+    }
+    backend.hessian_vector_products(inner, at.data(), na, directions.data(), un, 1, fx.data(), g.data(), hv.data());
+#pragma omp parallel
+    {
+      std::vector<double> theta, S;
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t a = 0; a < std::int64_t(na); ++a) {
+        const std::size_t p = active[std::size_t(a)];
+        PointState& st = state[p];
+        if (j == 0) {
+          out.f[p] = fx[std::size_t(a)];
+          std::copy(g.data() + std::size_t(a) * un, g.data() + std::size_t(a) * un + un, out.gradient.data() + p * un);
+        }
+        double* w = hv.data() + std::size_t(a) * un;
+        const double* q = basis(p, j);
+        double* al = alpha.data() + p * std::size_t(m);
+        double* be = beta.data() + p * std::size_t(m);
+        al[j] = dot(n, q, w);
+        for (int i = 0; i < n; ++i) w[i] -= al[j] * q[i] + (j > 0 ? be[j - 1] * basis(p, j - 1)[i] : 0.0);
+        for (int pass = 0; pass < 2; ++pass) {  // classical Gram-Schmidt twice: orthogonal to rounding
+          for (int i = 0; i <= j; ++i) {
+            const double* qi = basis(p, i);
+            const double c = dot(n, qi, w);
+            for (int t = 0; t < n; ++t) w[t] -= c * qi[t];
+          }
+        }
+        be[j] = std::sqrt(dot(n, w, w));
+        st.steps = j + 1;
+        if (!std::isfinite(al[j]) || !std::isfinite(be[j])) {
+          st.failed = st.done = true;
+          continue;
+        }
+        // Converged? The Ritz values of T_{j+1} and their residual estimates beta_j |s_{j, i}|.
+        if (!ritz_pairs(j + 1, al, be, theta, S)) {
+          st.failed = st.done = true;
+          continue;
+        }
+        const double scale = std::max(std::fabs(theta.front()), std::fabs(theta.back()));
+        const bool invariant = be[j] <= kEps * std::sqrt(double(n)) * std::max(scale, std::fabs(al[j]));
+        bool small = j + 1 >= std::min<int>(int(k2), n);
+        for (int i : reported(j + 1, k)) {  // the last row of S: column i's entry j
+          small = small &&
+                  be[j] * std::fabs(S[std::size_t(i) * std::size_t(j + 1) + std::size_t(j)]) <= options.tol * scale;
+        }
+        if (invariant || small || j + 1 == m) {
+          st.done = true;
+          st.converged = invariant;  // else decided by the true residuals below
+          continue;
+        }
+        const double inv = 1.0 / be[j];
+        double* next = basis(p, j + 1);
+        for (int i = 0; i < n; ++i) next[i] = w[i] * inv;
+      }
+    }
+    std::vector<std::size_t> still;
+    for (std::size_t p : active)
+      if (!state[p].done) still.push_back(p);
+    active.swap(still);
+  }
+
+  // Ritz vectors of the reported values, and their true residuals, with g'Hg: one HVP call of 2k + 1 directions.
+  const std::size_t r = k2 + 1;
+  std::vector<double> ritz(count * r * un, 0.0), products(count * r * un), f2(count), g2(count * un);
+  std::vector<std::vector<double>> thetas(count);
+#pragma omp parallel
+  {
+    std::vector<double> S;
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t sp = 0; sp < std::int64_t(count); ++sp) {
+      const auto p = std::size_t(sp);
+      const PointState& st = state[p];
+      double* y = ritz.data() + p * r * un;
+      std::copy(out.gradient.data() + p * un, out.gradient.data() + p * un + un, y + k2 * un);
+      if (st.failed ||
+          !ritz_pairs(st.steps, alpha.data() + p * std::size_t(m), beta.data() + p * std::size_t(m), thetas[p], S)) {
+        state[p].failed = true;
+        continue;
+      }
+      const std::vector<int> idx = reported(st.steps, k);
+      for (std::size_t c = 0; c < k2; ++c) {
+        double* yc = y + c * un;
+        for (int i = 0; i < st.steps; ++i) {
+          const double s = S[std::size_t(idx[c]) * std::size_t(st.steps) + std::size_t(i)];
+          const double* qi = basis(p, i);
+          for (int t = 0; t < n; ++t) yc[t] += s * qi[t];
+        }
+      }
+    }
+  }
+  backend.hessian_vector_products(inner, points, count, ritz.data(), r * un, int(r), f2.data(), g2.data(),
+                                  products.data());
+  for (std::size_t p = 0; p < count; ++p) {
+    const PointState& st = state[p];
+    out.steps[p] = st.steps;
+    const double* y = ritz.data() + p * r * un;
+    const double* hy = products.data() + p * r * un;
+    out.gHg[p] = dot(n, y + k2 * un, hy + k2 * un);
+    if (st.failed) continue;
+    const std::vector<int> idx = reported(st.steps, k);
+    const double scale = std::max(std::fabs(thetas[p].front()), std::fabs(thetas[p].back()));
+    bool within = true;
+    for (std::size_t c = 0; c < k2; ++c) {
+      const double th = thetas[p][std::size_t(idx[c])];
+      double res2 = 0.0;
+      for (int t = 0; t < n; ++t) {
+        const double d = hy[c * un + std::size_t(t)] - th * y[c * un + std::size_t(t)];
+        res2 += d * d;
+      }
+      const double res = std::sqrt(res2);
+      within = within && res <= options.tol * scale;
+      const bool low = c < std::size_t(k);
+      const std::size_t slot = p * std::size_t(k) + (low ? c : c - std::size_t(k));
+      (low ? out.lowest : out.highest)[slot] = th;
+      (low ? out.lowest_residual : out.highest_residual)[slot] = res;
+      if (options.ritz_vectors) std::copy(y + c * un, y + c * un + un, out.ritz_vectors.data() + (p * k2 + c) * un);
+    }
+    out.converged[p] = std::uint8_t(st.converged || within);
+  }
+
+  // Hutchinson: tr H ~ mean of z'Hz over Rademacher z, with the standard error of that mean.
+  if (options.trace_probes > 0) {
+    std::vector<double> sum(count, 0.0), sum2(count, 0.0);
+    for (int first = 0; first < options.trace_probes; first += kTraceProbeBlock) {
+      const int block = std::min(kTraceProbeBlock, options.trace_probes - first);
+      const std::size_t bn = std::size_t(block) * un;
+      std::vector<double> z(count * bn), hz(count * bn), tf(count), tg(count * un);
+      for (std::size_t p = 0; p < count; ++p) {
+        for (std::size_t i = 0; i < bn; ++i) {
+          const std::uint64_t probe = std::uint64_t(first) + i / un;
+          z[p * bn + i] = (random_bits(options.seed, first_index + p, 2 + probe, i % un) >> 63) != 0 ? 1.0 : -1.0;
+        }
+      }
+      backend.hessian_vector_products(inner, points, count, z.data(), bn, block, tf.data(), tg.data(), hz.data());
+      for (std::size_t p = 0; p < count; ++p) {
+        for (int b = 0; b < block; ++b) {
+          const double v = dot(n, z.data() + p * bn + std::size_t(b) * un, hz.data() + p * bn + std::size_t(b) * un);
+          sum[p] += v;
+          sum2[p] += v * v;
+        }
+      }
+    }
+    const double probes = double(options.trace_probes);
+    for (std::size_t p = 0; p < count; ++p) {
+      out.trace[p] = sum[p] / probes;
+      const double variance =
+          probes > 1 ? std::max(0.0, (sum2[p] - probes * out.trace[p] * out.trace[p]) / (probes - 1)) : nan;
+      out.trace_se[p] = std::sqrt(variance / probes);
+    }
+  }
+}
+
+}  // namespace hessa
