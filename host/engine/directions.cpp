@@ -103,8 +103,8 @@ void add_direction_columns_by_hvp(const Directions& d, Backend& backend, const O
   std::vector<double> f(block), g(block * std::size_t(n)), hv(block * rn);
   for (std::size_t first = 0; first < result.count; first += block) {
     const std::size_t count = std::min(block, result.count - first);
-    backend.hessian_vector_products(objective, points + first * std::size_t(n), count, d.values.data(), 0, m,
-                                    f.data(), g.data(), hv.data());
+    backend.hessian_vector_products(objective, points + first * std::size_t(n), count, d.values.data(), 0, m, f.data(),
+                                    g.data(), hv.data());
     for (std::size_t q = 0; q < count; ++q) {
       const std::size_t p = first + q;
       for (int k = 0; k < m; ++k) {

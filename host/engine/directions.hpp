@@ -28,9 +28,9 @@ std::vector<std::string> direction_column_names(const Directions& d);
 // Fills result.extra_columns from its kept gradient and Hessian (the options must keep both) and f.
 void add_direction_columns(const Directions& d, ChunkResult& result);
 
-// The same columns, appended to result.extra_columns, without H: g and H d from the backend's exact Hessian-vector products at `points` (result.count
-// rows of the objective's own coordinates, d.n = objective.inner_dimension()), f from the result. Points whose
-// analysis failed get NaN. Memory: blocks of points so that their H d stay under ~64 MiB.
+// The same columns, appended to result.extra_columns, without H: g and H d from the backend's exact Hessian-vector
+// products at `points` (result.count rows of the objective's own coordinates, d.n = objective.inner_dimension()), f
+// from the result. Points whose analysis failed get NaN. Memory: blocks of points so that their H d stay under ~64 MiB.
 void add_direction_columns_by_hvp(const Directions& d, Backend& backend, const Objective& objective,
                                   const double* points, ChunkResult& result);
 

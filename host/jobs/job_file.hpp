@@ -12,8 +12,8 @@
 
 #include "engine/directions.hpp"
 #include "engine/function_spec.hpp"
-#include "hessa/lanczos.hpp"
 #include "hessa/analysis_options.hpp"
+#include "hessa/lanczos.hpp"
 #include "hessa/model.hpp"
 #include "hessa/objective.hpp"
 
@@ -48,7 +48,7 @@ struct JobSpec {
   // hessian = "lanczos": the full space's extremes by Lanczos over exact HVPs, H never formed ([lanczos] table).
   bool lanczos = false;
   LanczosOptions lanczos_options;
-  AffineSubspace subspace;         // origin = the centre, directions k x function_n
+  AffineSubspace subspace;  // origin = the centre, directions k x function_n
   std::vector<double> lower, upper;
   std::vector<std::size_t> counts;
   std::string points_file;          // resolved against the job's directory

@@ -281,7 +281,9 @@ nlohmann::json direction_settings(const JobSpec& job) {
                       {"upper", job.upper},
                       {"counts", job.counts},
                       {"total", job.total_points},
-                      {"hessian", job.lanczos ? "lanczos" : job.restricted_hessian ? "restricted" : "full"},
+                      {"hessian", job.lanczos              ? "lanczos"
+                                  : job.restricted_hessian ? "restricted"
+                                                           : "full"},
                       {"directions", job.directions_source},
                       {"seed", job.seed},
                       {"centre", job.centre_source},

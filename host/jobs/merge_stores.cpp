@@ -33,8 +33,7 @@ MergeOutcome merge_stores(const MergeRequest& args) {
     if (other.total_points != ref.total_points || other.n != ref.n || other.coordinates != ref.coordinates ||
         other.scan_centre != ref.scan_centre || other.scan_directions != ref.scan_directions ||
         other.chunk_points != ref.chunk_points || other.gradient != ref.gradient || other.hessian != ref.hessian ||
-        other.eigenvalues != ref.eigenvalues || other.eigenvectors != ref.eigenvectors ||
-        other.extras != ref.extras) {
+        other.eigenvalues != ref.eigenvalues || other.eigenvectors != ref.eigenvectors || other.extras != ref.extras) {
       throw InputError(args.inputs[i], 0, 0, "its datasets do not have the shape of " + args.inputs[0] + "'s");
     }
   }
