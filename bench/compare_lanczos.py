@@ -128,7 +128,8 @@ def main():
     if have_reference():
         interpreter = sys.executable
     elif os.path.exists("/usr/bin/python3") and subprocess.run(
-            ["/usr/bin/python3", "-c", "import numpy, scipy.sparse.linalg, torch"], capture_output=True).returncode == 0:
+            ["/usr/bin/python3", "-c", "import numpy, scipy.sparse.linalg, torch"],
+            capture_output=True).returncode == 0:
         interpreter = "/usr/bin/python3"
     if interpreter is None:
         print("compare_lanczos: skipped: needs torch and scipy (Debian: python3-torch python3-scipy)")

@@ -519,6 +519,26 @@ def test_hessa_agrees(tmp, hessa):
                                 f"{err:.2e}")
 
 
+def test_digits(tmp):
+    """`dataset digits`: scikit-learn's 1797 digits, pixels / 16 (exact), labels 0..9, and the committed
+    examples/mlp_digits/digits.csv is what the command writes. Skipped (one line) when no copy of
+    scikit-learn's digits.csv.gz is installed."""
+    out = os.path.join(tmp, "digits.csv")
+    rc, _, se = run("dataset", "digits", "-o", out)
+    if rc == 2 and "not found" in se:
+        print(f"skipped test_digits: {se.strip()}")
+        return
+    if not check(rc == 0, f"dataset digits: exit {rc}, {se!r}"):
+        return
+    t = np.loadtxt(out, delimiter=",", skiprows=1)
+    check(t.shape == (1797, 65), f"digits shape {t.shape}")
+    check(np.array_equal(np.unique(t[:, 64]), np.arange(10)), "labels 0..9")
+    check(np.all((t[:, :64] * 16) == np.round(t[:, :64] * 16)) and t[:, :64].min() == 0 and t[:, :64].max() == 1,
+          "pixels are multiples of 1/16 in [0, 1]")
+    with open(out) as a, open(os.path.join(ROOT, "examples", "mlp_digits", "digits.csv")) as b:
+        check(a.read() == b.read(), "examples/mlp_digits/digits.csv is the command's output")
+
+
 def load_module():
     """The script as a module, for the gradient check (its internals, not its command line)."""
     try:
@@ -537,7 +557,8 @@ def main():
     ap.add_argument("--hessa", help="the hessa executable: also compares hessa run's model losses with `loss`")
     ap.add_argument("--keep", help="write the files here and keep them")
     args = ap.parse_args()
-    tests = [test_dataset, lambda tmp: test_train(tmp, load_module()), test_loss, test_export, test_bad_input]
+    tests = [test_dataset, test_digits, lambda tmp: test_train(tmp, load_module()), test_loss, test_export,
+             test_bad_input]
     if args.hessa:
         tests.append(lambda tmp: test_hessa_agrees(tmp, args.hessa))
     return run_tests(tests, args.keep, "hessa_mlp_test_")
