@@ -174,17 +174,65 @@ TEST_F(Lanczos, BatchingDoesNotChangeAPointAndUnconvergedPointsAreFlagged) {
   }
 }
 
+// Stochastic Lanczos quadrature: for each probe v (lanczos_probe), the m-point Gauss quadrature of its spectral
+// measure is exact for polynomials of degree < 2m, so sum_i tau_i theta_i^j = v'H^j v for j = 0 .. 3 at m = 4
+// (H^j v from the dense hyper-dual Hessian; 1e-10 of max|lambda|^j: rounding only, amplified by the Lanczos
+// recurrence). j = 0: the weights of each probe sum to 1.
+TEST_F(Lanczos, DensityQuadratureIsExactForLowDegreeMoments) {
+  const int n = int(model_.parameter_count());
+  const auto un = std::size_t(n);
+  const std::vector<double> theta = parameter_sets(2);
+  Objective objective;
+  objective.model = &model_;
+  const Dense dense = dense_analysis(*backend_, objective, StencilKind::HyperDual, theta, 2);
+  LanczosOptions options;
+  options.max_steps = 3;
+  options.density_probes = 3;
+  options.density_steps = 4;
+  LanczosResult lz;
+  lanczos_analysis(*backend_, objective, theta.data(), 2, 7, options, lz);
+  ASSERT_EQ(lz.density_m, 4);
+  ASSERT_EQ(lz.density_nodes.size(), 2u * 3u * 4u);
+  for (std::size_t p = 0; p < 2; ++p) {
+    const double* H = dense.hessian.data() + p * un * un;
+    const double* w = dense.eigenvalues.data() + p * un;
+    const double scale = std::max(std::fabs(w[0]), std::fabs(w[n - 1]));
+    for (int v = 0; v < 3; ++v) {
+      std::vector<double> probe(un), power(un), next(un);
+      lanczos_probe(options.seed, 7 + p, v, n, probe.data());
+      power = probe;
+      for (int j = 0; j <= 3; ++j) {
+        double exact = 0.0, quadrature = 0.0;
+        for (std::size_t i = 0; i < un; ++i) exact += probe[i] * power[i];
+        for (int i = 0; i < 4; ++i) {
+          const std::size_t at = (p * 3 + std::size_t(v)) * 4 + std::size_t(i);
+          quadrature += lz.density_weights[at] * std::pow(lz.density_nodes[at], j);
+        }
+        EXPECT_NEAR(quadrature, exact, 1e-10 * std::pow(std::max(scale, 1.0), j))
+            << "point " << p << ", probe " << v << ", moment " << j;
+        for (std::size_t r = 0; r < un; ++r) {  // power <- H power
+          next[r] = 0.0;
+          for (std::size_t c = 0; c < un; ++c) next[r] += H[c * un + r] * power[c];
+        }
+        power = next;
+      }
+    }
+  }
+}
+
 TEST_F(Lanczos, BadOptionsAreInputErrors) {
   const std::vector<double> theta = parameter_sets(1);
   Objective objective;
   objective.model = &model_;
   LanczosResult lz;
-  for (int which = 0; which < 4; ++which) {
+  for (int which = 0; which < 6; ++which) {
     LanczosOptions o;
     if (which == 0) o.k = 0;
     if (which == 1) o.max_steps = 0;
     if (which == 2) o.tol = 0.0;
     if (which == 3) o.trace_probes = -1;
+    if (which == 4) o.density_probes = -1;
+    if (which == 5) o.density_probes = 1, o.density_steps = 0;
     EXPECT_THROW(lanczos_analysis(*backend_, objective, theta.data(), 1, 0, o, lz), InputError) << which;
   }
 }

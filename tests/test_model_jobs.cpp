@@ -687,9 +687,9 @@ TEST_F(ModelJobs, BadProbeDirectionsExitWith2NamingTheKey) {
 // accuracy: FD Hessians are good to ~1e-7 of the spectrum's scale here, so 1e-5; the lowest / highest Ritz values
 // are /lambda_min and /lambda_max; residuals are within the tolerance; the class is the same at every point.
 TEST_F(ModelJobs, LanczosScanGivesTheFullHessiansExtremesWithoutFormingIt) {
-  const std::string lanczos_job =
-      replaced(replaced(scan_job("[3, 3]", "hessian = \"lanczos\"\n", "lz.h5", 4), "eigenvalues = true\n", ""),
-               "[output]\n", "[lanczos]\nk = 2\ntol = 1e-10\ntrace_probes = 30\n[output]\n");
+  const std::string lanczos_job = replaced(
+      replaced(scan_job("[3, 3]", "hessian = \"lanczos\"\n", "lz.h5", 4), "eigenvalues = true\n", ""), "[output]\n",
+      "[lanczos]\nk = 2\ntol = 1e-10\ntrace_probes = 30\ndensity_probes = 2\ndensity_steps = 10\n[output]\n");
   const CliRun r = run_hessa("run " + write("lz.toml", lanczos_job));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("Lanczos over exact Hessian-vector products"), std::string::npos) << r.output;
@@ -726,6 +726,24 @@ TEST_F(ModelJobs, LanczosScanGivesTheFullHessiansExtremesWithoutFormingIt) {
     EXPECT_EQ(lz_class.values[p], full_class.values[p]) << "point " << p;
   }
   EXPECT_EQ(doubles("lz.h5", "morse_index").values, std::vector<double>(9, -1.0)) << "unknown from the ends alone";
+  // The density's quadrature: per probe, weights summing to 1 and nodes inside the spectrum (Ritz values interlace).
+  const DoubleArray nodes = doubles("lz.h5", "density_nodes"), weights = doubles("lz.h5", "density_weights");
+  ASSERT_EQ(nodes.shape, (std::vector<hsize_t>{9, 20}));
+  ASSERT_EQ(weights.shape, (std::vector<hsize_t>{9, 20}));
+  for (std::size_t p = 0; p < 9; ++p) {
+    const double* wp = w.values.data() + p * kParameters;
+    const double scale = std::max(std::fabs(wp[0]), std::fabs(wp[kParameters - 1]));
+    for (std::size_t v = 0; v < 2; ++v) {
+      double sum = 0.0;
+      for (std::size_t i = 0; i < 10; ++i) {
+        const std::size_t at = p * 20 + v * 10 + i;
+        sum += weights.values[at];
+        EXPECT_GE(nodes.values[at], wp[0] - 1e-5 * scale) << "point " << p;
+        EXPECT_LE(nodes.values[at], wp[kParameters - 1] + 1e-5 * scale) << "point " << p;
+      }
+      EXPECT_NEAR(sum, 1.0, 1e-12) << "point " << p << ", probe " << v;
+    }
+  }
   const nlohmann::json s = settings("lz.h5");
   EXPECT_EQ(s["points"]["hessian"], "lanczos");
   EXPECT_EQ(s["analysis"]["lanczos"]["k"], 2);

@@ -434,6 +434,47 @@ def test_himmelblau(tmp, hessa):
     check_png(os.path.join(out, "himmelblau_overview.png"), OVERVIEW_PX, "himmelblau")
 
 
+def test_lanczos_density(tmp, hessa):
+    """A Lanczos scan with density probes (the bundled two-moons network): the maps, and the spectral density
+    figure, whose curves integrate the stored quadrature (its PNG text names the method and the probes)."""
+    job = os.path.join(tmp, "lz.toml")
+    ex = os.path.join(ROOT, "examples")
+    with open(job, "w") as fh:
+        fh.write(f"""[function]
+model = "mlp"
+layers = [2, 16, 16, 1]
+activation = "tanh"
+loss = "logistic"
+data = "{ex}/mlp_moons/moons.csv"
+parameters = "{ex}/mlp_moons/params.npy"
+[points]
+kind = "directions"
+lower = [-1.0, -1.0]
+upper = [1.0, 1.0]
+counts = [3, 3]
+hessian = "lanczos"
+[lanczos]
+density_probes = 2
+density_steps = 20
+[output]
+path = "lz.h5"
+[run]
+backend = "cpu"
+""")
+    r = subprocess.run([hessa, "run", job, "--quiet"], capture_output=True, text=True)
+    if not check(r.returncode == 0, f"hessa run (lanczos): {r.stderr.strip()}"):
+        return
+    out = os.path.join(tmp, "plots_lz")
+    rc, so, se = run(os.path.join(tmp, "lz.h5"), "-o", out)
+    check(rc == 0, f"lanczos scan plot: exit {rc}, {se.strip()}")
+    path = os.path.join(out, "lz_density.png")
+    check(path in so, f"the density figure is listed: {so!r}")
+    if check(os.path.exists(path), "lz_density.png written"):
+        desc = png_text(path).get("Description", "")
+        check("stochastic Lanczos quadrature, 2 probe(s)" in desc, f"density description: {desc!r}")
+    check(os.path.exists(os.path.join(out, "lz_lambda_max.png")), "the lambda_max map of a Lanczos scan")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hessa", help="the hessa executable: also plots himmelblau's landscape analyzed by it")
@@ -442,6 +483,7 @@ def main():
     tests = [test_2d, test_incomplete, test_1d, test_directions, test_bad_input]
     if args.hessa:
         tests.append(lambda tmp: test_himmelblau(tmp, args.hessa))
+        tests.append(lambda tmp: test_lanczos_density(tmp, args.hessa))
     return run_tests(tests, args.keep, "hessa_plot_test_")
 
 

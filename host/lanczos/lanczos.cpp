@@ -22,7 +22,8 @@ namespace hessa {
 namespace {
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
-constexpr int kTraceProbeBlock = 8;  // probes per HVP call
+constexpr int kTraceProbeBlock = 8;                               // probes per HVP call
+constexpr std::uint64_t kDensityStream = std::uint64_t(1) << 40;  // random streams: 1 start, 2 + j trace probes
 
 // Counter-based random numbers: the same values for a point whatever the batch it is computed in.
 std::uint64_t mix(std::uint64_t x) {  // splitmix64's finalizer
@@ -79,10 +80,130 @@ struct PointState {
   bool failed = false;  // a non-finite HVP
 };
 
+// The Krylov bases (count x (m + 1) x n), alpha and beta (count x m) and states of a batch of points.
+struct Krylov {
+  Krylov(std::size_t count, int n_, int m_)
+      : n(n_),
+        m(m_),
+        Q(count * std::size_t(m_ + 1) * std::size_t(n_)),
+        alpha(count * std::size_t(m_)),
+        beta(count * std::size_t(m_)),
+        state(count) {}
+  double* basis(std::size_t p, int j) { return Q.data() + (p * std::size_t(m + 1) + std::size_t(j)) * std::size_t(n); }
+  int n, m;
+  std::vector<double> Q, alpha, beta;
+  std::vector<PointState> state;
+};
+
+// Lanczos with full reorthogonalization from the unit start vectors in kr.basis(p, 0), every point in lock step
+// (one batched HVP call a step). k > 0: a point stops once its k lowest and k highest Ritz values have residual
+// estimates beta_j |s_ji| <= tol max|theta|; k = 0: it runs kr.m steps (SLQ). Either stops at an invariant
+// subspace. f and g (count, count x n) receive the first HVP's loss and gradient, when not null.
+void iterate(Backend& backend, const Objective& inner, const double* points, std::size_t count, Krylov& kr, int k,
+             double tol, double* f_out, double* g_out) {
+  const int n = kr.n, m = kr.m;
+  const auto un = std::size_t(n);
+  const std::size_t k2 = 2 * std::size_t(k);
+  std::vector<PointState>& state = kr.state;
+  const auto basis = [&](std::size_t p, int j) { return kr.basis(p, j); };
+  std::vector<double>& alpha = kr.alpha;
+  std::vector<double>& beta = kr.beta;
+  std::vector<std::size_t> active(count);
+  for (std::size_t p = 0; p < count; ++p) active[p] = p;
+  std::vector<double> at, directions, fx, g, hv;
+  for (int j = 0; j < m && !active.empty(); ++j) {
+    const std::size_t na = active.size();
+    at.resize(na * un);
+    directions.resize(na * un);
+    fx.resize(na);
+    g.resize(na * un);
+    hv.resize(na * un);
+    for (std::size_t a = 0; a < na; ++a) {
+      std::copy(points + active[a] * un, points + active[a] * un + un, at.data() + a * un);
+      std::copy(basis(active[a], j), basis(active[a], j) + un, directions.data() + a * un);
+    }
+    backend.hessian_vector_products(inner, at.data(), na, directions.data(), un, 1, fx.data(), g.data(), hv.data());
+#pragma omp parallel
+    {
+      std::vector<double> theta, S;
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t a = 0; a < std::int64_t(na); ++a) {
+        const std::size_t p = active[std::size_t(a)];
+        PointState& st = state[p];
+        if (j == 0 && f_out != nullptr) {
+          f_out[p] = fx[std::size_t(a)];
+          std::copy(g.data() + std::size_t(a) * un, g.data() + std::size_t(a) * un + un, g_out + p * un);
+        }
+        double* w = hv.data() + std::size_t(a) * un;
+        const double* q = basis(p, j);
+        double* al = alpha.data() + p * std::size_t(m);
+        double* be = beta.data() + p * std::size_t(m);
+        al[j] = dot(n, q, w);
+        for (int i = 0; i < n; ++i) w[i] -= al[j] * q[i] + (j > 0 ? be[j - 1] * basis(p, j - 1)[i] : 0.0);
+        for (int pass = 0; pass < 2; ++pass) {  // classical Gram-Schmidt twice: orthogonal to rounding
+          for (int i = 0; i <= j; ++i) {
+            const double* qi = basis(p, i);
+            const double c = dot(n, qi, w);
+            for (int t = 0; t < n; ++t) w[t] -= c * qi[t];
+          }
+        }
+        be[j] = std::sqrt(dot(n, w, w));
+        st.steps = j + 1;
+        if (!std::isfinite(al[j]) || !std::isfinite(be[j])) {
+          st.failed = st.done = true;
+          continue;
+        }
+        bool stop = j + 1 == m;
+        if (k == 0) {  // fixed steps: stop early only at an invariant subspace (beta negligible beside T's scale)
+          double scale = 0.0;
+          for (int i = 0; i <= j; ++i) scale = std::max(scale, std::fabs(al[i]) + (i > 0 ? be[i - 1] : 0.0));
+          st.converged = be[j] <= kEps * std::sqrt(double(n)) * scale;
+          stop = stop || st.converged;
+        } else {
+          // Converged? The Ritz values of T_{j+1} and their residual estimates beta_j |s_{j, i}|.
+          if (!ritz_pairs(j + 1, al, be, theta, S)) {
+            st.failed = st.done = true;
+            continue;
+          }
+          const double scale = std::max(std::fabs(theta.front()), std::fabs(theta.back()));
+          const bool invariant = be[j] <= kEps * std::sqrt(double(n)) * std::max(scale, std::fabs(al[j]));
+          bool small = j + 1 >= std::min<int>(int(k2), n);
+          for (int i : reported(j + 1, k)) {  // the last row of S: column i's entry j
+            small = small && be[j] * std::fabs(S[std::size_t(i) * std::size_t(j + 1) + std::size_t(j)]) <= tol * scale;
+          }
+          st.converged = invariant;  // else decided by the true residuals (lanczos_analysis)
+          stop = stop || invariant || small;
+        }
+        if (stop) {
+          st.done = true;
+          continue;
+        }
+        const double inv = 1.0 / be[j];
+        double* next = basis(p, j + 1);
+        for (int i = 0; i < n; ++i) next[i] = w[i] * inv;
+      }
+    }
+    std::vector<std::size_t> still;
+    for (std::size_t p : active)
+      if (!state[p].done) still.push_back(p);
+    active.swap(still);
+  }
+}
+
 }  // namespace
 
+void lanczos_probe(std::uint64_t seed, std::uint64_t point, int probe, int n, double* v) {
+  const double entry = 1.0 / std::sqrt(double(n));
+  for (int i = 0; i < n; ++i) {
+    const bool negative =
+        (random_bits(seed, point, kDensityStream + std::uint64_t(probe), std::uint64_t(i)) >> 63) != 0;
+    v[i] = negative ? -entry : entry;
+  }
+}
+
 std::size_t lanczos_bytes_per_point(int n, const LanczosOptions& options) {
-  const std::size_t m = std::size_t(std::min(options.max_steps, n));
+  const std::size_t m =
+      std::size_t(std::min(std::max(options.max_steps, options.density_probes > 0 ? options.density_steps : 0), n));
   const std::size_t k2 = 2 * std::size_t(std::min(options.k, n));
   // basis m + 1, the HVP's point / direction / product / gradient, 2k Ritz vectors and their products, probes.
   const std::size_t vectors = (m + 1) + 4 + 2 * (k2 + 1) + std::size_t(kTraceProbeBlock) * 2;
@@ -96,6 +217,8 @@ void lanczos_analysis(Backend& backend, const Objective& objective, const double
     throw InputError("lanczos: steps must be >= 1, found " + std::to_string(options.max_steps));
   if (!(options.tol > 0.0 && options.tol < 1.0)) throw InputError("lanczos: tol must be in (0, 1)");
   if (options.trace_probes < 0) throw InputError("lanczos: trace_probes must be >= 0");
+  if (options.density_probes < 0) throw InputError("lanczos: density_probes must be >= 0");
+  if (options.density_probes > 0 && options.density_steps < 1) throw InputError("lanczos: density_steps must be >= 1");
   Objective inner = objective;
   inner.subspace = nullptr;
   const int n = inner.inner_dimension();
@@ -123,84 +246,13 @@ void lanczos_analysis(Backend& backend, const Objective& objective, const double
   if (count == 0) return;
 
   // The Krylov bases, alpha and beta of every point.
-  std::vector<double> Q(count * std::size_t(m + 1) * un);
-  std::vector<double> alpha(count * std::size_t(m)), beta(count * std::size_t(m));
-  std::vector<PointState> state(count);
-  const auto basis = [&](std::size_t p, int j) { return Q.data() + (p * std::size_t(m + 1) + std::size_t(j)) * un; };
-  for (std::size_t p = 0; p < count; ++p) start_vector(options.seed, first_index + p, n, basis(p, 0));
-
-  std::vector<std::size_t> active(count);
-  for (std::size_t p = 0; p < count; ++p) active[p] = p;
-  std::vector<double> at, directions, fx, g, hv;
-  for (int j = 0; j < m && !active.empty(); ++j) {
-    const std::size_t na = active.size();
-    at.resize(na * un);
-    directions.resize(na * un);
-    fx.resize(na);
-    g.resize(na * un);
-    hv.resize(na * un);
-    for (std::size_t a = 0; a < na; ++a) {
-      std::copy(points + active[a] * un, points + active[a] * un + un, at.data() + a * un);
-      std::copy(basis(active[a], j), basis(active[a], j) + un, directions.data() + a * un);
-    }
-    backend.hessian_vector_products(inner, at.data(), na, directions.data(), un, 1, fx.data(), g.data(), hv.data());
-#pragma omp parallel
-    {
-      std::vector<double> theta, S;
-#pragma omp for schedule(dynamic, 1)
-      for (std::int64_t a = 0; a < std::int64_t(na); ++a) {
-        const std::size_t p = active[std::size_t(a)];
-        PointState& st = state[p];
-        if (j == 0) {
-          out.f[p] = fx[std::size_t(a)];
-          std::copy(g.data() + std::size_t(a) * un, g.data() + std::size_t(a) * un + un, out.gradient.data() + p * un);
-        }
-        double* w = hv.data() + std::size_t(a) * un;
-        const double* q = basis(p, j);
-        double* al = alpha.data() + p * std::size_t(m);
-        double* be = beta.data() + p * std::size_t(m);
-        al[j] = dot(n, q, w);
-        for (int i = 0; i < n; ++i) w[i] -= al[j] * q[i] + (j > 0 ? be[j - 1] * basis(p, j - 1)[i] : 0.0);
-        for (int pass = 0; pass < 2; ++pass) {  // classical Gram-Schmidt twice: orthogonal to rounding
-          for (int i = 0; i <= j; ++i) {
-            const double* qi = basis(p, i);
-            const double c = dot(n, qi, w);
-            for (int t = 0; t < n; ++t) w[t] -= c * qi[t];
-          }
-        }
-        be[j] = std::sqrt(dot(n, w, w));
-        st.steps = j + 1;
-        if (!std::isfinite(al[j]) || !std::isfinite(be[j])) {
-          st.failed = st.done = true;
-          continue;
-        }
-        // Converged? The Ritz values of T_{j+1} and their residual estimates beta_j |s_{j, i}|.
-        if (!ritz_pairs(j + 1, al, be, theta, S)) {
-          st.failed = st.done = true;
-          continue;
-        }
-        const double scale = std::max(std::fabs(theta.front()), std::fabs(theta.back()));
-        const bool invariant = be[j] <= kEps * std::sqrt(double(n)) * std::max(scale, std::fabs(al[j]));
-        bool small = j + 1 >= std::min<int>(int(k2), n);
-        for (int i : reported(j + 1, k)) {  // the last row of S: column i's entry j
-          small = small &&
-                  be[j] * std::fabs(S[std::size_t(i) * std::size_t(j + 1) + std::size_t(j)]) <= options.tol * scale;
-        }
-        if (invariant || small || j + 1 == m) {
-          st.done = true;
-          st.converged = invariant;  // else decided by the true residuals below
-          continue;
-        }
-        const double inv = 1.0 / be[j];
-        double* next = basis(p, j + 1);
-        for (int i = 0; i < n; ++i) next[i] = w[i] * inv;
-      }
-    }
-    std::vector<std::size_t> still;
-    for (std::size_t p : active)
-      if (!state[p].done) still.push_back(p);
-    active.swap(still);
-  }
+  Krylov kr(count, n, m);
+  for (std::size_t p = 0; p < count; ++p) start_vector(options.seed, first_index + p, n, kr.basis(p, 0));
+  iterate(backend, inner, points, count, kr, k, options.tol, out.f.data(), out.gradient.data());
+  std::vector<PointState>& state = kr.state;
+  const auto basis = [&](std::size_t p, int j) { return kr.basis(p, j); };
+  std::vector<double>& alpha = kr.alpha;
+  std::vector<double>& beta = kr.beta;
 
   // Ritz vectors of the reported values, and their true residuals, with g'Hg: one HVP call of 2k + 1 directions.
   const std::size_t r = k2 + 1;
@@ -289,6 +341,38 @@ void lanczos_analysis(Backend& backend, const Objective& objective, const double
       const double variance =
           probes > 1 ? std::max(0.0, (sum2[p] - probes * out.trace[p] * out.trace[p]) / (probes - 1)) : nan;
       out.trace_se[p] = std::sqrt(variance / probes);
+    }
+  }
+
+  // Stochastic Lanczos quadrature: per probe, density_steps of Lanczos (fixed, full reorthogonalization), the
+  // Ritz values as nodes and the squared first entries of T's eigenvectors as weights.
+  if (options.density_probes > 0) {
+    const int ms = std::min(options.density_steps, n);
+    const auto nv = std::size_t(options.density_probes);
+    out.density_m = ms;
+    out.density_nodes.assign(count * nv * std::size_t(ms), nan);
+    out.density_weights.assign(count * nv * std::size_t(ms), 0.0);
+    Krylov probe(count, n, ms);
+    std::vector<double> theta, S;
+    for (std::size_t v = 0; v < nv; ++v) {
+      probe.state.assign(count, PointState{});
+      for (std::size_t p = 0; p < count; ++p)
+        lanczos_probe(options.seed, first_index + p, int(v), n, probe.basis(p, 0));
+      iterate(backend, inner, points, count, probe, 0, 0.0, nullptr, nullptr);
+      for (std::size_t p = 0; p < count; ++p) {
+        const PointState& st = probe.state[p];
+        if (st.failed || !ritz_pairs(st.steps, probe.alpha.data() + p * std::size_t(ms),
+                                     probe.beta.data() + p * std::size_t(ms), theta, S)) {
+          continue;
+        }
+        double* nodes = out.density_nodes.data() + (p * nv + v) * std::size_t(ms);
+        double* weights = out.density_weights.data() + (p * nv + v) * std::size_t(ms);
+        for (int i = 0; i < st.steps; ++i) {
+          nodes[i] = theta[std::size_t(i)];
+          const double first = S[std::size_t(i) * std::size_t(st.steps)];
+          weights[i] = first * first;
+        }
+      }
     }
   }
 }

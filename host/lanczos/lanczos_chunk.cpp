@@ -24,6 +24,13 @@ std::vector<ExtraDataset> lanczos_datasets(const LanczosOptions& options, int n)
     d.push_back({"trace", 1, "Hutchinson's estimate of tr H (mean of z'Hz over Rademacher z)"});
     d.push_back({"trace_se", 1, "the standard error of /trace"});
   }
+  if (options.density_probes > 0) {
+    const int width = options.density_probes * std::min(options.density_steps, n);
+    d.push_back({"density_nodes", width,
+                 "[p, v m + i]: Ritz value i of probe v's m-step Lanczos (SLQ nodes; NaN: the Krylov space closed)"});
+    d.push_back({"density_weights", width,
+                 "[p, v m + i]: its weight; density(lambda) = mean over probes v of sum_i w delta(lambda - node)"});
+  }
   return d;
 }
 
@@ -76,6 +83,15 @@ void lanczos_chunk(Backend& backend, const Objective& objective, const double* p
 
   const std::vector<ExtraDataset> datasets = lanczos_datasets(lanczos, n);
   for (const ExtraDataset& d : datasets) {
+    if (d.name == "density_nodes" || d.name == "density_weights") {  // count x width, row-major in lz
+      const std::vector<double>& values = d.name == "density_nodes" ? lz.density_nodes : lz.density_weights;
+      for (int c = 0; c < d.width; ++c) {
+        std::vector<double> column(count);
+        for (std::size_t p = 0; p < count; ++p) column[p] = values[p * std::size_t(d.width) + std::size_t(c)];
+        out.extra_columns.push_back(std::move(column));
+      }
+      continue;
+    }
     for (int c = 0; c < d.width; ++c) {
       std::vector<double> column(count);
       for (std::size_t p = 0; p < count; ++p) {

@@ -19,6 +19,8 @@ struct LanczosOptions {
   double tol = 1e-8;          // converged when every reported value's residual <= tol max|theta| of its point
   std::uint64_t seed = 1;     // start vectors and probes: from (seed, the point's index), whatever the batching
   int trace_probes = 0;       // Hutchinson probes (Rademacher); 0: no trace estimate
+  int density_probes = 0;     // stochastic Lanczos quadrature: probe vectors (0: no spectral density)
+  int density_steps = 100;    // Lanczos steps per probe (at most N): nodes and weights per probe
   bool ritz_vectors = false;  // keep the 2k Ritz vectors (count x 2k x N)
 };
 
@@ -37,6 +39,13 @@ struct LanczosResult {
   std::vector<double> gHg;               // g'Hg (one more HVP, for the gradient step's quantities)
   std::vector<double> trace, trace_se;   // Hutchinson's mean of z'Hz and its standard error (NaN without probes)
   std::vector<double> ritz_vectors;      // count x 2k x N when asked: the lowest k, then the highest k
+  // Stochastic Lanczos quadrature (density_probes > 0), count x probes x m (m = min(density_steps, N)): for probe v
+  // (unit, Rademacher / sqrt N: lanczos_probe) the Ritz values theta_i of its m-step Lanczos and the weights
+  // tau_i = (first entry of the ith eigenvector of T)^2, so sum_i tau_i g(theta_i) ~ v' g(H) v, exact for
+  // polynomials g of degree < 2m, and the density is the mean over probes of sum_i tau_i delta(lambda - theta_i).
+  // A probe whose Krylov space closes early pads with NaN nodes and 0 weights.
+  std::vector<double> density_nodes, density_weights;
+  int density_m = 0;
 };
 
 // Runs the Lanczos analysis of `objective` (its own coordinates; a subspace is not applied) at `count` points
@@ -45,6 +54,9 @@ struct LanczosResult {
 // tol not in (0, 1), trace_probes < 0).
 void lanczos_analysis(Backend& backend, const Objective& objective, const double* points, std::size_t count,
                       std::uint64_t first_index, const LanczosOptions& options, LanczosResult& out);
+
+// Probe `probe` of the density at point index `point` (n values, unit norm): what lanczos_analysis uses.
+void lanczos_probe(std::uint64_t seed, std::uint64_t point, int probe, int n, double* v);
 
 // Host memory the analysis holds per point in flight, in bytes (the Krylov basis dominates: (max_steps + 1) N).
 std::size_t lanczos_bytes_per_point(int n, const LanczosOptions& options);
