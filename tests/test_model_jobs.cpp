@@ -689,7 +689,8 @@ TEST_F(ModelJobs, BadProbeDirectionsExitWith2NamingTheKey) {
 TEST_F(ModelJobs, LanczosScanGivesTheFullHessiansExtremesWithoutFormingIt) {
   const std::string lanczos_job = replaced(
       replaced(scan_job("[3, 3]", "hessian = \"lanczos\"\n", "lz.h5", 4), "eigenvalues = true\n", ""), "[output]\n",
-      "[lanczos]\nk = 2\ntol = 1e-10\ntrace_probes = 30\ndensity_probes = 2\ndensity_steps = 10\n[output]\n");
+      "[lanczos]\nk = 2\ntol = 1e-10\ntrace_probes = 30\ndensity_probes = 2\ndensity_steps = 10\nvectors = true\n"
+      "[output]\n");
   const CliRun r = run_hessa("run " + write("lz.toml", lanczos_job));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("Lanczos over exact Hessian-vector products"), std::string::npos) << r.output;
@@ -726,6 +727,20 @@ TEST_F(ModelJobs, LanczosScanGivesTheFullHessiansExtremesWithoutFormingIt) {
     EXPECT_EQ(lz_class.values[p], full_class.values[p]) << "point " << p;
   }
   EXPECT_EQ(doubles("lz.h5", "morse_index").values, std::vector<double>(9, -1.0)) << "unknown from the ends alone";
+  // Ritz vectors: unit, and the two highest orthogonal (full reorthogonalization keeps them so to rounding).
+  const DoubleArray vectors = doubles("lz.h5", "lanczos_vectors");
+  ASSERT_EQ(vectors.shape, (std::vector<hsize_t>{9, 4 * kParameters}));
+  for (std::size_t p = 0; p < 9; ++p) {
+    const double* y = vectors.values.data() + p * 4 * kParameters;
+    for (std::size_t c = 0; c < 4; ++c) {
+      double norm = 0.0;
+      for (std::size_t i = 0; i < kParameters; ++i) norm += y[c * kParameters + i] * y[c * kParameters + i];
+      EXPECT_NEAR(norm, 1.0, 1e-12) << "point " << p << ", vector " << c;
+    }
+    double overlap = 0.0;
+    for (std::size_t i = 0; i < kParameters; ++i) overlap += y[2 * kParameters + i] * y[3 * kParameters + i];
+    EXPECT_LT(std::fabs(overlap), 1e-8) << "point " << p;
+  }
   // The density's quadrature: per probe, weights summing to 1 and nodes inside the spectrum (Ritz values interlace).
   const DoubleArray nodes = doubles("lz.h5", "density_nodes"), weights = doubles("lz.h5", "density_weights");
   ASSERT_EQ(nodes.shape, (std::vector<hsize_t>{9, 20}));

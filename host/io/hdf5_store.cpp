@@ -414,7 +414,7 @@ std::unique_ptr<ResultStore> ResultStore::open(const std::string& path, bool wri
       const Handle ds(read_call(path, "open /" + name, [&] { return H5Dopen2(file, name.c_str(), H5P_DEFAULT); }),
                       H5Dclose);
       const std::vector<hsize_t> dims = store::dataset_dims(path, ds.get(), name, 2);
-      if (dims.empty() || (dims.size() == 2 && (dims[1] < 2 || dims[1] > (1u << 20)))) {
+      if (dims.empty() || (dims.size() == 2 && (dims[1] < 2 || dims[1] > (hsize_t(1) << 31)))) {
         throw InputError(path, 0, 0, "damaged: /" + name + " is not B or B x m");
       }
       layout.extras.push_back({name, dims.size() == 2 ? int(dims[1]) : 1, ""});

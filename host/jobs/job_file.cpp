@@ -191,7 +191,7 @@ void read_probe_directions(const TableReader& t, JobSpec& job) {
 
 // [lanczos]: k, steps, tol, trace_probes, seed (defaults: LanczosOptions').
 void read_lanczos(const TableReader& t, LanczosOptions& o) {
-  t.allow_only({"k", "steps", "tol", "trace_probes", "density_probes", "density_steps", "seed"});
+  t.allow_only({"k", "steps", "tol", "trace_probes", "density_probes", "density_steps", "seed", "vectors"});
   const auto count = [&](const char* key, std::int64_t lo, std::int64_t hi) {
     const std::int64_t v = t.integer(*t.node(key), key);
     if (v < lo || v > hi) {
@@ -204,6 +204,7 @@ void read_lanczos(const TableReader& t, LanczosOptions& o) {
   if (t.has("trace_probes")) o.trace_probes = int(count("trace_probes", 0, 1000000));
   if (t.has("density_probes")) o.density_probes = int(count("density_probes", 0, 10000));
   if (t.has("density_steps")) o.density_steps = int(count("density_steps", 1, 100000));
+  if (t.has("vectors")) o.ritz_vectors = t.boolean("vectors");
   if (t.has("seed")) o.seed = std::uint64_t(count("seed", 0, std::numeric_limits<std::int64_t>::max()));
   if (t.has("tol")) {
     o.tol = t.nonnegative("tol", true);
@@ -315,6 +316,7 @@ nlohmann::json JobSpec::settings() const {
         {"seed", l.seed},
         {"density_probes", l.density_probes},
         {"density_steps", l.density_probes > 0 ? nlohmann::json(l.density_steps) : nlohmann::json(nullptr)}};
+    if (l.ritz_vectors) s["analysis"]["lanczos"]["vectors"] = true;
   }
   s["output"] = {{"path", output_path}, {"chunk", chunk_points}};
   s["run"] = {{"backend", backend}, {"threads", threads > 0 ? nlohmann::json(threads) : nlohmann::json("default")}};

@@ -129,10 +129,14 @@ void check_disk_space(const std::string& out, const StoreLayout& layout, std::si
 void check_job_chunk_fits(const JobSpec& job, const std::string& memory) {
   const int n = job.analysis_n();
   // (Lanczos: the points, the mapped points, the gradient when kept and the Lanczos columns.)
-  const std::size_t held =
-      job.lanczos ? std::size_t(job.n + 2 * n + 8 * job.lanczos_options.k + 16) * sizeof(double) + sizeof(PointAnalysis)
-                  : std::size_t(job.n + n) * sizeof(double) + host_bytes_per_point(n, job.options) -
-                        bytes_per_point(n, job.options) + sizeof(PointAnalysis);
+  const LanczosOptions& lz = job.lanczos_options;
+  const std::size_t lanczos_doubles = std::size_t(job.n + 2 * n + 8 * lz.k + 16) +
+                                      (lz.ritz_vectors ? 2 * std::size_t(lz.k) * std::size_t(n) : 0) +
+                                      2 * std::size_t(lz.density_probes) * std::size_t(std::min(lz.density_steps, n));
+  const std::size_t held = job.lanczos
+                               ? lanczos_doubles * sizeof(double) + sizeof(PointAnalysis)
+                               : std::size_t(job.n + n) * sizeof(double) + host_bytes_per_point(n, job.options) -
+                                     bytes_per_point(n, job.options) + sizeof(PointAnalysis);
   const MemoryBudget budget = host_memory_budget(memory_limit_bytes(memory));
   if (double(held) * double(job.chunk_points) > double(budget.chunk_bytes)) {
     throw InputError(job.job_path, 0, 0,

@@ -24,6 +24,11 @@ std::vector<ExtraDataset> lanczos_datasets(const LanczosOptions& options, int n)
     d.push_back({"trace", 1, "Hutchinson's estimate of tr H (mean of z'Hz over Rademacher z)"});
     d.push_back({"trace_se", 1, "the standard error of /trace"});
   }
+  if (options.ritz_vectors) {
+    d.push_back({"lanczos_vectors", 2 * k * n,
+                 "[p, c n + i]: entry i of unit Ritz vector c of point p: c < k those of /lanczos_lowest, then "
+                 "those of /lanczos_highest (reshape to B x 2k x n)"});
+  }
   if (options.density_probes > 0) {
     const int width = options.density_probes * std::min(options.density_steps, n);
     d.push_back({"density_nodes", width,
@@ -83,8 +88,11 @@ void lanczos_chunk(Backend& backend, const Objective& objective, const double* p
 
   const std::vector<ExtraDataset> datasets = lanczos_datasets(lanczos, n);
   for (const ExtraDataset& d : datasets) {
-    if (d.name == "density_nodes" || d.name == "density_weights") {  // count x width, row-major in lz
-      const std::vector<double>& values = d.name == "density_nodes" ? lz.density_nodes : lz.density_weights;
+    if (d.name == "density_nodes" || d.name == "density_weights" || d.name == "lanczos_vectors") {
+      // count x width, row-major in lz
+      const std::vector<double>& values = d.name == "density_nodes"     ? lz.density_nodes
+                                          : d.name == "density_weights" ? lz.density_weights
+                                                                        : lz.ritz_vectors;
       for (int c = 0; c < d.width; ++c) {
         std::vector<double> column(count);
         for (std::size_t p = 0; p < count; ++p) column[p] = values[p * std::size_t(d.width) + std::size_t(c)];
