@@ -116,7 +116,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json")
     ap.add_argument("--quick", action="store_true",
-                    help="ctest's form: the plane point theta* + 0.5 d1 alone, tol 1e-6 (~1 min)")
+                    help="a smoke run: the plane point theta* + 0.5 d1 alone, tol 1e-6 (~1 min)")
     ap.add_argument("--worker-data", help=argparse.SUPPRESS)
     ap.add_argument("--worker-points", help=argparse.SUPPRESS)
     args = ap.parse_args()
