@@ -429,6 +429,35 @@ TEST_F(Batch, MpiBadJobOrExistingOutputExitsWith2AndOneMessage) {
   EXPECT_EQ(occurrences(again.output, "hessa: error"), 1u) << again.output;
   EXPECT_NE(again.output.find("exists; use --resume to continue it"), std::string::npos) << again.output;
 }
+// A full-space direction scan (Lanczos over HVPs, the bundled two-moons network): each point's row has the scan's 2
+// coordinates while its Hessian is of all 337 parameters, so the ranks must send the points by their own width
+// (they once read count x 337 values from a count x 2 buffer: an over-read of the sender's memory whose first
+// count x 2 values happened to be right). Two ranks equal one process, Lanczos datasets included.
+TEST_F(Batch, MpiFullSpaceDirectionScanEqualsOneProcess) {
+  const std::string examples = std::string(HESSA_SOURCE_DIR) + "/examples/";
+  const auto job = [&](const std::string& out) {
+    return write(out + ".toml",
+                 "[function]\nmodel = \"mlp\"\nlayers = [2, 16, 16, 1]\nactivation = \"tanh\"\nloss = \"logistic\"\n"
+                 "data = \"" +
+                     examples + "mlp_moons/moons.csv\"\nparameters = \"" + examples +
+                     "mlp_moons/params.npy\"\n[points]\nkind = \"directions\"\nlower = [-1.0, -1.0]\n"
+                     "upper = [1.0, 1.0]\ncounts = [6, 5]\nhessian = \"lanczos\"\n[lanczos]\nk = 2\n"
+                     "trace_probes = 4\n[output]\npath = \"" +
+                     out + ".h5\"\nchunk = 4\n");
+  };
+  std::vector<std::string> names = per_point_datasets(false);
+  names.insert(names.end(), {"lanczos_lowest", "lanczos_highest", "trace", "scan/centre", "scan/directions"});
+  const CliRun mpi = run_mpi(2, "run " + job("mpi"));
+  ASSERT_EQ(mpi.exit_code, 0) << mpi.output;
+  const CliRun one = run_hessa("run " + job("one") + " --quiet");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto a = read_file(path("mpi.h5"), names);
+  const auto b = read_file(path("one.h5"), names);
+  ASSERT_TRUE(a && b);
+  expect_same_per_point_data(*a, *b, names);
+  EXPECT_EQ(a->complete, 1);
+}
+
 #endif  // HESSA_WITH_MPI
 
 }  // namespace

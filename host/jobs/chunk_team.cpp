@@ -22,7 +22,7 @@ class SerialTeam final : public ChunkTeam {
     write_ = std::move(write);
     return pending;
   }
-  void deliver(std::size_t chunk, const double* points, const ChunkResult& result) override {
+  void deliver(std::size_t chunk, const double* points, int /*point_columns*/, const ChunkResult& result) override {
     write_(chunk, points, result);
   }
   void finish() override {}

@@ -40,8 +40,9 @@ class ChunkTeam {
   // process's share; `write` is kept for deliver() and finish().
   virtual std::vector<std::size_t> share(const std::vector<std::size_t>& pending, WriteChunk write) = 0;
   // A chunk of this process's share is computed: write it (writer) or send it
-  // to the writer.
-  virtual void deliver(std::size_t chunk, const double* points, const ChunkResult& result) = 0;
+  // to the writer. `points` has point_columns values a point (a direction scan's
+  // coordinates: not result.n when the Hessian is of the full space).
+  virtual void deliver(std::size_t chunk, const double* points, int point_columns, const ChunkResult& result) = 0;
   // After this process's share: the writer waits for every other process's
   // chunks; senders wait for their sends.
   virtual void finish() = 0;

@@ -344,7 +344,7 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
       }
       add_to_summary(summary, whole);
       ++summary.chunks;
-      team->deliver(c, points.data(), whole);
+      team->deliver(c, points.data(), job.n, whole);
     }
     team->finish();
     if (run.store) {

@@ -31,8 +31,8 @@ constexpr int kPayloadTag = 72;
 constexpr std::size_t kPieceBytes = std::size_t(1) << 30;  // below INT_MAX bytes per message
 
 // chunk, count, n, gradient, hessian, eigenvalues, eigenvectors (element
-// counts), payload bytes, extra columns (each of count values, after the eigenvectors).
-using Header = std::array<std::uint64_t, 9>;
+// counts), payload bytes, extra columns (each of count values, after the eigenvectors), point columns.
+using Header = std::array<std::uint64_t, 10>;
 
 void append_bytes(std::vector<unsigned char>& out, const void* data, std::size_t bytes) {
   const auto* p = static_cast<const unsigned char*>(data);
@@ -132,7 +132,7 @@ class MpiTeam final : public ChunkTeam {
     return mine;
   }
 
-  void deliver(std::size_t chunk, const double* points, const ChunkResult& result) override {
+  void deliver(std::size_t chunk, const double* points, int point_columns, const ChunkResult& result) override {
     if (writer()) {
       write_(chunk, points, result);
       while (receive_one(false)) {
@@ -140,7 +140,8 @@ class MpiTeam final : public ChunkTeam {
       return;
     }
     wait_for_sends();  // the previous chunk's buffer is reused
-    const std::size_t point_values = result.count * std::size_t(result.n);
+    // (The points' own columns: a full-space direction scan's result.n is the function's, not the scan's.)
+    const std::size_t point_values = result.count * std::size_t(point_columns);
     send_buffer_.clear();
     append_bytes(send_buffer_, points, point_values * sizeof(double));
     append_bytes(send_buffer_, result.points.data(), result.points.size() * sizeof(PointAnalysis));
@@ -156,7 +157,8 @@ class MpiTeam final : public ChunkTeam {
                result.eigenvalues.size(),
                result.eigenvectors.size(),
                send_buffer_.size(),
-               result.extra_columns.size()};
+               result.extra_columns.size(),
+               std::uint64_t(point_columns)};
     requests_.emplace_back();
     MPI_Isend(header_.data(), int(header_.size()), MPI_UINT64_T, 0, kHeaderTag, MPI_COMM_WORLD, &requests_.back());
     for (std::size_t at = 0; at < send_buffer_.size(); at += kPieceBytes) {
@@ -234,7 +236,7 @@ class MpiTeam final : public ChunkTeam {
     received_result_.count = count;
     received_result_.n = int(header[2]);
     Unpacker in(receive_buffer_);
-    in.take(received_points_, count * header[2]);
+    in.take(received_points_, count * header[9]);
     in.take(received_result_.points, count);
     in.take(received_result_.gradient, header[3]);
     in.take(received_result_.hessian, header[4]);
