@@ -345,6 +345,27 @@ TEST_P(StopSignals, AnalyzeStopsAtAChunkBoundaryAndRemovesItsTemporaryFiles) {
   EXPECT_FALSE(fs::exists(path("r.npz.meta.json")));
 }
 
+// SIGKILL cannot be caught: the temporaries stay, but nothing under the result's own names exists (the data file
+// and its metadata are renamed into place only after the last chunk is written and synced).
+TEST_F(RunControl, AnalyzeKilledWithSigkillLeavesNoCompleteLookingResult) {
+  const std::string points = npy("p.npy", 1000000, 8);
+  for (const char* out : {"r.csv", "r.npy"}) {
+    const pid_t child = spawn({"analyze", "--function", "rosenbrock", "--points", points, "--out", path(out), "--chunk",
+                               "2000", "--backend", "cpu", "--quiet"});
+    ASSERT_TRUE(wait_until([&] {
+      for (const std::string& h : hidden_files())
+        if (fs::file_size(path(h)) > 0) return true;
+      return false;
+    })) << child_log();
+    kill(child, SIGKILL);
+    const Ended e = wait_for(child);
+    EXPECT_EQ(e.signal, SIGKILL) << child_log();
+    EXPECT_FALSE(fs::exists(path(out))) << out;
+    EXPECT_FALSE(fs::exists(path(std::string(out) + ".meta.json"))) << out;
+    for (const std::string& h : hidden_files()) fs::remove(path(h));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Each, StopSignals,
                          ::testing::Values(StopCase{SIGINT, 130, "SIGINT"}, StopCase{SIGTERM, 143, "SIGTERM"},
                                            StopCase{SIGHUP, 129, "SIGHUP"}),

@@ -84,12 +84,15 @@ std::size_t bytes_per_point(int n, const AnalysisOptions& options) {
   return doubles * sizeof(double) + sizeof(PointAnalysis) + sizeof(int) + sizeof(PointStatus);
 }
 
-std::size_t host_bytes_per_point(int n, const AnalysisOptions& options) {
+std::size_t host_bytes_per_point(int n, const AnalysisOptions& options, std::size_t chunks_in_flight) {
   const std::size_t nn = std::size_t(n) * std::size_t(n);
   const std::size_t kept = std::size_t(n)                                  // the point as read
                            + (options.keep_gradient ? std::size_t(n) : 0)  // ChunkResult's copies
                            + (options.keep_hessian ? nn : 0) + (options.keep_eigenvalues ? std::size_t(n) : 0);
-  return bytes_per_point(n, options) + kept * sizeof(double);
+  // Each further chunk in flight (read ahead, or waiting to be written) holds its points and whole ChunkResult.
+  const std::size_t slot = (kept + (options.eigenvectors ? nn : 0)) * sizeof(double) + sizeof(PointAnalysis);
+  const std::size_t further = chunks_in_flight > 1 ? (chunks_in_flight - 1) * slot : 0;
+  return bytes_per_point(n, options) + kept * sizeof(double) + further;
 }
 
 std::size_t jacobian_bytes_per_point(int m, int k, JacobianMode mode) {

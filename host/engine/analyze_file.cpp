@@ -61,9 +61,10 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
   layout.extra_columns = direction_column_names(directions);
   auto writer = open_result_writer(request.out, layout);  // fails now, before any work, if unwritable
 
-  const std::size_t chunk = plan_chunk_points(
-      request.chunk, request.memory, host_bytes_per_point(n, options), backend->chunk_capacity(n, options),
-      "n = " + std::to_string(n) + ", " + stencil_name(options.stencil) + " stencil", notice);
+  const std::size_t chunk =
+      plan_chunk_points(request.chunk, request.memory, host_bytes_per_point(n, options, kOverlappedSlots),
+                        backend->chunk_capacity(n, options),
+                        "n = " + std::to_string(n) + ", " + stencil_name(options.stencil) + " stencil", notice);
 
   ChunkHook add_columns;
   if (directions.count() > 0) add_columns = [&](ChunkResult& result) { add_direction_columns(directions, result); };

@@ -1,11 +1,13 @@
 // The chunk loop shared by every command that analyzes a point set.
 #include "hessa/pipeline.hpp"
 
+#include "engine/chunk_stages.hpp"
 #include "hessa/stop_signals.hpp"
 
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <vector>
 
 namespace hessa {
@@ -37,22 +39,37 @@ RunSummary SummaryTimer::finish() {
 
 RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& options, Backend& backend,
                         PointReader& reader, ResultWriter& writer, std::size_t chunk_points,
-                        const ProgressCallback& progress, const ChunkHook& after_analyze) {
+                        const ProgressCallback& progress, const ChunkHook& after_analyze, std::size_t slots) {
   SummaryTimer timer;
   RunSummary& summary = timer.summary();
-  std::vector<double> points;
-  ChunkResult result;
-  for (;;) {
-    throw_if_stop_requested();  // a stop signal ends the run here, between chunks
-    const std::size_t count = reader.read(chunk_points, points);
-    if (count == 0) break;
-    backend.analyze(f, options, points.data(), count, result);
-    if (after_analyze) after_analyze(result);
-    writer.write(points.data(), result);
-    add_to_summary(summary, result);
+  struct Slot {
+    std::vector<double> points;
+    std::size_t count = 0;
+    std::optional<std::size_t> total;  // the reader's total once known
+    ChunkResult result;
+  };
+  std::vector<Slot> slot(slots);
+  std::size_t written = 0;
+  ChunkStages stages;
+  stages.fill = [&](std::size_t s) {
+    slot[s].count = reader.read(chunk_points, slot[s].points);
+    slot[s].total = reader.total_points();
+    return slot[s].count > 0;
+  };
+  stages.compute = [&](std::size_t s) {
+    throw_if_stop_requested();  // a stop signal ends the run here, between chunks (those before are written)
+    Slot& c = slot[s];
+    backend.analyze(f, options, c.points.data(), c.count, c.result);
+    if (after_analyze) after_analyze(c.result);
+    add_to_summary(summary, c.result);
     ++summary.chunks;
-    if (progress) progress(summary.points, reader.total_points());
-  }
+  };
+  stages.drain = [&](std::size_t s) {
+    writer.write(slot[s].points.data(), slot[s].result);
+    written += slot[s].count;
+    if (progress) progress(written, slot[s].total);
+  };
+  run_chunk_stages(stages, slots);
   return timer.finish();
 }
 

@@ -25,6 +25,7 @@ class SerialTeam final : public ChunkTeam {
   void deliver(std::size_t chunk, const double* points, int /*point_columns*/, const ChunkResult& result) override {
     write_(chunk, points, result);
   }
+  bool delivers_on_any_thread() const override { return true; }
   void finish() override {}
   void combine(RunSummary&) override {}
   [[noreturn]] void fail() override { throw; }

@@ -43,6 +43,9 @@ class ChunkTeam {
   // to the writer. `points` has point_columns values a point (a direction scan's
   // coordinates: not result.n when the Hessian is of the full space).
   virtual void deliver(std::size_t chunk, const double* points, int point_columns, const ChunkResult& result) = 0;
+  // Whether deliver() may run on a thread of its own, overlapping the next chunk's computation (one process: it
+  // only writes the file). MPI ranks call MPI from the main thread alone.
+  virtual bool delivers_on_any_thread() const = 0;
   // After this process's share: the writer waits for every other process's
   // chunks; senders wait for their sends.
   virtual void finish() = 0;

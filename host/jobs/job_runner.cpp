@@ -14,6 +14,7 @@
 #include <regex>
 
 #include "engine/backend_choice.hpp"
+#include "engine/chunk_stages.hpp"
 #include "engine/function_spec.hpp"
 #include "engine/metadata.hpp"
 #include "hessa/backend.hpp"
@@ -125,18 +126,22 @@ void check_disk_space(const std::string& out, const StoreLayout& layout, std::si
   }
 }
 
-// The job's chunk (points, mapped points and the whole ChunkResult) stays in memory while its sub-batches run.
-void check_job_chunk_fits(const JobSpec& job, const std::string& memory) {
+// The memory one point of a job's chunk holds while the chunk is in memory (its sub-batches run meanwhile): the
+// points, the mapped points and its share of the whole ChunkResult (Lanczos: the gradient when kept and the Lanczos
+// columns).
+std::size_t job_chunk_bytes_per_point(const JobSpec& job) {
   const int n = job.analysis_n();
-  // (Lanczos: the points, the mapped points, the gradient when kept and the Lanczos columns.)
   const LanczosOptions& lz = job.lanczos_options;
   const std::size_t lanczos_doubles = std::size_t(job.n + 2 * n + 8 * lz.k + 16) +
                                       (lz.ritz_vectors ? 2 * std::size_t(lz.k) * std::size_t(n) : 0) +
                                       2 * std::size_t(lz.density_probes) * std::size_t(std::min(lz.density_steps, n));
-  const std::size_t held = job.lanczos
-                               ? lanczos_doubles * sizeof(double) + sizeof(PointAnalysis)
-                               : std::size_t(job.n + n) * sizeof(double) + host_bytes_per_point(n, job.options) -
-                                     bytes_per_point(n, job.options) + sizeof(PointAnalysis);
+  return job.lanczos ? lanczos_doubles * sizeof(double) + sizeof(PointAnalysis)
+                     : std::size_t(job.n + n) * sizeof(double) + host_bytes_per_point(n, job.options) -
+                           bytes_per_point(n, job.options) + sizeof(PointAnalysis);
+}
+
+void check_job_chunk_fits(const JobSpec& job, const std::string& memory) {
+  const std::size_t held = job_chunk_bytes_per_point(job);
   const MemoryBudget budget = host_memory_budget(memory_limit_bytes(memory));
   if (double(held) * double(job.chunk_points) > double(budget.chunk_bytes)) {
     throw InputError(job.job_path, 0, 0,
@@ -146,6 +151,16 @@ void check_job_chunk_fits(const JobSpec& job, const std::string& memory) {
                          "): choose a chunk of at most " +
                          std::to_string(std::max<std::size_t>(1, budget.chunk_bytes / held)) + " points");
   }
+}
+
+// Job chunks held at once by the overlapped loop: up to kOverlappedSlots while they fit the budget together, down to
+// 1 (in turn, as before) when only one does.
+std::size_t job_chunks_in_flight(const JobSpec& job, const std::string& memory) {
+  const double chunk_bytes = double(job_chunk_bytes_per_point(job)) * double(job.chunk_points);
+  const MemoryBudget budget = host_memory_budget(memory_limit_bytes(memory));
+  std::size_t slots = kOverlappedSlots;
+  while (slots > 1 && double(slots) * chunk_bytes > double(budget.chunk_bytes)) --slots;
+  return slots;
 }
 
 PreparedRun prepare_run(const JobRunRequest& args, ChunkTeam& team, const NoticeSink& notice) {
@@ -293,6 +308,7 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
   RunSummary& summary = timer.summary();
   if (report_progress && team->writer()) report_progress(0, points_pending);
   std::size_t points_written = 0;
+  std::size_t delivered = 0;  // chunks of this process's share written (or sent to the writer)
   try {
     const std::vector<std::size_t> my_chunks =
         team->share(pending, [&](std::size_t c, const double* chunk_points, const ChunkResult& result) {
@@ -306,18 +322,39 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
     Objective inner = objective;
     inner.subspace = nullptr;
     const bool probes = job.probe_directions.count() > 0;
-    std::vector<double> points, mapped, probe_points;
-    ChunkResult whole, part;
-    for (std::size_t c : my_chunks) {
-      throw_if_stop_requested();  // between chunks: the store keeps every chunk finished so far
-      const std::size_t first = layout.chunk_begin(c), count = layout.chunk_size(c);
-      job.points(first, count, points);
+    // A chunk in flight: its points (and mapped points) and its whole ChunkResult. While one computes, the next
+    // one's points are made and the previous one is written (engine/chunk_stages.hpp), when the team allows it
+    // and the memory budget holds the extra chunks.
+    struct Slot {
+      std::size_t chunk = 0;
+      std::vector<double> points, mapped;
+      ChunkResult whole;
+    };
+    const std::size_t slots = team->delivers_on_any_thread() ? job_chunks_in_flight(job, run.memory) : 1;
+    std::vector<Slot> slot(slots);
+    std::vector<double> probe_points;
+    ChunkResult part;
+    std::size_t next = 0;
+    ChunkStages stages;
+    stages.fill = [&](std::size_t s) {
+      if (next == my_chunks.size()) return false;
+      Slot& c = slot[s];
+      c.chunk = my_chunks[next++];
+      const std::size_t first = layout.chunk_begin(c.chunk), count = layout.chunk_size(c.chunk);
+      job.points(first, count, c.points);
       if (map_points) {
-        mapped.resize(count * std::size_t(analysis_n));
+        c.mapped.resize(count * std::size_t(analysis_n));
         for (std::size_t p = 0; p < count; ++p)
-          job.subspace.map(points.data() + p * std::size_t(job.n), mapped.data() + p * std::size_t(analysis_n));
+          job.subspace.map(c.points.data() + p * std::size_t(job.n), c.mapped.data() + p * std::size_t(analysis_n));
       }
-      const double* analyzed = map_points ? mapped.data() : points.data();
+      return true;
+    };
+    stages.compute = [&](std::size_t s) {
+      throw_if_stop_requested();  // between chunks: the store keeps every chunk finished so far
+      Slot& c = slot[s];
+      const std::size_t first = layout.chunk_begin(c.chunk), count = layout.chunk_size(c.chunk);
+      const double* analyzed = map_points ? c.mapped.data() : c.points.data();
+      ChunkResult& whole = c.whole;
       whole = ChunkResult{};
       for (std::size_t p = 0; p < count; p += capacity) {
         const std::size_t m = std::min(capacity, count - p);
@@ -333,7 +370,7 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
           if (job.directions_scan && !map_points) {  // a restricted scan: its points are (alpha, beta, ...)
             probe_points.resize(m * std::size_t(job.function_n));
             for (std::size_t q = 0; q < m; ++q) {
-              job.subspace.map(points.data() + (p + q) * std::size_t(job.n),
+              job.subspace.map(c.points.data() + (p + q) * std::size_t(job.n),
                                probe_points.data() + q * std::size_t(job.function_n));
             }
             at = probe_points.data();
@@ -343,9 +380,13 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
         append(whole, part);
       }
       add_to_summary(summary, whole);
-      ++summary.chunks;
-      team->deliver(c, points.data(), job.n, whole);
-    }
+    };
+    stages.drain = [&](std::size_t s) {
+      team->deliver(slot[s].chunk, slot[s].points.data(), job.n, slot[s].whole);
+      ++delivered;
+    };
+    run_chunk_stages(stages, slots);
+    summary.chunks = delivered;
     team->finish();
     if (run.store) {
       if (!run.already_complete) run.store->set_complete(true);  // every chunk of this job (or shard) is done
@@ -353,8 +394,8 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
     }
     team->combine(summary);
   } catch (const StopRequested& stop) {
-    const std::string kept = run.out + " keeps " + std::to_string(skipped + summary.chunks) + " of " +
-                             std::to_string(mine) + " chunks; continue with 'hessa run " + args.job + " --resume'";
+    const std::string kept = run.out + " keeps " + std::to_string(skipped + delivered) + " of " + std::to_string(mine) +
+                             " chunks; continue with 'hessa run " + args.job + " --resume'";
     try {
       team->fail();
     } catch (const StopRequested&) {

@@ -132,6 +132,7 @@ class MpiTeam final : public ChunkTeam {
     return mine;
   }
 
+  bool delivers_on_any_thread() const override { return false; }  // MPI_Init, not MPI_Init_thread
   void deliver(std::size_t chunk, const double* points, int point_columns, const ChunkResult& result) override {
     if (writer()) {
       write_(chunk, points, result);

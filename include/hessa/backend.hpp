@@ -113,8 +113,10 @@ int cuda_device_count();
 // Bytes per point a chunk needs (stencil values, g, H, eigen workspace, results): sizes chunks on either backend.
 std::size_t bytes_per_point(int n, const AnalysisOptions& options);
 // The host memory one point takes through a whole chunk on any backend: bytes_per_point plus the point as read and
-// the ChunkResult copies of what the options keep (gradient, Hessian, eigenvalues). For plan_chunk.
-std::size_t host_bytes_per_point(int n, const AnalysisOptions& options);
+// the ChunkResult copies of what the options keep (gradient, Hessian, eigenvalues), and for each of the further
+// `chunks_in_flight - 1` chunks of an overlapped run (engine/chunk_stages.hpp) its points and ChunkResult. For
+// plan_chunk.
+std::size_t host_bytes_per_point(int n, const AnalysisOptions& options, std::size_t chunks_in_flight = 1);
 // The most points whose chunk fits the host's memory budget (cgroup-aware; >= 1): a cap on either backend's
 // chunk_capacity, since a GPU chunk's ChunkResult comes back to host memory too.
 std::size_t host_chunk_limit(int n, const AnalysisOptions& options);

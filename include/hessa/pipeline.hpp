@@ -42,13 +42,21 @@ class SummaryTimer {
 // Called after each chunk with the points done so far and the total when known.
 using ProgressCallback = std::function<void(std::size_t done, std::optional<std::size_t> total)>;
 
-// Streams every point of `reader` through `backend` into `writer` in chunks of at most `chunk_points`.
-// Does not call writer.finish(): the caller adds metadata (which includes this summary) and finishes.
+// The chunks an overlapped run holds in flight: one being read, one computing, one being written.
+inline constexpr std::size_t kOverlappedSlots = 3;
+
 // Runs on each analyzed chunk before it is written (extra columns derived from its results).
 using ChunkHook = std::function<void(ChunkResult&)>;
 
+// Streams every point of `reader` through `backend` into `writer` in chunks of at most `chunk_points`, with
+// `slots` chunks in flight: 1 reads, computes and writes in turn; kOverlappedSlots (the default) reads the next chunk
+// and writes the previous one on their own threads while one computes (engine/chunk_stages.hpp). The rows and their
+// order are the same either way. The backend and `after_analyze` run on the calling thread; reader.read on the reading
+// thread, writer.write and `progress` on the writing thread. Does not call writer.finish(): the caller adds
+// metadata (which includes this summary) and finishes.
 RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& options, Backend& backend,
                         PointReader& reader, ResultWriter& writer, std::size_t chunk_points,
-                        const ProgressCallback& progress = nullptr, const ChunkHook& after_analyze = nullptr);
+                        const ProgressCallback& progress = nullptr, const ChunkHook& after_analyze = nullptr,
+                        std::size_t slots = kOverlappedSlots);
 
 }  // namespace hessa

@@ -1,0 +1,214 @@
+// The overlapped chunk loop (host/engine/chunk_stages.cpp, used by run_analysis and the job runner): chunks drain in
+// order, a slot is never in two stages at once, a failure behaves as in the serial loop (the chunks before it are
+// written, the first failure in serial order is the one reported), and a chunked analysis through it writes every
+// output format byte for byte as the serial loop does.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/chunk_stages.hpp"
+#include "hessa/backend.hpp"
+#include "hessa/expression.hpp"
+#include "hessa/io.hpp"
+#include "hessa/pipeline.hpp"
+#include "io_support.hpp"
+
+namespace hessa {
+namespace {
+
+// A run of `chunks` chunks whose stages record what they saw; stage s of chunk `fail_chunk[s]` throws.
+struct Recorder {
+  explicit Recorder(std::size_t chunk_count, std::size_t slots) : chunks(chunk_count), in_slot(slots), use(slots) {
+    for (auto& u : use) u = 0;
+  }
+
+  ChunkStages stages() {
+    ChunkStages s;
+    s.fill = [this](std::size_t slot) {
+      enter(slot);
+      if (next == chunks) {
+        leave(slot);
+        return false;
+      }
+      const std::size_t c = next++;
+      in_slot[slot] = c;
+      if (c == fail_at[0]) {
+        leave(slot);
+        throw std::runtime_error("fill " + std::to_string(c));
+      }
+      jitter(c);
+      leave(slot);
+      return true;
+    };
+    s.compute = [this](std::size_t slot) {
+      enter(slot);
+      const std::size_t c = in_slot[slot];
+      computed.push_back(c);  // (the compute stage runs on one thread: no lock needed)
+      if (c == fail_at[1]) {
+        leave(slot);
+        throw std::runtime_error("compute " + std::to_string(c));
+      }
+      jitter(c + 1);
+      leave(slot);
+    };
+    s.drain = [this](std::size_t slot) {
+      enter(slot);
+      const std::size_t c = in_slot[slot];
+      if (c == fail_at[2]) {
+        leave(slot);
+        throw std::runtime_error("drain " + std::to_string(c));
+      }
+      jitter(c + 2);
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        drained.push_back(c);
+      }
+      leave(slot);
+    };
+    return s;
+  }
+
+  // Two stages in one slot at once would be a data race on the chunk's buffers.
+  void enter(std::size_t slot) {
+    if (use[slot].fetch_add(1) != 0) overlapped_use = true;
+  }
+  void leave(std::size_t slot) { use[slot].fetch_sub(1); }
+  // Uneven stage times, so every interleaving of the three threads gets a chance.
+  static void jitter(std::size_t k) { std::this_thread::sleep_for(std::chrono::microseconds((k * 37) % 200)); }
+
+  std::size_t chunks;
+  std::size_t next = 0;  // (fill runs on one thread)
+  std::vector<std::size_t> in_slot;
+  std::vector<std::atomic<int>> use;
+  std::atomic<bool> overlapped_use{false};
+  std::size_t fail_at[3] = {SIZE_MAX, SIZE_MAX, SIZE_MAX};
+  std::mutex mutex;
+  std::vector<std::size_t> computed, drained;
+};
+
+std::vector<std::size_t> first(std::size_t n) {
+  std::vector<std::size_t> v(n);
+  for (std::size_t k = 0; k < n; ++k) v[k] = k;
+  return v;
+}
+
+TEST(ChunkStages, EveryChunkIsComputedAndDrainedInOrderAndNoSlotIsSharedOnEverySlotCount) {
+  for (std::size_t slots : {1, 2, 3, 5}) {
+    Recorder r(40, slots);
+    run_chunk_stages(r.stages(), slots);
+    EXPECT_EQ(r.computed, first(40)) << slots;
+    EXPECT_EQ(r.drained, first(40)) << slots;
+    EXPECT_FALSE(r.overlapped_use) << slots;
+  }
+  Recorder none(0, 3);
+  run_chunk_stages(none.stages(), 3);
+  EXPECT_TRUE(none.drained.empty());
+  EXPECT_THROW(run_chunk_stages(none.stages(), 0), std::invalid_argument);
+}
+
+// The message of the failure first in serial order, and the chunks drained before it.
+std::pair<std::string, std::vector<std::size_t>> fail_run(std::size_t slots, std::size_t fill, std::size_t compute,
+                                                          std::size_t drain) {
+  Recorder r(30, slots);
+  r.fail_at[0] = fill;
+  r.fail_at[1] = compute;
+  r.fail_at[2] = drain;
+  std::string message;
+  try {
+    run_chunk_stages(r.stages(), slots);
+  } catch (const std::runtime_error& e) {
+    message = e.what();
+  }
+  EXPECT_FALSE(r.overlapped_use);
+  return {message, r.drained};
+}
+
+TEST(ChunkStages, AFailureDrainsTheChunksBeforeItAndReportsTheFirstFailureInSerialOrder) {
+  struct Case {
+    std::size_t fill, compute, drain;
+    const char* message;
+    std::size_t drained;
+  };
+  const Case cases[] = {
+      {7, SIZE_MAX, SIZE_MAX, "fill 7", 7},  {SIZE_MAX, 7, SIZE_MAX, "compute 7", 7},
+      {SIZE_MAX, SIZE_MAX, 7, "drain 7", 7}, {9, 5, SIZE_MAX, "compute 5", 5},  // an earlier chunk's failure wins
+      {5, 9, 3, "drain 3", 3},               {6, 6, SIZE_MAX, "fill 6", 6},     // same chunk: the earlier stage
+      {0, SIZE_MAX, SIZE_MAX, "fill 0", 0},  {SIZE_MAX, 6, 6, "compute 6", 6},
+  };
+  for (std::size_t slots : {1, 3}) {
+    for (const Case& c : cases) {
+      const auto [message, drained] = fail_run(slots, c.fill, c.compute, c.drain);
+      EXPECT_EQ(message, c.message) << slots;
+      EXPECT_EQ(drained, first(c.drained)) << slots << " " << c.message;
+    }
+  }
+}
+
+// --- run_analysis: overlapped equals serial, byte for byte, on every writer ----------------------------------
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(ChunkStages, AChunkedAnalysisWritesTheSameBytesOverlappedAsInTurnOnEveryWriter) {
+  test::ScratchDir dir;
+  {
+    std::ofstream points(dir.file("p.csv"));
+    points << "x,y\n";
+    for (int k = 0; k < 1000; ++k) points << -2 + 0.004 * k << ',' << 1.5 - 0.0031 * k << '\n';
+  }
+  ExpressionOptions eo;
+  eo.dimension = 2;
+  eo.variable_names = {"x", "y"};
+  const CompiledFunction f = compile_expression("(1 - x)^2 + 100 * (y - x^2)^2 + log(x + 1.5)", eo);
+  AnalysisOptions options;
+  options.keep_gradient = options.keep_hessian = options.keep_eigenvalues = options.eigenvectors = true;
+  OutputLayout layout;
+  layout.n = 2;
+  layout.gradient = layout.hessian = layout.eigenvalues = layout.eigenvectors = true;
+  layout.extra_columns = {"chunk_row"};
+  auto backend = make_cpu_backend();
+  for (const char* ext : {".csv", ".jsonl", ".npy", ".npz"}) {
+    std::string bytes[2];
+    for (std::size_t slots : {1, 3}) {
+      const std::string out = dir.file("r" + std::to_string(slots) + ext);
+      auto reader = open_point_reader(dir.file("p.csv"));
+      auto writer = open_result_writer(out, layout);
+      std::size_t progress_calls = 0, last_done = 0;
+      // A hook on the computing thread, as the direction columns are: the row within its chunk.
+      const ChunkHook hook = [](ChunkResult& r) {
+        r.extra_columns.assign(1, std::vector<double>(r.count));
+        for (std::size_t p = 0; p < r.count; ++p) r.extra_columns[0][p] = double(p);
+      };
+      const RunSummary summary = run_analysis(
+          f, options, *backend, *reader, *writer, 37,
+          [&](std::size_t done, std::optional<std::size_t>) {
+            EXPECT_GT(done, last_done);
+            last_done = done;
+            ++progress_calls;
+          },
+          hook, slots);
+      writer->finish("{}");
+      EXPECT_EQ(summary.points, 1000u);
+      EXPECT_EQ(summary.chunks, 28u);  // 27 of 37 points and one of 1
+      EXPECT_EQ(progress_calls, 28u);
+      EXPECT_EQ(last_done, 1000u);
+      EXPECT_LT(summary.failed, summary.points);  // log(x + 1.5) is NaN for x <= -1.5: some failed rows
+      EXPECT_GT(summary.failed, 0u);
+      bytes[slots == 1 ? 0 : 1] = read_all(out);
+    }
+    EXPECT_GT(bytes[0].size(), 1000u) << ext;
+    EXPECT_TRUE(bytes[0] == bytes[1]) << ext << ": the overlapped run wrote other bytes";
+  }
+}
+
+}  // namespace
+}  // namespace hessa
