@@ -137,10 +137,14 @@ TEST(ChunkStages, AFailureDrainsTheChunksBeforeItAndReportsTheFirstFailureInSeri
     std::size_t drained;
   };
   const Case cases[] = {
-      {7, SIZE_MAX, SIZE_MAX, "fill 7", 7},  {SIZE_MAX, 7, SIZE_MAX, "compute 7", 7},
-      {SIZE_MAX, SIZE_MAX, 7, "drain 7", 7}, {9, 5, SIZE_MAX, "compute 5", 5},  // an earlier chunk's failure wins
-      {5, 9, 3, "drain 3", 3},               {6, 6, SIZE_MAX, "fill 6", 6},     // same chunk: the earlier stage
-      {0, SIZE_MAX, SIZE_MAX, "fill 0", 0},  {SIZE_MAX, 6, 6, "compute 6", 6},
+      {7, SIZE_MAX, SIZE_MAX, "fill 7", 7},
+      {SIZE_MAX, 7, SIZE_MAX, "compute 7", 7},
+      {SIZE_MAX, SIZE_MAX, 7, "drain 7", 7},
+      {9, 5, SIZE_MAX, "compute 5", 5},  // an earlier chunk's failure wins
+      {5, 9, 3, "drain 3", 3},
+      {6, 6, SIZE_MAX, "fill 6", 6},  // same chunk: the earlier stage
+      {0, SIZE_MAX, SIZE_MAX, "fill 0", 0},
+      {SIZE_MAX, 6, 6, "compute 6", 6},
   };
   for (std::size_t slots : {1, 3}) {
     for (const Case& c : cases) {

@@ -122,7 +122,9 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{"empty_file", "", "-f saddle", "no points"},
                       BadInput{"bad_stencil", "1,2\n", "-f saddle --stencil forward", "--stencil"},
                       BadInput{"index_out_of_range", "1,2\n", "-f \"x[0] + x[2]\"", "outside x[0..1]"},
-                      BadInput{"unknown_option", "1,2\n", "-f saddle --frobnicate", "frobnicate"}),
+                      BadInput{"unknown_option", "1,2\n", "-f saddle --frobnicate", "frobnicate"},
+                      BadInput{"unknown_column", "1,2\n", "-f saddle --columns f,lambda", "--columns: 'lambda'"},
+                      BadInput{"column_without_its_flag", "1,2\n", "-f saddle --columns f,H_0_0", "need --gradient"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST_F(Cli, UnwritableOutputFailsBeforeComputing) {

@@ -371,6 +371,80 @@ TEST(ResultWriters, ColumnNameClashIsAnInputError) {
 
 // --- numpy itself reads what we write (skipped where python3 + numpy are not installed) ------------------------
 
+// --columns: the named columns only, in the order named ("H_1_*" a prefix), in every format; .npz keeps the arrays
+// of the named columns. Values are checked as in the round trips above.
+TEST(ResultWriters, ColumnsWriteOnlyTheNamedColumnsInTheirOrder) {
+  ScratchDir dir;
+  OutputLayout layout = full_layout();
+  layout.columns = {"class", "H_1_*", "x", "f"};
+  const std::vector<std::string> want{"class", "H_1_0", "H_1_1", "H_1_2", "x", "f"};
+
+  write_two_chunks(dir.file("out.csv"), layout);
+  std::istringstream csv(read_bytes(dir.file("out.csv")));
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "class,H_1_0,H_1_1,H_1_2,x,f");
+  for (int q = 0; q < kPoints; ++q) {
+    ASSERT_TRUE(std::getline(csv, line));
+    std::stringstream cells(line);
+    for (const std::string& name : want) {
+      std::string cell;
+      std::getline(cells, cell, ',');
+      const Expected e = expected(name, q);
+      if (e.type == Expected::Text) {
+        EXPECT_EQ(cell, e.text) << name;
+      } else {
+        EXPECT_EQ(bits(std::strtod(cell.c_str(), nullptr)), bits(e.real)) << name << " of point " << q;
+      }
+    }
+  }
+
+  write_two_chunks(dir.file("out.jsonl"), layout);
+  std::istringstream jsonl(read_bytes(dir.file("out.jsonl")));
+  ASSERT_TRUE(std::getline(jsonl, line));
+  const nlohmann::ordered_json row = nlohmann::ordered_json::parse(line);
+  std::vector<std::string> keys;
+  for (const auto& item : row.items()) keys.push_back(item.key());
+  EXPECT_EQ(keys, want);
+
+  write_two_chunks(dir.file("out.npy"), layout);
+  const NpyArray a = parse_npy(read_bytes(dir.file("out.npy")));
+  std::vector<std::string> names;
+  std::size_t width = 0;
+  for (const npy::PyValue& field : a.header.descr.items) {
+    names.push_back(field.items.at(0).str);
+    width += npy::descr_item_size(field.items.at(1).str);
+  }
+  EXPECT_EQ(names, want);
+  EXPECT_EQ(a.data.size(), width * kPoints);
+
+  layout.columns = {"f", "H_*", "lambda_min"};
+  write_two_chunks(dir.file("out.npz"), layout);
+  std::vector<std::string> members;
+  for (const auto& [name, bytes] : read_zip(read_bytes(dir.file("out.npz")))) members.push_back(name);
+  EXPECT_EQ(members, (std::vector<std::string>{"coordinate_names.npy", "f.npy", "hessian.npy", "lambda_min.npy",
+                                               "metadata.npy"}));
+}
+
+TEST(ResultWriters, ColumnsNamingAnUnknownOrRepeatedColumnAreInputErrorsAtOpen) {
+  ScratchDir dir;
+  const auto error_for = [&](std::vector<std::string> columns, bool gradient = true) {
+    OutputLayout layout = full_layout();
+    layout.gradient = gradient;
+    layout.columns = std::move(columns);
+    const std::string message = input_error([&] { open_result_writer(dir.file("out.csv"), layout); }).what();
+    EXPECT_TRUE(dir.entries().empty()) << message;  // nothing created
+    return message;
+  };
+  EXPECT_NE(error_for({"f", "nope"}).find("'nope' is not a column of this run; its columns: x, y, z, f,"),
+            std::string::npos);
+  EXPECT_NE(error_for({"g_0"}, false).find("need --gradient"), std::string::npos);
+  EXPECT_NE(error_for({"f", "f"}).find("column 'f' is named twice"), std::string::npos);
+  EXPECT_NE(error_for({"H_*", "H_2_0"}).find("column 'H_2_0' is named twice"), std::string::npos);
+  EXPECT_NE(error_for({"q*"}).find("'q*' is not a column"), std::string::npos);
+  EXPECT_NE(error_for({""}).find("'' is not a column"), std::string::npos);
+}
+
 TEST(ResultWriters, NumpyLoadsNpyAndNpz) {
   if (std::system("python3 -c 'import numpy' > /dev/null 2>&1") != 0) GTEST_SKIP() << "numpy not importable";
   ScratchDir dir;

@@ -59,6 +59,7 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
   layout.eigenvalues = options.keep_eigenvalues;
   layout.eigenvectors = request.eigenvectors;
   layout.extra_columns = direction_column_names(directions);
+  layout.columns = request.columns;
   auto writer = open_result_writer(request.out, layout);  // fails now, before any work, if unwritable
 
   const std::size_t chunk =
@@ -84,6 +85,7 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
                           {"values", directions.values},
                           {"columns", "curv_d<k> = d'Hd / d'd, taylor_d<k> = f + g'd + d'Hd / 2 (f(x + d) predicted)"}};
   }
+  if (!request.columns.empty()) meta["columns"] = request.columns;  // as asked (prefixes unexpanded)
   meta["stencil"] = {{"kind", stencil_name(options.stencil)},
                      {"chosen_by", stencil.reason.empty() ? "the request" : stencil.reason},
                      {"evaluations_per_point", detail::stencil_size(options.stencil, n)},

@@ -28,6 +28,7 @@ struct AnalyzeFileRequest {
   bool gradient = false;
   bool hessian = false;
   std::vector<std::string> directions;  // --direction: inline "1,0,-1" or a .csv/.npy file of rows
+  std::vector<std::string> columns;     // --columns: the columns to write, in order (OutputLayout::columns); {}: all
   std::size_t chunk = 0;                // points per chunk; 0: sized from the memory budget
   std::string memory;  // a host memory limit ("768M"); "" : the cgroup's limit, else the available memory
   int threads = 0;     // CPU threads; 0: OpenMP's choice

@@ -89,7 +89,7 @@ void append_csv_name(std::string& out, const std::string& name) {
 
 void append_double(std::string& out, double v) {
   char buf[32];
-  const auto result = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 17);
+  const auto result = std::to_chars(buf, buf + sizeof buf, v);  // the shortest digits that read back as v
   out.append(buf, result.ptr);
 }
 

@@ -45,7 +45,7 @@ void sync_directory_of(const std::string& path);
 // A CSV header cell: quoted (with "" for ") only when it holds a comma, quote or line break.
 void append_csv_name(std::string& out, const std::string& name);
 
-// "%.17g" without the locale: to_chars in general format with 17 significant digits round-trips every double.
+// The shortest decimal that reads back as exactly v (std::to_chars, no locale): "0.1", not "0.10000000000000001".
 void append_double(std::string& out, double v);
 
 }  // namespace hessa::io

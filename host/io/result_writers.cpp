@@ -1,6 +1,7 @@
 // Result writers (CSV, JSON lines, structured .npy, .npz): one column model shared by all formats, written
 // chunk by chunk to hidden temporary files beside the target and renamed into place by finish().
 #include <fcntl.h>
+#include <omp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -71,14 +73,14 @@ struct Column {
   int j;  // H column / eigenvector component r
 };
 
+std::string coordinate_name(const OutputLayout& layout, int i) {
+  return layout.coordinate_names.empty() ? "x_" + std::to_string(i) : layout.coordinate_names[std::size_t(i)];
+}
+
 std::vector<Column> make_columns(const OutputLayout& layout) {
   const int n = layout.n;
   std::vector<Column> columns;
-  for (int i = 0; i < n; ++i) {
-    const std::string name =
-        layout.coordinate_names.empty() ? "x_" + std::to_string(i) : layout.coordinate_names[std::size_t(i)];
-    columns.push_back({name, Source::Coordinate, Kind::Real, i, 0});
-  }
+  for (int i = 0; i < n; ++i) columns.push_back({coordinate_name(layout, i), Source::Coordinate, Kind::Real, i, 0});
   for (int f = 0; f < int(std::size(kFields)); ++f)
     columns.push_back({kFields[f].name, Source::Field, kFields[f].kind, f, 0});
   const auto s = [](int v) { return std::to_string(v); };
@@ -95,6 +97,41 @@ std::vector<Column> make_columns(const OutputLayout& layout) {
   for (int e = 0; e < int(layout.extra_columns.size()); ++e)
     columns.push_back({layout.extra_columns[std::size_t(e)], Source::Extra, Kind::Real, e, 0});
   return columns;
+}
+
+// The columns `wanted` names, in its order: a name, or a prefix ending in '*' (every column it starts, in file
+// order: "H_*", "lambda_*"). Empty: all. InputError for a name that is no column of this run or a column named
+// twice.
+constexpr const char* kOptionalPrefixes[] = {"g_", "H_", "lambda_", "v_"};
+
+std::vector<Column> select_columns(const std::vector<Column>& all, const std::vector<std::string>& wanted) {
+  if (wanted.empty()) return all;
+  std::vector<Column> chosen;
+  std::set<std::string> taken;
+  for (const std::string& item : wanted) {
+    const bool prefix = !item.empty() && item.back() == '*';
+    const std::string stem = prefix ? item.substr(0, item.size() - 1) : item;
+    std::size_t matched = 0;
+    for (const Column& c : all) {
+      if (prefix ? c.name.compare(0, stem.size(), stem) != 0 : c.name != item) continue;
+      ++matched;
+      if (!taken.insert(c.name).second) throw InputError("--columns: column '" + c.name + "' is named twice");
+      chosen.push_back(c);
+    }
+    if (matched == 0) {
+      std::string names;
+      for (std::size_t k = 0; k < all.size() && k < 40; ++k) names += (k ? ", " : "") + all[k].name;
+      if (all.size() > 40) names += ", ... (" + std::to_string(all.size()) + " in all)";
+      const bool optional = std::any_of(std::begin(kOptionalPrefixes), std::end(kOptionalPrefixes),
+                                        [&](const char* p) { return item.rfind(p, 0) == 0; });
+      throw InputError("--columns: '" + item + "' is not a column of this run" +
+                       (optional ? " (g_*, H_*, lambda_* and v_* need --gradient, --hessian, --eigenvalues, "
+                                   "--eigenvectors)"
+                                 : "") +
+                       "; its columns: " + names);
+    }
+  }
+  return chosen;
 }
 
 // The value of a Real column for point p of the chunk. Matrices are column-major: H(r,c) at c*n + r, and
@@ -120,19 +157,68 @@ const char* text_value(Kind kind, const PointAnalysis& a) {
 }
 
 using io::append_csv_name;
-using io::append_double;
 using io::os_error;
 using io::sync_directory_of;
 using io::TempFile;
 
 // --- the shared writer skeleton ----------------------------------------------------------------------------
 
-// Text writers pass rows on every few MiB: their buffer stays small whatever the chunk (a text row of an n = 256
-// Hessian is ~1.6 MB), so the memory budget need not count it.
-void flush_if_large(TempFile& file, std::string& text) {
-  if (text.size() < (std::size_t(4) << 20)) return;
-  file.write(text.data(), text.size());
-  text.clear();
+// Text rows are formatted in parallel and written in order: blocks of rows (about 1 MiB of text each) are formatted
+// by OpenMP threads into buffers of their own, a batch of 2 blocks per thread at a time, then written one after
+// the other. Decimal conversion is most of a text writer's time (~45 ns a double here); the buffers stay small
+// whatever the chunk (a text row of an n = 256 Hessian is ~1.6 MB), so the memory budget need not count them.
+struct TextBlock {
+  std::unique_ptr<char[]> data;
+  std::size_t capacity = 0;
+  std::size_t size = 0;
+};
+
+// `format_row(out, p)` writes row p at `out` (at most `row_bytes`) and returns its end; it runs on several
+// threads at once and must only read shared state (and must not throw: it only formats numbers and names).
+template <class FormatRow>
+void write_rows_in_parallel(TempFile& file, std::size_t rows, std::size_t row_bytes, int threads,
+                            std::vector<TextBlock>& blocks, const FormatRow& format_row) {
+  const std::size_t rows_per_block = std::max<std::size_t>(1, (std::size_t(1) << 20) / row_bytes);
+  const std::size_t block_count = (rows + rows_per_block - 1) / rows_per_block;
+  blocks.resize(std::size_t(2 * std::max(threads, 1)));
+  for (TextBlock& block : blocks) {
+    if (block.capacity < rows_per_block * row_bytes) {
+      block.capacity = rows_per_block * row_bytes;
+      block.data = std::make_unique<char[]>(block.capacity);  // (zeroed once, then reused)
+    }
+  }
+  for (std::size_t first = 0; first < block_count; first += blocks.size()) {
+    const std::size_t batch = std::min(blocks.size(), block_count - first);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (batch > 1)
+    for (std::size_t b = 0; b < batch; ++b) {
+      const std::size_t begin = (first + b) * rows_per_block;
+      const std::size_t end = std::min(rows, begin + rows_per_block);
+      char* out = blocks[b].data.get();
+      for (std::size_t p = begin; p < end; ++p) out = format_row(out, p);
+      blocks[b].size = std::size_t(out - blocks[b].data.get());
+    }
+    for (std::size_t b = 0; b < batch; ++b) file.write(blocks[b].data.get(), blocks[b].size);
+  }
+}
+
+// The widest text of one value: a double's shortest round-trip form ("-2.2250738585072014e-308"), an int.
+constexpr std::size_t kDoubleChars = 24;
+constexpr std::size_t kIntChars = 11;
+static_assert(kStatusChars <= kDoubleChars && kClassChars <= kDoubleChars, "a name fits a value's room");
+
+char* put(char* out, const char* text) {
+  while (*text) *out++ = *text++;
+  return out;
+}
+char* put_double(char* out, double v) { return std::to_chars(out, out + kDoubleChars, v).ptr; }  // shortest
+char* put_int(char* out, int v) { return std::to_chars(out, out + kIntChars, v).ptr; }
+
+// A JSON number: the shortest round-trip digits, with ".0" on an integral value as nlohmann writes it (readers then
+// keep it a float). Finite values only; at most kDoubleChars + 2 characters.
+char* put_json_double(char* out, double v) {
+  char* end = put_double(out, v);
+  if (std::find_if(out, end, [](char c) { return c == '.' || c == 'e'; }) == end) end = put(end, ".0");
+  return end;
 }
 
 class WriterBase : public ResultWriter {
@@ -149,9 +235,16 @@ class WriterBase : public ResultWriter {
         throw InputError(path_, 0, 0,
                          "output column '" + c.name + "' appears twice: rename the coordinate that clashes with it");
     }
+    columns_ = select_columns(columns_, layout.columns);  // (names checked unique over all of them first)
     std::error_code ec;
     if (std::filesystem::is_directory(path_, ec))
       throw InputError(path_, 0, 0, "cannot write the results: it is a directory");
+  }
+
+  // Whether any written column comes from `source` (index i for fields and extra columns; -1: any).
+  bool writes(Source source, int i = -1) const {
+    return std::any_of(columns_.begin(), columns_.end(),
+                       [&](const Column& c) { return c.source == source && (i < 0 || c.i == i); });
   }
 
   void check_chunk(const ChunkResult& r) const {
@@ -185,15 +278,20 @@ class WriterBase : public ResultWriter {
 
   std::string path_;
   OutputLayout layout_;
-  std::vector<Column> columns_;
+  std::vector<Column> columns_;  // the written ones (layout.columns), in their order
   bool finished_ = false;
+  // Threads for the text writers' formatting, as the creating thread's OpenMP setting says (--threads): write() runs
+  // on the pipeline's writing thread, whose own setting is OpenMP's default.
+  int threads_ = omp_get_max_threads();
+  std::vector<TextBlock> blocks_;  // the text writers' row buffers
 };
 
 // --- CSV ---------------------------------------------------------------------------------------------------
 
 class CsvWriter final : public WriterBase {
  public:
-  CsvWriter(const std::string& path, const OutputLayout& layout) : WriterBase(path, layout), file_(path, path) {
+  CsvWriter(const std::string& path, const OutputLayout& layout)
+      : WriterBase(path, layout), file_(path, path), row_bytes_((kDoubleChars + 1) * columns_.size() + 1) {
     std::string header;
     for (const Column& c : columns_) {
       if (!header.empty()) header += ',';
@@ -205,85 +303,96 @@ class CsvWriter final : public WriterBase {
 
   void write(const double* points, const ChunkResult& r) override {
     check_chunk(r);
-    std::string text;
-    for (std::size_t p = 0; p < r.count; ++p) {
-      const PointAnalysis& a = r.points[p];
-      for (std::size_t c = 0; c < columns_.size(); ++c) {
-        if (c > 0) text += ',';
-        const Column& col = columns_[c];
-        switch (col.kind) {
-          case Kind::Real: {
-            const double v = real_value(col, points, r, p);
-            if (!std::isnan(v)) append_double(text, v);
-            break;
-          }
-          case Kind::MorseIndex:
-            if (a.morse_index >= 0) text += std::to_string(a.morse_index);
-            break;
-          case Kind::Uphill:
-            if (a.uphill >= 0) text += a.uphill ? "true" : "false";
-            break;
-          case Kind::Class:
-          case Kind::Status: text += text_value(col.kind, a); break;
-        }
-      }
-      text += '\n';
-      flush_if_large(file_, text);
-    }
-    file_.write(text.data(), text.size());
+    write_rows_in_parallel(file_, r.count, row_bytes_, threads_, blocks_,
+                           [&](char* out, std::size_t p) { return format_row(out, points, r, p); });
   }
 
   void finish(const std::string& metadata_json) override { finish_files(file_, metadata_json); }
 
  private:
+  // NaN is an empty cell, +-Inf "inf" / "-inf"; an unknown Morse index or uphill is empty.
+  char* format_row(char* out, const double* points, const ChunkResult& r, std::size_t p) const {
+    const PointAnalysis& a = r.points[p];
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      if (c > 0) *out++ = ',';
+      const Column& col = columns_[c];
+      switch (col.kind) {
+        case Kind::Real: {
+          const double v = real_value(col, points, r, p);
+          if (!std::isnan(v)) out = put_double(out, v);
+          break;
+        }
+        case Kind::MorseIndex:
+          if (a.morse_index >= 0) out = put_int(out, a.morse_index);
+          break;
+        case Kind::Uphill:
+          if (a.uphill >= 0) out = put(out, a.uphill ? "true" : "false");
+          break;
+        case Kind::Class:
+        case Kind::Status: out = put(out, text_value(col.kind, a)); break;
+      }
+    }
+    *out++ = '\n';
+    return out;
+  }
+
   TempFile file_;
+  std::size_t row_bytes_;  // the widest row: every value at its widest, the commas, the newline
 };
 
 // --- JSON lines --------------------------------------------------------------------------------------------
 
 // NaN (and ±Inf, which JSON cannot hold) are null; an unknown Morse index or uphill is null. Rows are assembled
-// from pre-quoted keys (nlohmann's ordered_json looks keys up linearly: quadratic in the column count) and
-// values serialized by nlohmann (shortest round-trip doubles, string escaping).
+// from pre-quoted keys (escaped by nlohmann) and shortest round-trip numbers.
 class JsonlWriter final : public WriterBase {
  public:
   JsonlWriter(const std::string& path, const OutputLayout& layout) : WriterBase(path, layout), file_(path, path) {
-    for (const Column& c : columns_) keys_.push_back(nlohmann::json(c.name).dump(-1, ' ', false, kReplace) + ':');
+    row_bytes_ = 3;  // braces, newline
+    for (const Column& c : columns_) {
+      keys_.push_back(nlohmann::json(c.name).dump(-1, ' ', false, kReplace) + ':');
+      row_bytes_ += keys_.back().size() + kDoubleChars + 3;  // key, value (or a quoted name), comma
+    }
   }
 
   void write(const double* points, const ChunkResult& r) override {
     check_chunk(r);
-    std::string text;
-    for (std::size_t p = 0; p < r.count; ++p) {
-      const PointAnalysis& a = r.points[p];
-      text += '{';
-      for (std::size_t c = 0; c < columns_.size(); ++c) {
-        if (c > 0) text += ',';
-        text += keys_[c];
-        const Column& col = columns_[c];
-        switch (col.kind) {
-          case Kind::Real: {
-            const double v = real_value(col, points, r, p);
-            text += std::isfinite(v) ? nlohmann::json(v).dump() : "null";
-            break;
-          }
-          case Kind::MorseIndex: text += a.morse_index >= 0 ? std::to_string(a.morse_index) : "null"; break;
-          case Kind::Uphill: text += a.uphill < 0 ? "null" : a.uphill ? "true" : "false"; break;
-          case Kind::Class:
-          case Kind::Status: text += nlohmann::json(text_value(col.kind, a)).dump(); break;
-        }
-      }
-      text += "}\n";
-      flush_if_large(file_, text);
-    }
-    file_.write(text.data(), text.size());
+    write_rows_in_parallel(file_, r.count, row_bytes_, threads_, blocks_,
+                           [&](char* out, std::size_t p) { return format_row(out, points, r, p); });
   }
 
   void finish(const std::string& metadata_json) override { finish_files(file_, metadata_json); }
 
  private:
+  char* format_row(char* out, const double* points, const ChunkResult& r, std::size_t p) const {
+    const PointAnalysis& a = r.points[p];
+    *out++ = '{';
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      if (c > 0) *out++ = ',';
+      out = std::copy(keys_[c].begin(), keys_[c].end(), out);
+      const Column& col = columns_[c];
+      switch (col.kind) {
+        case Kind::Real: {
+          const double v = real_value(col, points, r, p);
+          out = std::isfinite(v) ? put_json_double(out, v) : put(out, "null");
+          break;
+        }
+        case Kind::MorseIndex: out = a.morse_index >= 0 ? put_int(out, a.morse_index) : put(out, "null"); break;
+        case Kind::Uphill: out = put(out, a.uphill < 0 ? "null" : a.uphill ? "true" : "false"); break;
+        case Kind::Class:
+        case Kind::Status:  // plain ASCII names: quotes are all the escaping they need
+          *out++ = '"';
+          out = put(out, text_value(col.kind, a));
+          *out++ = '"';
+          break;
+      }
+    }
+    return put(out, "}\n");
+  }
+
   static constexpr auto kReplace = nlohmann::json::error_handler_t::replace;  // invalid UTF-8 in a name -> U+FFFD
   TempFile file_;
   std::vector<std::string> keys_;  // "\"name\":"
+  std::size_t row_bytes_ = 0;      // the widest row
 };
 
 // --- .npy (one structured array) and .npz (one array per field) ----------------------------------------------
@@ -391,49 +500,56 @@ struct NpzMember {
 
 class NpzWriter final : public WriterBase {
  public:
+  // One member per array; with --columns, only the arrays of which a column is wanted (a matrix whole).
   NpzWriter(const std::string& path, const OutputLayout& layout) : WriterBase(path, layout), file_(path, path) {
     const std::uint64_t n = std::uint64_t(layout.n);
-    add("points", "<f8", {n});
-    for (const FieldSpec& f : kFields) add(f.name, npy_descr(f.kind), {});
-    if (layout.gradient) add("gradient", "<f8", {n});
-    if (layout.hessian) add("hessian", "<f8", {n, n});
-    if (layout.eigenvalues) add("eigenvalues", "<f8", {n});
-    if (layout.eigenvectors) add("eigenvectors", "<f8", {n, n});
-    for (const std::string& name : layout.extra_columns) add(name, "<f8", {});
+    add(writes(Source::Coordinate), "points", "<f8", {n});
+    for (int f = 0; f < int(std::size(kFields)); ++f)
+      add(writes(Source::Field, f), kFields[f].name, npy_descr(kFields[f].kind), {});
+    add(layout.gradient && writes(Source::Gradient), "gradient", "<f8", {n});
+    add(layout.hessian && writes(Source::Hessian), "hessian", "<f8", {n, n});
+    add(layout.eigenvalues && writes(Source::Eigenvalue), "eigenvalues", "<f8", {n});
+    add(layout.eigenvectors && writes(Source::Eigenvector), "eigenvectors", "<f8", {n, n});
+    for (int e = 0; e < int(layout.extra_columns.size()); ++e)
+      add(writes(Source::Extra, e), layout.extra_columns[std::size_t(e)], "<f8", {});
   }
 
   void write(const double* points, const ChunkResult& r) override {
     check_chunk(r);
     const std::size_t n = std::size_t(r.n);
-    const std::size_t field_columns = n;  // columns_[n + f] is analysis field f
-    std::size_t m = 0;
+    std::size_t m = 0;  // members_ in the order of add(); nullptr for one not written
+    const auto next = [&]() { return slots_[m++]; };
     // points: (B, n) row-major, as given.
-    members_[m++]->append(reinterpret_cast<const unsigned char*>(points), r.count * n * sizeof(double));
-    for (std::size_t f = 0; f < std::size(kFields); ++f) {
-      const Column& col = columns_[field_columns + f];
+    if (NpzMember* member = next())
+      member->append(reinterpret_cast<const unsigned char*>(points), r.count * n * sizeof(double));
+    for (int f = 0; f < int(std::size(kFields)); ++f) {
+      NpzMember* member = next();
+      if (!member) continue;
+      const Column col{kFields[f].name, Source::Field, kFields[f].kind, f, 0};
       buffer_.resize(r.count * npy::descr_item_size(npy_descr(col.kind)));
       unsigned char* dst = buffer_.data();
       for (std::size_t p = 0; p < r.count; ++p) dst += encode(col, points, r, p, dst);
-      members_[m++]->append(buffer_.data(), buffer_.size());
+      member->append(buffer_.data(), buffer_.size());
     }
-    const auto doubles = [&](const std::vector<double>& v, std::size_t size) {
-      members_[m++]->append(reinterpret_cast<const unsigned char*>(v.data()), size * sizeof(double));
+    const auto doubles = [&](NpzMember* member, const std::vector<double>& v, std::size_t size) {
+      if (member) member->append(reinterpret_cast<const unsigned char*>(v.data()), size * sizeof(double));
     };
     // Column-major n x n per point -> C order [p][row][col]: H[p][r][c] = H(r,c); V[p][r][k] = component r of
     // eigenvector k (numpy.linalg.eigh's convention). Both are transposes of the column-major block.
-    const auto transposed = [&](const std::vector<double>& v) {
+    const auto transposed = [&](NpzMember* member, const std::vector<double>& v) {
+      if (!member) return;
       transposed_.resize(r.count * n * n);
       for (std::size_t p = 0; p < r.count; ++p)
         for (std::size_t row = 0; row < n; ++row)
           for (std::size_t col = 0; col < n; ++col)
             transposed_[p * n * n + row * n + col] = v[p * n * n + col * n + row];
-      doubles(transposed_, transposed_.size());
+      doubles(member, transposed_, transposed_.size());
     };
-    if (layout_.gradient) doubles(r.gradient, r.count * n);
-    if (layout_.hessian) transposed(r.hessian);
-    if (layout_.eigenvalues) doubles(r.eigenvalues, r.count * n);
-    if (layout_.eigenvectors) transposed(r.eigenvectors);
-    for (const std::vector<double>& column : r.extra_columns) doubles(column, r.count);
+    doubles(next(), r.gradient, r.count * n);
+    transposed(next(), r.hessian);
+    doubles(next(), r.eigenvalues, r.count * n);
+    transposed(next(), r.eigenvectors);
+    for (const std::vector<double>& column : r.extra_columns) doubles(next(), column, r.count);
     rows_ += r.count;
   }
 
@@ -452,7 +568,9 @@ class NpzWriter final : public WriterBase {
       z.crc32 = std::uint32_t(crc32_combine(head_crc, member->crc, z_off_t(z.tail_size)));
       zip.push_back(std::move(z));
     }
-    zip.push_back(text_member("coordinate_names", names_of(0, layout_.n)));
+    std::vector<std::string> coordinates;
+    for (int i = 0; i < layout_.n; ++i) coordinates.push_back(coordinate_name(layout_, i));
+    zip.push_back(text_member("coordinate_names", coordinates));
     zip.push_back(text_member("metadata", {metadata_json}, true));
 
     struct Sink final : npy::ByteSink {
@@ -466,14 +584,14 @@ class NpzWriter final : public WriterBase {
   }
 
  private:
-  void add(std::string key, std::string descr, std::vector<std::uint64_t> inner) {
+  // Member slot k of write()'s sequence: created when `wanted`, else nullptr.
+  void add(bool wanted, std::string key, std::string descr, std::vector<std::uint64_t> inner) {
+    if (!wanted) {
+      slots_.push_back(nullptr);
+      return;
+    }
     members_.push_back(std::make_unique<NpzMember>(path_, std::move(key), std::move(descr), std::move(inner)));
-  }
-
-  std::vector<std::string> names_of(int first, int count) const {
-    std::vector<std::string> names;
-    for (int k = first; k < first + count; ++k) names.push_back(columns_[std::size_t(k)].name);
-    return names;
+    slots_.push_back(members_.back().get());
   }
 
   // A '<U' array of `texts` (shape (len,), or () when `scalar`), held in memory.
@@ -501,6 +619,7 @@ class NpzWriter final : public WriterBase {
 
   TempFile file_;
   std::vector<std::unique_ptr<NpzMember>> members_;
+  std::vector<NpzMember*> slots_;  // write()'s sequence of arrays: a member, or nullptr when not written
   std::uint64_t rows_ = 0;
   std::vector<unsigned char> buffer_;
   std::vector<double> transposed_;

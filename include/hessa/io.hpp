@@ -38,6 +38,9 @@ struct OutputLayout {
   bool eigenvalues = false;                   // lambda_0 .. lambda_{n-1}, ascending
   bool eigenvectors = false;                  // v_k_r: component r of eigenvector k
   std::vector<std::string> extra_columns;     // caller's real-valued columns, last (values: ChunkResult::extra_columns)
+  // The columns to write, in this order: names, or prefixes ending in '*' ("H_*"); empty: all of them. .npz writes
+  // the arrays of which a column is named (points, f, ..., hessian whole). InputError at open for an unknown name.
+  std::vector<std::string> columns;
 };
 
 class ResultWriter {
