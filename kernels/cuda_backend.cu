@@ -85,6 +85,15 @@ class CudaBackend final : public Backend {
     HESSA_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
     device_name_ = prop.name;
     sm_ = std::to_string(prop.major) + std::to_string(prop.minor);
+    // Peak bandwidth = 2 (double data rate) x memory clock x bus width; left 0 when the device does not say.
+    int clock_khz = 0, bus_bits = 0;
+    if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, device) == cudaSuccess &&
+        cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, device) == cudaSuccess) {
+      peak_bandwidth_ = 2.0 * double(clock_khz) * 1e3 * double(bus_bits) / 8.0;
+    } else {
+      (void)cudaGetLastError();  // (clears the error the query left)
+      peak_bandwidth_ = 0;
+    }
   }
 
   std::string name() const override {
@@ -92,6 +101,7 @@ class CudaBackend final : public Backend {
   }
   std::string device_name() const override { return "cuda (" + device_name_ + ", sm_" + sm_ + ")"; }
   BackendKind kind() const override { return BackendKind::Cuda; }
+  double peak_memory_bandwidth() const override { return peak_bandwidth_; }
 
   std::size_t chunk_capacity(int n, const AnalysisOptions& options) const override {
     const std::size_t free = free_bytes();  // makes the device current for the query below too
@@ -234,6 +244,7 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  void wait_for_stage() override { HESSA_CUDA_TRY(cudaStreamSynchronize(stream())); }  // for time_stages
   cudaStream_t stream() const { return resources_.stream(); }
 
   std::size_t free_bytes() const {
@@ -249,6 +260,7 @@ class CudaBackend final : public Backend {
   cuda::Resources resources_;
   EigenChoice choice_;
   std::string device_name_;
+  double peak_bandwidth_ = 0;  // bytes/s
   std::string sm_;
   cuda::Eigensolver eigen_;
   cuda::ObjectiveEvaluator objective_;

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -139,6 +141,43 @@ TEST_F(Cli, UnknownOutputExtensionIsRejected) {
   const CliRun r = run_hessa("analyze -f saddle -p " + pts + " -o " + path("out.xlsx"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find(".xlsx"), std::string::npos) << r.output;
+}
+
+// hessa bench --quick: a case per dimension and stencil plus the bundled model, each with its points, rates and a
+// figure per stage (no timing is asserted: machines are noisy); the write stage's scratch file is gone after.
+TEST_F(Cli, BenchQuickWritesAFigurePerStageAndCase) {
+  const CliRun r = run_hessa("bench --quick --backend cpu --n 2,8 --seconds 0.01 --json " + path("bench.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("machine: "), std::string::npos) << r.output;
+  std::ifstream in(path("bench.json"));
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_NE(j["backend"].get<std::string>().find("cpu"), std::string::npos);
+  EXPECT_TRUE(j["peak_memory_bandwidth"].is_null());  // unknown on the CPU
+  const nlohmann::json& cases = j["cases"];
+  ASSERT_EQ(cases.size(), 2u * 6u + 1u) << j.dump(1);  // n = 2, 8 x six stencils, and the model
+  std::set<std::string> stencils;
+  for (const nlohmann::json& c : cases) {
+    stencils.insert(c["stencil"].get<std::string>());
+    EXPECT_GT(c["points"].get<double>(), 0) << c.dump();
+    EXPECT_GT(c["points_per_second"].get<double>(), 0) << c.dump();
+    EXPECT_GT(c["evaluations_per_second"].get<double>(), 0) << c.dump();
+    EXPECT_GT(c["bytes"].get<double>(), 0) << c.dump();
+    for (const char* stage : {"upload", "stencil", "assemble", "eigen", "analyze", "download", "write"}) {
+      ASSERT_TRUE(c["stages_seconds"].contains(stage)) << stage << " in " << c.dump();
+      EXPECT_GE(c["stages_seconds"][stage].get<double>(), 0) << stage;
+    }
+    EXPECT_GT(c["stages_seconds"]["stencil"].get<double>(), 0) << c.dump();
+  }
+  EXPECT_EQ(stencils.size(), 6u);
+  EXPECT_EQ(cases.back()["n"], 337) << "the bundled MLP (examples/mlp_moons_line.toml)";
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+    EXPECT_EQ(e.path().filename().string().rfind("hessa-bench-", 0), std::string::npos) << e.path();
+}
+
+TEST_F(Cli, BenchWithAnUnknownStencilIsExitCode2) {
+  const CliRun r = run_hessa("bench --quick --backend cpu --stencil forward");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("forward"), std::string::npos) << r.output;
 }
 
 TEST_F(Cli, CudaBackendWithoutAGpuIsAClearError) {

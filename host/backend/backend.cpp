@@ -4,6 +4,7 @@
 #include "hessa/backend.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -19,6 +20,18 @@ namespace hessa {
 
 // --- the pipeline ------------------------------------------------------------------------------------------------
 
+template <class Run>
+void Backend::stage(Stage which, Run&& run) {
+  if (stage_times_ == nullptr) {
+    run();
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  run();
+  wait_for_stage();
+  stage_times_->seconds[int(which)] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 void Backend::analyze(const CompiledFunction& f, const AnalysisOptions& options, const double* points,
                       std::size_t count, ChunkResult& out) {
   if (detail::uses_gradients(options.stencil) && !f.has_tape()) {
@@ -27,12 +40,12 @@ void Backend::analyze(const CompiledFunction& f, const AnalysisOptions& options,
   }
   out.resize(count, f.dimension(), options);
   if (count == 0) return;
-  begin_chunk(f.dimension(), options, points, count, out);
-  evaluate_stencil(f);
-  assemble();
-  eigensolve();
-  analyze_points();  // f(x - step g) included: f is a program the stages run
-  finish_chunk();
+  stage(Stage::Upload, [&] { begin_chunk(f.dimension(), options, points, count, out); });
+  stage(Stage::Stencil, [&] { evaluate_stencil(f); });
+  stage(Stage::Assemble, [&] { assemble(); });
+  stage(Stage::Eigen, [&] { eigensolve(); });
+  stage(Stage::Analyze, [&] { analyze_points(); });  // f(x - step g) included: f is a program the stages run
+  stage(Stage::Download, [&] { finish_chunk(); });
 }
 
 void Backend::analyze(const Objective& f, const AnalysisOptions& options, const double* points, std::size_t count,
@@ -48,13 +61,15 @@ void Backend::analyze(const Objective& f, const AnalysisOptions& options, const 
   }
   out.resize(count, f.dimension(), options);
   if (count == 0) return;
-  begin_chunk(f.dimension(), options, points, count, out);
-  evaluate_objective_stencil(f);
-  assemble();
-  eigensolve();
-  analyze_points();            // leaves f(x - step g) pending: only the objective can evaluate it ...
-  evaluate_gradient_steps(f);  // ... in batches of materialized points, like the stencil
-  finish_chunk();
+  stage(Stage::Upload, [&] { begin_chunk(f.dimension(), options, points, count, out); });
+  stage(Stage::Stencil, [&] { evaluate_objective_stencil(f); });
+  stage(Stage::Assemble, [&] { assemble(); });
+  stage(Stage::Eigen, [&] { eigensolve(); });
+  stage(Stage::Analyze, [&] {
+    analyze_points();            // leaves f(x - step g) pending: only the objective can evaluate it ...
+    evaluate_gradient_steps(f);  // ... in batches of materialized points, like the stencil
+  });
+  stage(Stage::Download, [&] { finish_chunk(); });
 }
 
 void Backend::jacobians(const std::vector<CompiledFunction>& functions, JacobianMode mode, double step_scale,

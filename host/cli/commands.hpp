@@ -25,5 +25,6 @@ std::function<int()> add_jacobian_command(CLI::App& app);
 std::function<int()> add_run_command(CLI::App& app);    // run_command.cpp
 std::function<int()> add_merge_command(CLI::App& app);  // run_command.cpp
 std::function<int()> add_plot_command(CLI::App& app);
+std::function<int()> add_bench_command(CLI::App& app);
 
 }  // namespace hessa::cli

@@ -28,6 +28,7 @@ int run_cli(int argc, char** argv) {
   const auto run = hessa::cli::add_run_command(app);
   const auto merge = hessa::cli::add_merge_command(app);
   const auto plot = hessa::cli::add_plot_command(app);
+  const auto bench = hessa::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -43,6 +44,7 @@ int run_cli(int argc, char** argv) {
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("merge")) return merge();
     if (app.got_subcommand("plot")) return plot();
+    if (app.got_subcommand("bench")) return bench();
   } catch (const hessa::StopRequested& e) {
     std::cerr << "hessa: stopped by " << hessa::signal_name(e.signal_number()) << ": "
               << (e.kept().empty() ? "no output was written (temporary files removed)" : e.kept()) << '\n';

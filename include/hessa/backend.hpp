@@ -20,6 +20,16 @@ struct JacobianResult;  // hessa/jacobian.hpp
 
 enum class BackendKind { Cpu, Cuda };
 
+// Where a chunk's time goes (`hessa bench`): seconds per stage, summed over the chunks analyzed while a Backend's
+// time_stages() points here. Upload is begin_chunk (points to the device), download finish_chunk (results back).
+enum class Stage { Upload, Stencil, Assemble, Eigen, Analyze, Download };
+inline constexpr int kStageCount = 6;
+inline constexpr const char* kStageNames[kStageCount] = {"upload", "stencil", "assemble",
+                                                         "eigen",  "analyze", "download"};
+struct StageTimes {
+  double seconds[kStageCount] = {};
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -28,6 +38,12 @@ class Backend {
   // The device alone, e.g. "cpu (OpenMP, 2 threads)": what Jacobians (which run no eigensolver) report.
   virtual std::string device_name() const = 0;
   virtual BackendKind kind() const = 0;
+  // The device memory's peak bandwidth in bytes/s as the device reports it (0: unknown, e.g. the CPU backend).
+  virtual double peak_memory_bandwidth() const { return 0; }
+  // While set, analyze() adds each stage's wall time to `times`, waiting for the device after each stage so that
+  // the time is the stage's own (slower than a plain run on a GPU, where stages overlap nothing but each other).
+  // nullptr: off.
+  void time_stages(StageTimes* times) { stage_times_ = times; }
 
   // --- Hessian analysis ---------------------------------------------------------------------------------------
 
@@ -96,6 +112,15 @@ class Backend {
   // found count >= 1: f, J, the error estimates and the statuses in `out` when this returns.
   virtual void evaluate_jacobians(const std::vector<CompiledFunction>& functions, JacobianMode mode, double step_scale,
                                   const double* points, std::size_t count, JacobianResult& out) = 0;
+
+ protected:
+  // Waits until the work queued so far has finished (a device stream); for time_stages. The CPU works in place.
+  virtual void wait_for_stage() {}
+
+ private:
+  template <class Run>
+  void stage(Stage which, Run&& run);
+  StageTimes* stage_times_ = nullptr;
 };
 
 // The one factory: the backend of `kind`, or nullptr with the reason in `why_unavailable` (CUDA: not compiled, no
