@@ -179,6 +179,21 @@ TEST_F(CriticalCli, HimmelblauGridWritesNineClassifiedPointsWithBasinCounts) {
   EXPECT_NE(r.output.find("unique 9"), std::string::npos) << r.output;
 }
 
+// --columns on critical: the named columns only, in their order (the writers' own tests cover the rest).
+TEST_F(CriticalCli, ColumnsWriteOnlyTheNamedColumns) {
+  const CliRun r = run_hessa(
+      "critical --function himmelblau --box -5:5,-5:5 --grid 15x15 --backend cpu --columns "
+      "class,basin_count,x0 --out " +
+      path("out.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(path("out.csv"));
+  std::string header, first;
+  std::getline(in, header);
+  std::getline(in, first);
+  EXPECT_EQ(header, "class,basin_count,x0");
+  EXPECT_EQ(std::count(first.begin(), first.end(), ','), 2) << first;
+}
+
 TEST_F(CriticalCli, BadBoxOrGridIsExitCode2WithAClearMessageAndNoOutput) {
   const struct {
     const char* args;

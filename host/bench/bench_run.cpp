@@ -153,8 +153,7 @@ BenchReport run_bench(const BenchRequest& request, const NoticeSink& notice) {
   for (int n : dimensions)
     if (n < 1 || n > 4096) throw InputError("--n " + std::to_string(n) + ": expected 1 <= n <= 4096");
   const std::vector<StencilKind> stencils = stencils_of(request);
-  const double seconds =
-      request.seconds_per_case > 0 ? request.seconds_per_case : request.quick ? 0.05 : 0.5;
+  const double seconds = request.seconds_per_case > 0 ? request.seconds_per_case : request.quick ? 0.05 : 0.5;
   const CatalogueEntry* entry = find_catalogue_entry(request.function);
   if (entry == nullptr) throw InputError("--function " + request.function + ": not a catalogue function");
 
@@ -214,12 +213,11 @@ BenchReport run_bench(const BenchRequest& request, const NoticeSink& notice) {
       options.step_scale = default_step_scale(options.stencil);
       const std::size_t P = job.model_parameters.size();
       std::uniform_real_distribution<double> jitter(-0.05, 0.05);
-      BenchCase c =
-          run_case(*backend, objective, options, seconds * 4, [&](std::size_t count, std::vector<double>& x) {
-            x.resize(count * P);
-            for (std::size_t p = 0; p < count; ++p)
-              for (std::size_t i = 0; i < P; ++i) x[p * P + i] = job.model_parameters[i] + jitter(random);
-          });
+      BenchCase c = run_case(*backend, objective, options, seconds * 4, [&](std::size_t count, std::vector<double>& x) {
+        x.resize(count * P);
+        for (std::size_t p = 0; p < count; ++p)
+          for (std::size_t i = 0; i < P; ++i) x[p * P + i] = job.model_parameters[i] + jitter(random);
+      });
       c.function = job.function.label;
       report.cases.push_back(c);
     }

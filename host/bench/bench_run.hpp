@@ -17,15 +17,15 @@ namespace hessa {
 
 struct BenchRequest {
   std::string backend = "auto";
-  bool quick = false;                          // a smoke run: n = 2, 8, 32; ~0.05 s a case
-  std::vector<int> dimensions;                 // {}: 2, 8, 32, 128 (quick: 2, 8, 32)
-  std::vector<std::string> stencils;           // {}: every stencil
-  double seconds_per_case = 0;                 // 0: 0.5 s (quick: 0.05 s)
+  bool quick = false;                 // a smoke run: n = 2, 8, 32; ~0.05 s a case
+  std::vector<int> dimensions;        // {}: 2, 8, 32, 128 (quick: 2, 8, 32)
+  std::vector<std::string> stencils;  // {}: every stencil
+  double seconds_per_case = 0;        // 0: 0.5 s (quick: 0.05 s)
   std::string model_job = "";  // a job file with a [function] model (exact Hessians near its parameters, with its
                                // [analysis] outputs); "" : the bundled examples/mlp_moons_line.toml
-  bool model = true;                           // false: no model case
-  std::string function = "rosenbrock";         // the catalogue function of the expression cases
-  int threads = 0;                             // CPU threads; 0: OpenMP's choice
+  bool model = true;           // false: no model case
+  std::string function = "rosenbrock";  // the catalogue function of the expression cases
+  int threads = 0;                      // CPU threads; 0: OpenMP's choice
 };
 
 struct BenchCase {
@@ -36,7 +36,7 @@ struct BenchCase {
   std::size_t chunks = 0;
   std::size_t chunk_points = 0;  // of the largest chunk
   StageTimes stages;
-  double write_seconds = 0;         // the .npy writer's write() of every chunk (formatting and the write calls)
+  double write_seconds = 0;          // the .npy writer's write() of every chunk (formatting and the write calls)
   double evaluations_per_point = 0;  // stencil evaluations (a gradient sweep counts as one)
   double bytes_in = 0;               // the points
   double bytes_out = 0;              // the results as written (.npy rows)
@@ -45,8 +45,8 @@ struct BenchCase {
 };
 
 struct BenchReport {
-  std::string machine;  // one line: CPU model, cores, memory
-  std::string backend;  // Backend::name()
+  std::string machine;               // one line: CPU model, cores, memory
+  std::string backend;               // Backend::name()
   double peak_memory_bandwidth = 0;  // bytes/s, 0 unknown
   bool quick = false;
   std::vector<BenchCase> cases;

@@ -85,11 +85,7 @@ std::function<int()> add_analyze_command(CLI::App& app) {
                   "A direction d (n comma-separated numbers, or a .csv/.npy file of rows; repeatable): adds "
                   "curv_d<k> = d'Hd/d'd and taylor_d<k> = f + g'd + d'Hd/2, the quadratic model's f(x + d)")
       ->allow_extra_args(false);
-  cmd->add_option("--columns", args->request.columns,
-                  "Write only these columns, in this order (comma-separated names, or prefixes ending in '*': "
-                  "--columns x,y,f,lambda_min,class or --columns 'f,H_*'); .npz writes the arrays they belong to. "
-                  "Default: all")
-      ->delimiter(',');
+  add_columns_option(cmd, args->request.columns);
   add_chunk_options(cmd, args->request.chunk, args->request.memory);
   add_threads_option(cmd, args->request.threads);
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no progress, no fallback notice");

@@ -65,8 +65,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
   add_backend_option(cmd, args->request.backend);
   cmd->add_flag("--quick", args->request.quick, "A smoke run: n = 2, 8, 32 and about 0.05 s a case");
   cmd->add_option("--json", args->json, "Also write the figures to this JSON file (machine, backend, per case)");
-  cmd->add_option("--n", args->request.dimensions, "Dimensions (comma-separated; default 2,8,32,128)")
-      ->delimiter(',');
+  cmd->add_option("--n", args->request.dimensions, "Dimensions (comma-separated; default 2,8,32,128)")->delimiter(',');
   cmd->add_option("--stencil", args->request.stencils,
                   "Stencils (comma-separated; default all: exact,gradient,central,compact,richardson,hyperdual)")
       ->delimiter(',');

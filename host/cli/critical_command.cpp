@@ -88,6 +88,7 @@ std::function<int()> add_critical_command(CLI::App& app) {
                   "Backend evaluations per start before it counts as not converged")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_columns_option(cmd, args->request.columns);
   add_threads_option(cmd, args->request.threads);
   cmd->add_flag("-q,--quiet", args->quiet, "No summary, no fallback notice");
   return [args]() { return run_critical_command(*args); };

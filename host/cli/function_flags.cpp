@@ -26,4 +26,12 @@ void add_threads_option(CLI::App* cmd, int& threads) {
   cmd->add_option("--threads", threads, "CPU threads (default: OpenMP's choice)")->check(CLI::PositiveNumber);
 }
 
+void add_columns_option(CLI::App* cmd, std::vector<std::string>& columns) {
+  cmd->add_option("--columns", columns,
+                  "Write only these columns, in this order (comma-separated names, or prefixes ending in '*': "
+                  "--columns x,y,f,lambda_min,class or --columns 'f,H_*'); .npz writes the arrays they belong to. "
+                  "Default: all")
+      ->delimiter(',');
+}
+
 }  // namespace hessa::cli

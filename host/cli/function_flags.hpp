@@ -19,5 +19,7 @@ void add_backend_option(CLI::App* cmd, std::string& backend);
 
 // --threads N: CPU threads (default: OpenMP's choice, 0 in `threads`).
 void add_threads_option(CLI::App* cmd, int& threads);
+// --columns: the result columns to write (OutputLayout::columns).
+void add_columns_option(CLI::App* cmd, std::vector<std::string>& columns);
 
 }  // namespace hessa::cli

@@ -232,6 +232,7 @@ CriticalRunOutcome run_critical(const CriticalRunRequest& args, const NoticeSink
   layout.n = starts.n;
   layout.coordinate_names = nf.coordinate_names;
   layout.extra_columns = {"basin_count"};
+  layout.columns = args.columns;
   auto writer = open_result_writer(args.out, layout);  // fails now, before any work, if unwritable
 
   auto backend = choose_backend(args.backend, notice);

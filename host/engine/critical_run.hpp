@@ -24,6 +24,7 @@ struct CriticalRunRequest {
   std::optional<StencilKind> stencil = StencilKind::Central;  // nullopt: auto (choose_stencil)
   int max_iter = 100;                                         // backend evaluations per start
   int threads = 0;                                            // CPU threads; 0: OpenMP's choice
+  std::vector<std::string> columns;                           // --columns (OutputLayout::columns); {}: all
 };
 
 struct CriticalRunOutcome {
