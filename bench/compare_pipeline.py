@@ -8,7 +8,8 @@ At n = 2 (rosenbrock, central stencil, B points, .npy in and out, on the disk of
   process   the whole `hessa analyze` run (reading, computing, writing, fsync, rename).
 and reports the medians and process / (pipeline + dd) (the goal: at most 1.5). Then the same process with .csv
 output (rows/s, against the rate before the parallel shortest-digit writer, --csv-baseline) and with --columns
-(bytes written against all columns). Needs numpy for the points file.
+(bytes written against all columns). Needs numpy for the points file. Exits 1 when an output is not what was
+asked (its row count, the --columns header); the goals are printed, not enforced (the machines are noisy).
 
   python3 bench/compare_pipeline.py --hessa build-cpu/hessa [--dir DIR] [--points 1000000] [--repeats 3]
 """
@@ -71,6 +72,9 @@ def main():
             remove(out_npy)
             figures["process"].append(timed(analyze + ["--out", out_npy]))
             out_bytes = os.path.getsize(out_npy)
+            rows = np.load(out_npy, mmap_mode="r").shape[0]
+            if rows != args.points:
+                raise SystemExit("%s has %d rows, expected %d" % (out_npy, rows, args.points))
             blocks = (out_bytes + (4 << 20) - 1) // (4 << 20)
             figures["dd"].append(timed(["dd", "if=/dev/zero", "of=" + dd_file, "bs=4M", "count=%d" % blocks,
                                         "conv=fsync", "status=none"]))
@@ -83,6 +87,10 @@ def main():
             figures["columns"].append(timed(analyze + ["--out", out_cols, "--columns",
                                                        "x0,x1,f,lambda_min,lambda_max,class"]))
             cols_bytes = os.path.getsize(out_cols)
+            with open(out_cols) as f:
+                header = f.readline().strip()
+            if header != "x0,x1,f,lambda_min,lambda_max,class":
+                raise SystemExit("%s: --columns wrote the header %r" % (out_cols, header))
             print("repeat %d: pipeline %.3f s, dd %.3f s, process %.3f s, csv %.3f s, --columns csv %.3f s"
                   % (r + 1, figures["pipeline"][-1], figures["dd"][-1], figures["process"][-1], figures["csv"][-1],
                      figures["columns"][-1]), flush=True)
