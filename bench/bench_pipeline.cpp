@@ -140,6 +140,8 @@ void run_pipeline(benchmark::State& state, Backend* backend) {
   }
   state.SetLabel(backend->name());
   report(state, B);
+  // The device memory one point takes through the chunk: scripts/gpu-check-quick's HBM-roofline figure.
+  state.counters["device_bytes_per_point"] = double(bytes_per_point(n, options));
 }
 
 void BM_CpuPipeline(benchmark::State& state) {

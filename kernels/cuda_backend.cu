@@ -97,7 +97,10 @@ class CudaBackend final : public Backend {
   }
 
   std::string name() const override {
-    return "cuda (" + device_name_ + ", sm_" + sm_ + ", " + eigen_choice_rule(choice_) + ")";
+    // After a run, also the solvers that ran (the metadata's "backend" is written at the end): gpu-check asserts it.
+    const std::string ran = eigen_.methods_run();
+    return "cuda (" + device_name_ + ", sm_" + sm_ + ", " + eigen_choice_rule(choice_) +
+           (ran.empty() ? "" : "; eigen ran: " + ran) + ")";
   }
   std::string device_name() const override { return "cuda (" + device_name_ + ", sm_" + sm_ + ")"; }
   BackendKind kind() const override { return BackendKind::Cuda; }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "device_buffer.cuh"
@@ -68,7 +69,8 @@ class Eigensolver {
 
   // The solver's device workspace for a batch: `fixed_bytes` once plus `bytes_per_matrix` per matrix (the
   // copy of H solved in place is not included: bytes_per_point() counts it), and the largest batch one call
-  // accepts (syevj's workspace length is an int). Queried from cuSOLVER for batches of 1 and 2.
+  // accepts (syevj's workspace length is an int). Extrapolated from cuSOLVER's sizes for batches of 1 and 2: an
+  // estimate that sizes chunks (chunk_capacity). eigensolve() asks the size again at the batch it really takes.
   struct Footprint {
     std::size_t fixed_bytes = 0;
     std::size_t bytes_per_matrix = 0;
@@ -79,9 +81,13 @@ class Eigensolver {
   // Ascending eigenvalues w (count x n) of each H; eigenvectors into V (count x n x n) when V != nullptr.
   // Points whose status is not Ok are solved as the identity (so they cannot disturb the batch) and then
   // reported as w = NaN (and V = NaN), info = 0. info[p] = cuSOLVER's per-matrix info (0 = converged).
-  // A count above footprint().max_batch is solved in several calls.
+  // A count above footprint().max_batch, or one whose workspace (queried at that batch) does not fit the device
+  // memory left, is solved in several calls of a halved batch (detail::plan_eigen_batch).
   void eigensolve(EigenMethod method, int n, std::size_t count, const double* H, const PointStatus* status, double* w,
                   double* V, int* info);
+  // The methods eigensolve() has run so far, in EigenMethod order ("syevjBatched", "small Jacobi, XsyevBatched"),
+  // empty before the first: what a run reports as used, beside the rule that chose it.
+  std::string methods_run() const;
 
  private:
   struct Shape {
@@ -112,6 +118,10 @@ class Eigensolver {
   Shape limit_shape_{};  // the (method, n, vectors) max_batch_ was computed for (batch unused)
   bool have_limit_ = false;
   std::size_t max_batch_ = 0;
+  Shape plan_shape_{};  // the (method, n, capped count, vectors) plan_batch_ was chosen for
+  bool have_plan_ = false;
+  std::size_t plan_batch_ = 0;  // the batch whose queried workspace fitted the device memory left
+  unsigned methods_run_ = 0;    // bit m: EigenMethod m ran
 };
 
 // --- Objectives at materialized points (model losses, affine subspaces) ---

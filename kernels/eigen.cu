@@ -112,12 +112,8 @@ Eigensolver::WorkspaceSize Eigensolver::query(const Shape& shape, double* A, dou
     HESSA_CUSOLVER_TRY(cusolverDnDsyevjBatched_bufferSize(resources_.cusolver(), jobz, CUBLAS_FILL_MODE_LOWER, shape.n,
                                                           A, shape.n, w, &lwork, syevj_params_.get(),
                                                           int(shape.batch)));
-    if (lwork < 0) {
-      throw DeviceError("cusolverDnDsyevjBatched_bufferSize returned a negative workspace (" + std::to_string(lwork) +
-                        ") for n = " + std::to_string(shape.n) + ", batch = " + std::to_string(shape.batch));
-    }
-    size.lwork = lwork;
-    size.device_bytes = std::size_t(lwork) * sizeof(double);
+    size.lwork = lwork;  // negative: cuSOLVER's int arithmetic overflowed at this batch
+    size.device_bytes = detail::workspace_bytes_from_lwork(lwork, sizeof(double));
   } else {
     HESSA_CUSOLVER_TRY(cusolverDnXsyevBatched_bufferSize(
         resources_.cusolver(), xsyev_params_.get(), jobz, CUBLAS_FILL_MODE_LOWER, std::int64_t(shape.n), CUDA_R_64F, A,
@@ -134,6 +130,10 @@ Eigensolver::Footprint Eigensolver::footprint(EigenMethod method, int n, bool ve
   device_buffer<double> probe_w(2 * std::size_t(n));
   const WorkspaceSize one = query({method, n, 1, vectors}, probe_A.data(), probe_w.data());
   const WorkspaceSize two = query({method, n, 2, vectors}, probe_A.data(), probe_w.data());
+  if (one.lwork < 0 || two.lwork < 0) {
+    throw DeviceError("cusolverDnDsyevjBatched_bufferSize returned a negative workspace for n = " + std::to_string(n) +
+                      " at a batch of 1 or 2");
+  }
   Footprint fp;
   fp.bytes_per_matrix = two.device_bytes > one.device_bytes ? two.device_bytes - one.device_bytes : 0;
   fp.fixed_bytes = one.device_bytes - std::min(one.device_bytes, fp.bytes_per_matrix);
@@ -147,9 +147,19 @@ Eigensolver::Footprint Eigensolver::footprint(EigenMethod method, int n, bool ve
   return fp;
 }
 
+std::string Eigensolver::methods_run() const {
+  std::string list;
+  for (EigenMethod m : {EigenMethod::SmallJacobi, EigenMethod::SyevjBatched, EigenMethod::XsyevBatched}) {
+    if ((methods_run_ & (1u << unsigned(m))) == 0) continue;
+    list += (list.empty() ? "" : ", ") + std::string(eigen_method_name(m));
+  }
+  return list;
+}
+
 void Eigensolver::eigensolve(EigenMethod method, int n, std::size_t count, const double* H, const PointStatus* status,
                              double* w, double* V, int* info) {
   if (count == 0) return;
+  methods_run_ |= 1u << unsigned(method);
   const cudaStream_t stream = resources_.stream();
   assert(method != EigenMethod::SyevjBatched || n <= kSyevjMaxN);
   if (method == EigenMethod::SmallJacobi) {
@@ -183,19 +193,53 @@ void Eigensolver::eigensolve(EigenMethod method, int n, std::size_t count, const
   prepare_kernel<<<grid_blocks(total), kThreadsPerBlock, 0, stream>>>(n, std::int64_t(count), H, status, A);
   HESSA_CUDA_CHECK_LAUNCH(prepare_kernel, stream);
 
+  // The batch: the chunk's count within the int32 caps, its workspace asked of cuSOLVER at that very batch, halved
+  // and asked again while it does not fit the device memory left (detail::plan_eigen_batch). Planned once per
+  // (method, n, capped count, vectors): a later chunk of that shape reuses the workspace already held.
+  const std::size_t cap = std::min(max_batch_, detail::eigen_batch_cap(n, count, method == EigenMethod::SyevjBatched));
+  const Shape plan_key{method, n, std::int64_t(cap), vectors};
+  if (!have_plan_ || !(plan_shape_ == plan_key)) {
+    std::size_t free = 0, total_bytes = 0;
+    HESSA_CUDA_TRY(cudaMemGetInfo(&free, &total_bytes));
+    const std::size_t budget = detail::eigen_workspace_budget(free, resources_.workspace_bytes());
+    WorkspaceSize at_plan{};
+    const detail::EigenBatchPlan plan = detail::plan_eigen_batch(cap, budget, [&](std::size_t batch) {
+      at_plan = query({method, n, std::int64_t(batch), vectors}, A, w);
+      return at_plan.device_bytes;
+    });
+    if (plan.batch == 0) {
+      throw DeviceError(std::string(eigen_method_name(method)) + ": the workspace for even one " + std::to_string(n) +
+                        " x " + std::to_string(n) + " matrix (" + std::to_string(at_plan.device_bytes) +
+                        " bytes) does not fit the " + std::to_string(budget) + " bytes of device memory left");
+    }
+    plan_batch_ = plan.batch;
+    plan_shape_ = plan_key;
+    have_plan_ = true;
+    // The last query was at plan.batch: keep its sizes for the calls below.
+    shape_ = {method, n, std::int64_t(plan.batch), vectors};
+    sizes_ = at_plan;
+    have_shape_ = true;
+  }
+
   const cusolverEigMode_t jobz = eig_mode(vectors);
   for (std::size_t first = 0, batch = 0; first < count; first += batch) {
-    batch = std::min(max_batch_, count - first);
+    batch = std::min(plan_batch_, count - first);
     double* A_batch = A + std::int64_t(first) * nn;
     double* w_batch = w + std::int64_t(first) * n;
     int* info_batch = info + first;
 
-    // Two-phase: ask the size for this shape once, allocate (buffers only grow), reuse for later chunks.
+    // Two-phase: the size for this batch (the planned one, or a smaller last batch, which needs no more), then
+    // the workspace (buffers only grow), reused by later chunks of the same shape.
     const Shape shape{method, n, std::int64_t(batch), vectors};
     if (!have_shape_ || !(shape_ == shape)) {
       sizes_ = query(shape, A_batch, w_batch);
       shape_ = shape;
       have_shape_ = true;
+    }
+    if (method == EigenMethod::SyevjBatched && sizes_.lwork < 0) {
+      throw DeviceError("cusolverDnDsyevjBatched_bufferSize returned a negative workspace (" +
+                        std::to_string(sizes_.lwork) + ") for n = " + std::to_string(n) +
+                        ", batch = " + std::to_string(batch));
     }
     double* work = static_cast<double*>(resources_.workspace(sizes_.device_bytes));
     host_work_.resize(sizes_.host_bytes);

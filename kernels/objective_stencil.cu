@@ -94,8 +94,10 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
 }
 
 // Exact derivatives: evaluation t = p E + e seeds the pair (i, j) of e (hyperdual_pair) - through the subspace
-// when there is one - and evaluates a model by the direct forward pass (scratch: 2 max_width hyper-duals per
-// evaluation of the batch) or an expression by the interpreter, on hyper-dual numbers (host/cpu/objective_stencil.cpp).
+// when there is one - and evaluates a model by the direct forward pass or an expression by the interpreter, on
+// hyper-dual numbers (host/cpu/objective_stencil.cpp). The forward pass's scratch holds 2 max_width hyper-duals per
+// evaluation of the batch, interleaved by evaluation (value m of evaluation b at scratch[m * batch + b]), so that
+// neighbouring threads touch neighbouring words, as tape_stencil.cu's sweeps do.
 __global__ void __launch_bounds__(kThreadsPerBlock)
     hyperdual_objective_kernel(detail::MlpView model, detail::ProgramView program, const double* __restrict__ points,
                                int k, int n, const double* __restrict__ origin, const double* __restrict__ directions,
@@ -107,14 +109,14 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     int i = 0, j = 0;
     detail::hyperdual_pair(k, t % per_point, &i, &j);
     const double* y = points + (t / per_point) * k;
-    detail::HyperDual* own = scratch + b * 2 * std::int64_t(model.max_width);
+    detail::HyperDual* own = scratch + b;
     detail::HyperDual v;
     if (directions != nullptr) {
       const detail::SubspaceHyperDualPoint<detail::HyperDual> seeded{y, origin, directions, k, n, i, j};
-      v = program.code == nullptr ? detail::mlp_loss_direct(model, seeded, own)
+      v = program.code == nullptr ? detail::mlp_loss_direct(model, seeded, own, batch)
                                   : detail::evaluate<detail::HyperDual>(program, seeded);
     } else {
-      v = detail::mlp_loss_direct(model, detail::HyperDualPoint<detail::HyperDual>{y, i, j}, own);
+      v = detail::mlp_loss_direct(model, detail::HyperDualPoint<detail::HyperDual>{y, i, j}, own, batch);
     }
     evals[4 * t + 0] = v.a;
     evals[4 * t + 1] = v.b;

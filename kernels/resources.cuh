@@ -51,6 +51,8 @@ class Resources {
     workspace_.resize((bytes + sizeof(double) - 1) / sizeof(double));
     return workspace_.data();
   }
+  // Device bytes the workspace holds now: a larger one replaces them (it is freed before it grows).
+  std::size_t workspace_bytes() const { return workspace_.capacity() * sizeof(double); }
 
  private:
   // Declaration order is construction order: the device first; destruction runs the other way, so the handles

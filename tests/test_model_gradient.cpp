@@ -114,6 +114,28 @@ TEST_P(ModelGradient, LossIsMlpLossToTheBit) {
   for (std::size_t v = 0; v < count; ++v) EXPECT_EQ(losses[v], expected[v]) << "vector " << v;
 }
 
+// The CUDA hyper-dual kernel interleaves its threads' scratch (value m of thread b at scratch[m * threads + b]); the
+// stride moves values, never arithmetic, so any stride gives the CPU's stride-1 result to the bit, in every part.
+TEST_P(ModelGradient, InterleavedScratchGivesTheSameHyperDualsToTheBit) {
+  const MlpModel model = case_model(GetParam());
+  const std::size_t P = std::size_t(model.parameter_count());
+  const std::vector<double> theta = random_vector(P, -1.0, 1.0, 15);
+  const std::vector<double> v = random_vector(P, -1.0, 1.0, 16), w = random_vector(P, -1.0, 1.0, 17);
+  const HyperDual expected = direct(model, theta.data(), v.data(), w.data());
+  for (const std::int64_t threads : {std::int64_t(2), std::int64_t(7)}) {
+    // Thread `threads - 1` of `threads`, the others' slots filled with NaN: a stray read would show.
+    const double nan = std::nan("");
+    std::vector<HyperDual> scratch(2 * std::size_t(model.max_width()) * std::size_t(threads),
+                                   HyperDual(nan, nan, nan, nan));
+    const HyperDual got = detail::mlp_loss_direct(model.view(), SeededParameters{theta.data(), v.data(), w.data()},
+                                                  scratch.data() + (threads - 1), threads);
+    EXPECT_EQ(got.a, expected.a) << "stride " << threads;
+    EXPECT_EQ(got.b, expected.b) << "stride " << threads;
+    EXPECT_EQ(got.c, expected.c) << "stride " << threads;
+    EXPECT_EQ(got.d, expected.d) << "stride " << threads;
+  }
+}
+
 TEST_P(ModelGradient, GradientMatchesHyperDuals) {
   const MlpModel model = case_model(GetParam());
   const std::size_t P = std::size_t(model.parameter_count()), count = 2;

@@ -3,13 +3,11 @@
 // ulps of ||A||, so 1e-13 ||A||; eigenvectors are checked by their residual ||Av - lambda v|| <= 1e-13 ||A||.
 #include <gtest/gtest.h>
 
-#include <climits>
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "cpu/cpu_stages.hpp"
-#include "hessa/detail/eigen_batch.hpp"
 #include "hessa/detail/small_eigen.hpp"
 
 namespace hessa {
@@ -113,17 +111,3 @@ TEST(BandedEigen, BandedAndDiagonalHessiansMatchTheJacobiSolver) {
 
 }  // namespace
 }  // namespace hessa
-
-// The CUDA eigen stage splits a chunk into batches of at most max_eigen_batch(n) matrices: the largest batch whose
-// batch * n^2 elements still fit in int32 (exact integer arithmetic, so exact comparisons).
-TEST(EigenBatch, LargestBatchWhoseElementsFitInInt32) {
-  for (int n : {1, 2, 3, 32, 33, 128, 337, 1000, 46340, 46341}) {
-    const std::size_t batch = hessa::detail::max_eigen_batch(n);
-    const std::size_t nn = std::size_t(n) * std::size_t(n);
-    EXPECT_LE(batch * nn, std::size_t(INT_MAX)) << n;
-    EXPECT_GT((batch + 1) * nn, std::size_t(INT_MAX)) << n;
-  }
-  EXPECT_EQ(hessa::detail::max_eigen_batch(128), 131071u);  // the review's case: n = 128 at 2^20 points overflowed
-  EXPECT_EQ(hessa::detail::max_eigen_batch(46341), 0u);     // n^2 alone exceeds int32: no batched call can take it
-  EXPECT_EQ(hessa::detail::max_eigen_batch(0), 0u);
-}

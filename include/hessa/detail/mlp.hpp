@@ -64,24 +64,25 @@ HESSA_HD inline T softplus(const T& z) {
   return s_max(z, T(0.0)) + s_log1p(s_exp(-s_abs(z)));
 }
 
-// Loss of one sample. `z` holds the k network outputs of the sample, `y` its targets:
+// Loss of one sample. `z` holds the k network outputs of the sample (output j at z[j * stride]: a GPU thread's
+// values interleaved with its neighbours'), `y` its targets:
 //   mse            sum_j (z_j - y_j)^2          (k targets; the mean divides by m k, as torch.nn.MSELoss)
 //   cross_entropy  logsumexp(z) - z_{y_0}       (y_0 a class index in 0..k-1, as torch.nn.CrossEntropyLoss)
 //   logistic       softplus(z_0) - y_0 z_0      (one logit, y_0 in [0, 1], as torch.nn.BCEWithLogitsLoss)
 template <class T>
-HESSA_HD inline T sample_loss(LossKind loss, const T* z, int k, const double* y) {
+HESSA_HD inline T sample_loss(LossKind loss, const T* z, int k, const double* y, int64_t stride = 1) {
   if (loss == LossKind::Mse) {
     T s(0.0);
-    for (int j = 0; j < k; ++j) s = s + (z[j] - T(y[j])) * (z[j] - T(y[j]));
+    for (int j = 0; j < k; ++j) s = s + (z[j * stride] - T(y[j])) * (z[j * stride] - T(y[j]));
     return s;
   }
   if (loss == LossKind::Logistic) return softplus(z[0]) - T(y[0]) * z[0];
   int top = 0;
-  for (int j = 1; j < k; ++j) top = real_part(z[j]) > real_part(z[top]) ? j : top;
+  for (int j = 1; j < k; ++j) top = real_part(z[j * stride]) > real_part(z[top * stride]) ? j : top;
   T s(0.0);
-  for (int j = 0; j < k; ++j) s = s + s_exp(z[j] - z[top]);
+  for (int j = 0; j < k; ++j) s = s + s_exp(z[j * stride] - z[top * stride]);
   const int label = int(y[0]);
-  return z[top] + s_log(s) - z[label];
+  return z[top * stride] + s_log(s) - z[label * stride];
 }
 
 // The logistic function 1 / (1 + e^-z) at z and at -z, both to full relative accuracy (1 - sigma(z) would lose
@@ -198,29 +199,31 @@ struct MlpView {
 
 // The mean loss at the parameters read through `theta` (theta(k) -> T), one sample at a time with plain loops:
 // the exact path, with T = HyperDual seeded by the caller (the BLAS / cuBLAS paths are for doubles).
-// `scratch` holds 2 max_width values of T.
+// `scratch` holds 2 max_width values of T, value m at scratch[m * stride]: 1 on the CPU (one contiguous block),
+// the number of GPU threads sharing the scratch on the device, so that a warp's accesses are coalesced. The stride
+// changes only where values live, never the arithmetic.
 template <class T, class Params>
-HESSA_HD T mlp_loss_direct(const MlpView& v, const Params& theta, T* scratch) {
+HESSA_HD T mlp_loss_direct(const MlpView& v, const Params& theta, T* scratch, int64_t stride = 1) {
   const int k = v.widths[v.layers];
   T total(0.0);
   for (int64_t s = 0; s < v.samples; ++s) {
     T* current = scratch;
-    T* next = scratch + v.max_width;
-    for (int c = 0; c < v.features; ++c) current[c] = T(v.x[s * v.features + c]);
+    T* next = scratch + int64_t(v.max_width) * stride;
+    for (int c = 0; c < v.features; ++c) current[c * stride] = T(v.x[s * v.features + c]);
     for (int l = 0; l < v.layers; ++l) {
       const int in = v.widths[l], out = v.widths[l + 1];
       const int64_t w = layer_weight_offset(v.widths, l), b = layer_bias_offset(v.widths, l);
       for (int o = 0; o < out; ++o) {
         T z(0.0);
-        for (int c = 0; c < in; ++c) z = z + theta(int(w + int64_t(o) * in + c)) * current[c];
+        for (int c = 0; c < in; ++c) z = z + theta(int(w + int64_t(o) * in + c)) * current[c * stride];
         z = z + theta(int(b + o));
-        next[o] = l + 1 < v.layers ? activate(v.activation, z) : z;
+        next[o * stride] = l + 1 < v.layers ? activate(v.activation, z) : z;
       }
       T* t = current;
       current = next;
       next = t;
     }
-    total = total + sample_loss(v.loss, current, k, v.y + s * v.targets);
+    total = total + sample_loss(v.loss, current, k, v.y + s * v.targets, stride);
   }
   return total / T(loss_normalizer(v.loss, v.samples, k));
 }
