@@ -45,6 +45,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--csv-baseline", type=float, default=0.39e6,
                     help="rows/s of .csv output before this writer (issue 12's figure on this machine kind)")
+    ap.add_argument("--baseline-hessa", help="an earlier hessa binary: its .npy and .csv runs are timed in the same "
+                    "repeats, and the ratios printed (e.g. a build of the commit before the overlapped pipeline)")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
     import numpy as np
@@ -58,6 +60,9 @@ def main():
     analyze = [hessa, "analyze", "-q", "--function", "rosenbrock", "--stencil", "central", "--backend", "cpu",
                "--points", points]
     figures = {"pipeline": [], "dd": [], "process": [], "csv": [], "columns": []}
+    before = [os.path.abspath(args.baseline_hessa)] + analyze[1:] if args.baseline_hessa else None
+    if before:
+        figures.update({"before_process": [], "before_csv": []})
     out_bytes = None
     try:
         for r in range(args.repeats):
@@ -91,6 +96,11 @@ def main():
                 header = f.readline().strip()
             if header != "x0,x1,f,lambda_min,lambda_max,class":
                 raise SystemExit("%s: --columns wrote the header %r" % (out_cols, header))
+            if before:
+                remove(out_npy)
+                figures["before_process"].append(timed(before + ["--out", out_npy]))
+                remove(out_csv)
+                figures["before_csv"].append(timed(before + ["--out", out_csv]))
             print("repeat %d: pipeline %.3f s, dd %.3f s, process %.3f s, csv %.3f s, --columns csv %.3f s"
                   % (r + 1, figures["pipeline"][-1], figures["dd"][-1], figures["process"][-1], figures["csv"][-1],
                      figures["columns"][-1]), flush=True)
@@ -109,6 +119,10 @@ def main():
     print(".csv output: %.3f s, %.3g rows/s = %.2f x the %.3g rows/s baseline (goal >= 3): %s" %
           (med["csv"], csv_rate, csv_rate / args.csv_baseline, args.csv_baseline,
            "PASS" if csv_rate / args.csv_baseline >= 3 else "FAIL"))
+    if before:
+        print("against %s, same repeats: .npy process %.3f s before, %.2fx faster now; .csv %.3f s before, %.2fx "
+              "the rows/s now" % (args.baseline_hessa, med["before_process"], med["before_process"] / med["process"],
+                                  med["before_csv"], med["before_csv"] / med["csv"]))
     print("--columns x0,x1,f,lambda_min,lambda_max,class: %.0f MB instead of %.0f MB (%.2f of the bytes), %.3f s"
           % (cols_bytes / 1e6, csv_bytes / 1e6, cols_bytes / csv_bytes, med["columns"]))
     if args.json:

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -162,6 +163,17 @@ std::string read_all(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// A writer's write() alone: its default format() declines, so the pipeline calls write() on the writing thread.
+class WriteOnly final : public ResultWriter {
+ public:
+  explicit WriteOnly(std::unique_ptr<ResultWriter> inner) : inner_(std::move(inner)) {}
+  void write(const double* points, const ChunkResult& result) override { inner_->write(points, result); }
+  void finish(const std::string& metadata) override { inner_->finish(metadata); }
+
+ private:
+  std::unique_ptr<ResultWriter> inner_;
+};
+
 TEST(ChunkStages, AChunkedAnalysisWritesTheSameBytesOverlappedAsInTurnOnEveryWriter) {
   test::ScratchDir dir;
   {
@@ -181,11 +193,14 @@ TEST(ChunkStages, AChunkedAnalysisWritesTheSameBytesOverlappedAsInTurnOnEveryWri
   layout.extra_columns = {"chunk_row"};
   auto backend = make_cpu_backend();
   for (const char* ext : {".csv", ".jsonl", ".npy", ".npz"}) {
-    std::string bytes[2];
-    for (std::size_t slots : {1, 3}) {
-      const std::string out = dir.file("r" + std::to_string(slots) + ext);
+    // In turn, overlapped, and overlapped with the text written by write() instead of format() + append().
+    std::string bytes[3];
+    for (int variant = 0; variant < 3; ++variant) {
+      const std::size_t slots = variant == 0 ? 1 : 3;
+      const std::string out = dir.file("r" + std::to_string(variant) + ext);
       auto reader = open_point_reader(dir.file("p.csv"));
-      auto writer = open_result_writer(out, layout);
+      std::unique_ptr<ResultWriter> writer = open_result_writer(out, layout);
+      if (variant == 2) writer = std::make_unique<WriteOnly>(std::move(writer));
       std::size_t progress_calls = 0, last_done = 0;
       // A hook on the computing thread, as the direction columns are: the row within its chunk.
       const ChunkHook hook = [](ChunkResult& r) {
@@ -207,10 +222,11 @@ TEST(ChunkStages, AChunkedAnalysisWritesTheSameBytesOverlappedAsInTurnOnEveryWri
       EXPECT_EQ(last_done, 1000u);
       EXPECT_LT(summary.failed, summary.points);  // log(x + 1.5) is NaN for x <= -1.5: some failed rows
       EXPECT_GT(summary.failed, 0u);
-      bytes[slots == 1 ? 0 : 1] = read_all(out);
+      bytes[variant] = read_all(out);
     }
     EXPECT_GT(bytes[0].size(), 1000u) << ext;
     EXPECT_TRUE(bytes[0] == bytes[1]) << ext << ": the overlapped run wrote other bytes";
+    EXPECT_TRUE(bytes[0] == bytes[2]) << ext << ": write() and format() + append() wrote other bytes";
   }
 }
 

@@ -47,6 +47,8 @@ RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& option
     std::size_t count = 0;
     std::optional<std::size_t> total;  // the reader's total once known
     ChunkResult result;
+    FormattedChunk text;  // the rows rendered on the computing thread, when the writer does (text formats)
+    bool formatted = false;
   };
   std::vector<Slot> slot(slots);
   std::size_t written = 0;
@@ -63,9 +65,16 @@ RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& option
     if (after_analyze) after_analyze(c.result);
     add_to_summary(summary, c.result);
     ++summary.chunks;
+    // Text is rendered here, by the computing thread's OpenMP threads: on the writing thread it would compete with
+    // them for the cores; the writing thread then only appends the bytes.
+    c.formatted = writer.format(c.points.data(), c.result, c.text);
   };
   stages.drain = [&](std::size_t s) {
-    writer.write(slot[s].points.data(), slot[s].result);
+    if (slot[s].formatted) {
+      writer.append(slot[s].text);
+    } else {
+      writer.write(slot[s].points.data(), slot[s].result);
+    }
     written += slot[s].count;
     if (progress) progress(written, slot[s].total);
   };

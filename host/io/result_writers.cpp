@@ -164,41 +164,62 @@ using io::TempFile;
 // --- the shared writer skeleton ----------------------------------------------------------------------------
 
 // Text rows are formatted in parallel and written in order: blocks of rows (about 1 MiB of text each) are formatted
-// by OpenMP threads into buffers of their own, a batch of 2 blocks per thread at a time, then written one after
-// the other. Decimal conversion is most of a text writer's time (~45 ns a double here); the buffers stay small
-// whatever the chunk (a text row of an n = 256 Hessian is ~1.6 MB), so the memory budget need not count them.
-struct TextBlock {
-  std::unique_ptr<char[]> data;
-  std::size_t capacity = 0;
-  std::size_t size = 0;
-};
+// by OpenMP threads into buffers of their own, then written one after the other. Decimal conversion is most of a
+// text writer's time (~45 ns a double here). write() formats 2 blocks per thread at a time, so its buffers stay
+// small whatever the chunk (a text row of an n = 256 Hessian is ~1.6 MB); format() renders a whole chunk ahead
+// when its text is at most kFormatAheadBytes.
+constexpr std::size_t kFormatAheadBytes = std::size_t(16) << 20;
 
-// `format_row(out, p)` writes row p at `out` (at most `row_bytes`) and returns its end; it runs on several
-// threads at once and must only read shared state (and must not throw: it only formats numbers and names).
+std::size_t rows_per_block(std::size_t row_bytes) {
+  return std::max<std::size_t>(1, (std::size_t(1) << 20) / row_bytes);
+}
+
+// Rows [first_row, end_row) into blocks [0, used) of `into`, rows_per_block(row_bytes) rows a block, in parallel.
+// `format_row(out, p)` writes row p at `out` (at most `row_bytes`) and returns its end; it runs on several threads
+// at once and must only read shared state (and must not throw: it only formats numbers and names).
 template <class FormatRow>
-void write_rows_in_parallel(TempFile& file, std::size_t rows, std::size_t row_bytes, int threads,
-                            std::vector<TextBlock>& blocks, const FormatRow& format_row) {
-  const std::size_t rows_per_block = std::max<std::size_t>(1, (std::size_t(1) << 20) / row_bytes);
-  const std::size_t block_count = (rows + rows_per_block - 1) / rows_per_block;
-  blocks.resize(std::size_t(2 * std::max(threads, 1)));
-  for (TextBlock& block : blocks) {
-    if (block.capacity < rows_per_block * row_bytes) {
-      block.capacity = rows_per_block * row_bytes;
+void format_blocks(FormattedChunk& into, std::size_t first_row, std::size_t end_row, std::size_t row_bytes, int threads,
+                   const FormatRow& format_row) {
+  const std::size_t per_block = rows_per_block(row_bytes);
+  into.used = (end_row - first_row + per_block - 1) / per_block;
+  if (into.blocks.size() < into.used) into.blocks.resize(into.used);
+  for (std::size_t b = 0; b < into.used; ++b) {
+    FormattedChunk::Block& block = into.blocks[b];
+    if (block.capacity < per_block * row_bytes) {
+      block.capacity = per_block * row_bytes;
       block.data = std::make_unique<char[]>(block.capacity);  // (zeroed once, then reused)
     }
   }
-  for (std::size_t first = 0; first < block_count; first += blocks.size()) {
-    const std::size_t batch = std::min(blocks.size(), block_count - first);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (batch > 1)
-    for (std::size_t b = 0; b < batch; ++b) {
-      const std::size_t begin = (first + b) * rows_per_block;
-      const std::size_t end = std::min(rows, begin + rows_per_block);
-      char* out = blocks[b].data.get();
-      for (std::size_t p = begin; p < end; ++p) out = format_row(out, p);
-      blocks[b].size = std::size_t(out - blocks[b].data.get());
-    }
-    for (std::size_t b = 0; b < batch; ++b) file.write(blocks[b].data.get(), blocks[b].size);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (into.used > 1)
+  for (std::size_t b = 0; b < into.used; ++b) {
+    const std::size_t begin = first_row + b * per_block;
+    const std::size_t end = std::min(end_row, begin + per_block);
+    char* out = into.blocks[b].data.get();
+    for (std::size_t p = begin; p < end; ++p) out = format_row(out, p);
+    into.blocks[b].size = std::size_t(out - into.blocks[b].data.get());
   }
+}
+
+void append_blocks(TempFile& file, const FormattedChunk& chunk) {
+  for (std::size_t b = 0; b < chunk.used; ++b) file.write(chunk.blocks[b].data.get(), chunk.blocks[b].size);
+}
+
+template <class FormatRow>
+void write_rows_in_parallel(TempFile& file, std::size_t rows, std::size_t row_bytes, int threads,
+                            FormattedChunk& scratch, const FormatRow& format_row) {
+  const std::size_t batch = std::size_t(2 * std::max(threads, 1)) * rows_per_block(row_bytes);
+  for (std::size_t first = 0; first < rows; first += batch) {
+    format_blocks(scratch, first, std::min(rows, first + batch), row_bytes, threads, format_row);
+    append_blocks(file, scratch);
+  }
+}
+
+template <class FormatRow>
+bool format_ahead(FormattedChunk& into, std::size_t rows, std::size_t row_bytes, int threads,
+                  const FormatRow& format_row) {
+  if (double(rows) * double(row_bytes) > double(kFormatAheadBytes)) return false;
+  format_blocks(into, 0, rows, row_bytes, threads, format_row);
+  return true;
 }
 
 // The widest text of one value: a double's shortest round-trip form ("-2.2250738585072014e-308"), an int.
@@ -283,7 +304,7 @@ class WriterBase : public ResultWriter {
   // Threads for the text writers' formatting, as the creating thread's OpenMP setting says (--threads): write() runs
   // on the pipeline's writing thread, whose own setting is OpenMP's default.
   int threads_ = omp_get_max_threads();
-  std::vector<TextBlock> blocks_;  // the text writers' row buffers
+  FormattedChunk blocks_;  // the text writers' row buffers for write()
 };
 
 // --- CSV ---------------------------------------------------------------------------------------------------
@@ -305,6 +326,17 @@ class CsvWriter final : public WriterBase {
     check_chunk(r);
     write_rows_in_parallel(file_, r.count, row_bytes_, threads_, blocks_,
                            [&](char* out, std::size_t p) { return format_row(out, points, r, p); });
+  }
+
+  bool format(const double* points, const ChunkResult& r, FormattedChunk& into) override {
+    check_chunk(r);
+    return format_ahead(into, r.count, row_bytes_, threads_,
+                        [&](char* out, std::size_t p) { return format_row(out, points, r, p); });
+  }
+
+  void append(const FormattedChunk& chunk) override {
+    if (finished_) throw std::logic_error("ResultWriter::append after finish");
+    append_blocks(file_, chunk);
   }
 
   void finish(const std::string& metadata_json) override { finish_files(file_, metadata_json); }
@@ -358,6 +390,17 @@ class JsonlWriter final : public WriterBase {
     check_chunk(r);
     write_rows_in_parallel(file_, r.count, row_bytes_, threads_, blocks_,
                            [&](char* out, std::size_t p) { return format_row(out, points, r, p); });
+  }
+
+  bool format(const double* points, const ChunkResult& r, FormattedChunk& into) override {
+    check_chunk(r);
+    return format_ahead(into, r.count, row_bytes_, threads_,
+                        [&](char* out, std::size_t p) { return format_row(out, points, r, p); });
+  }
+
+  void append(const FormattedChunk& chunk) override {
+    if (finished_) throw std::logic_error("ResultWriter::append after finish");
+    append_blocks(file_, chunk);
   }
 
   void finish(const std::string& metadata_json) override { finish_files(file_, metadata_json); }

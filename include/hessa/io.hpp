@@ -43,11 +43,30 @@ struct OutputLayout {
   std::vector<std::string> columns;
 };
 
+// A chunk's rows rendered ahead into the bytes of its file (ResultWriter::format): blocks [0, used), in order.
+struct FormattedChunk {
+  struct Block {
+    std::unique_ptr<char[]> data;
+    std::size_t capacity = 0;
+    std::size_t size = 0;
+  };
+  std::vector<Block> blocks;  // kept between chunks, reused
+  std::size_t used = 0;
+};
+
 class ResultWriter {
  public:
   virtual ~ResultWriter() = default;
   // Appends one chunk: `points` is row-major count x n, `result` holds the analysis of those points.
   virtual void write(const double* points, const ChunkResult& result) = 0;
+  // write() in two halves, for the overlapped pipeline: format() renders the chunk into `into` (on the computing
+  // thread, with its OpenMP threads, while the previous chunk is appended), append() writes it; chunks are
+  // appended in order. format() returns false, and write() is the way, when this writer renders nothing ahead
+  // (binary formats: their bytes are the values) or the chunk's text would be large (over 16 MiB).
+  virtual bool format(const double* /*points*/, const ChunkResult& /*result*/, FormattedChunk& /*into*/) {
+    return false;
+  }
+  virtual void append(const FormattedChunk& /*chunk*/) {}
   // Completes the file, writes `metadata_json` beside it as "<path>.meta.json", and renames into place.
   virtual void finish(const std::string& metadata_json) = 0;
 };
