@@ -121,8 +121,9 @@ class Hessa:
     warning, so the script works before and after: `analyze` is asked once on one point (exit 2 can then only be
     the stencil), a job when its error names the key analysis.stencil."""
 
-    def __init__(self, exe, stencil, backend, threads, tmp):
+    def __init__(self, exe, stencil, backend, threads, tmp, columns=None):
         self.exe, self.stencil, self.backend, self.threads = exe, stencil, backend, threads
+        self.columns = columns  # --columns for hessa's output; None: all
         probe = os.path.join(tmp, "probe.npy")
         np.save(probe, np.ones((1, 2)))
         p = subprocess.run([exe, "analyze", "--function", "rosenbrock", "--points", probe, "--out", probe + ".csv",
@@ -152,7 +153,7 @@ class Hessa:
         def args(stencil):
             return ["analyze", "--function", "rosenbrock", "--points", points_path, "--out", out_path,
                     "--eigenvalues", "--stencil", stencil, "--backend", self.backend, "--threads",
-                    str(self.threads), "--quiet"]
+                    str(self.threads), "--quiet"] + (["--columns", self.columns] if self.columns else [])
         seconds = []
         for _ in range(repeats):
             self.run(args)
@@ -452,6 +453,9 @@ def main():
     ap.add_argument("--torch-python", help="the interpreter for the torch part (default: this one, else "
                     "/usr/bin/python3)")
     ap.add_argument("--need-jax", action="store_true", help="exit 77 (ctest: skipped) when JAX is not importable")
+    ap.add_argument("--hessa-columns", choices=["all", "peer"], default="all",
+                    help="hessa's written columns: all of them (default), or peer: what the peers produce, the "
+                    "eigenvalues and the class (--columns 'lambda_*,class')")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     ap.add_argument("--torch-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -475,7 +479,8 @@ def main():
     failures, record = [], {"rosenbrock": [], "mlp": []}
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     with tempfile.TemporaryDirectory(prefix="hessa-compare-jax-", dir=shm) as tmp:
-        hessa = Hessa(args.hessa, args.stencil, args.backend, args.threads, tmp)
+        hessa = Hessa(args.hessa, args.stencil, args.backend, args.threads, tmp,
+                      "lambda_*,class" if args.hessa_columns == "peer" else None)
         print(f"hessa: {args.hessa}, --stencil {hessa.stencil}, --backend {args.backend}, {args.threads} threads"
               + (f"; JAX {jax.__version__}" if jax else ""))
         bench_rosenbrock(args, hessa, jax, torch_py, tmp, failures, record["rosenbrock"])
