@@ -307,21 +307,11 @@ class WriterBase : public ResultWriter {
   FormattedChunk blocks_;  // the text writers' row buffers for write()
 };
 
-// --- CSV ---------------------------------------------------------------------------------------------------
+// --- text formats: rows of characters ------------------------------------------------------------------------
 
-class CsvWriter final : public WriterBase {
+// CSV and JSON lines: a row per point, formatted by format_row (at most row_bytes_ characters), in parallel blocks.
+class TextWriter : public WriterBase {
  public:
-  CsvWriter(const std::string& path, const OutputLayout& layout)
-      : WriterBase(path, layout), file_(path, path), row_bytes_((kDoubleChars + 1) * columns_.size() + 1) {
-    std::string header;
-    for (const Column& c : columns_) {
-      if (!header.empty()) header += ',';
-      append_csv_name(header, c.name);
-    }
-    header += '\n';
-    file_.write(header.data(), header.size());
-  }
-
   void write(const double* points, const ChunkResult& r) override {
     check_chunk(r);
     write_rows_in_parallel(file_, r.count, row_bytes_, threads_, blocks_,
@@ -341,9 +331,33 @@ class CsvWriter final : public WriterBase {
 
   void finish(const std::string& metadata_json) override { finish_files(file_, metadata_json); }
 
+ protected:
+  TextWriter(const std::string& path, const OutputLayout& layout) : WriterBase(path, layout), file_(path, path) {}
+  // Writes row p of the chunk at `out` and returns its end; called on several threads at once.
+  virtual char* format_row(char* out, const double* points, const ChunkResult& r, std::size_t p) const = 0;
+
+  TempFile file_;
+  std::size_t row_bytes_ = 0;  // the widest row: every value at its widest, the separators, the newline
+};
+
+// --- CSV ---------------------------------------------------------------------------------------------------
+
+class CsvWriter final : public TextWriter {
+ public:
+  CsvWriter(const std::string& path, const OutputLayout& layout) : TextWriter(path, layout) {
+    row_bytes_ = (kDoubleChars + 1) * columns_.size() + 1;
+    std::string header;
+    for (const Column& c : columns_) {
+      if (!header.empty()) header += ',';
+      append_csv_name(header, c.name);
+    }
+    header += '\n';
+    file_.write(header.data(), header.size());
+  }
+
  private:
   // NaN is an empty cell, +-Inf "inf" / "-inf"; an unknown Morse index or uphill is empty.
-  char* format_row(char* out, const double* points, const ChunkResult& r, std::size_t p) const {
+  char* format_row(char* out, const double* points, const ChunkResult& r, std::size_t p) const override {
     const PointAnalysis& a = r.points[p];
     for (std::size_t c = 0; c < columns_.size(); ++c) {
       if (c > 0) *out++ = ',';
@@ -367,18 +381,15 @@ class CsvWriter final : public WriterBase {
     *out++ = '\n';
     return out;
   }
-
-  TempFile file_;
-  std::size_t row_bytes_;  // the widest row: every value at its widest, the commas, the newline
 };
 
 // --- JSON lines --------------------------------------------------------------------------------------------
 
 // NaN (and ±Inf, which JSON cannot hold) are null; an unknown Morse index or uphill is null. Rows are assembled
 // from pre-quoted keys (escaped by nlohmann) and shortest round-trip numbers.
-class JsonlWriter final : public WriterBase {
+class JsonlWriter final : public TextWriter {
  public:
-  JsonlWriter(const std::string& path, const OutputLayout& layout) : WriterBase(path, layout), file_(path, path) {
+  JsonlWriter(const std::string& path, const OutputLayout& layout) : TextWriter(path, layout) {
     row_bytes_ = 3;  // braces, newline
     for (const Column& c : columns_) {
       keys_.push_back(nlohmann::json(c.name).dump(-1, ' ', false, kReplace) + ':');
@@ -386,27 +397,8 @@ class JsonlWriter final : public WriterBase {
     }
   }
 
-  void write(const double* points, const ChunkResult& r) override {
-    check_chunk(r);
-    write_rows_in_parallel(file_, r.count, row_bytes_, threads_, blocks_,
-                           [&](char* out, std::size_t p) { return format_row(out, points, r, p); });
-  }
-
-  bool format(const double* points, const ChunkResult& r, FormattedChunk& into) override {
-    check_chunk(r);
-    return format_ahead(into, r.count, row_bytes_, threads_,
-                        [&](char* out, std::size_t p) { return format_row(out, points, r, p); });
-  }
-
-  void append(const FormattedChunk& chunk) override {
-    if (finished_) throw std::logic_error("ResultWriter::append after finish");
-    append_blocks(file_, chunk);
-  }
-
-  void finish(const std::string& metadata_json) override { finish_files(file_, metadata_json); }
-
  private:
-  char* format_row(char* out, const double* points, const ChunkResult& r, std::size_t p) const {
+  char* format_row(char* out, const double* points, const ChunkResult& r, std::size_t p) const override {
     const PointAnalysis& a = r.points[p];
     *out++ = '{';
     for (std::size_t c = 0; c < columns_.size(); ++c) {
@@ -433,9 +425,7 @@ class JsonlWriter final : public WriterBase {
   }
 
   static constexpr auto kReplace = nlohmann::json::error_handler_t::replace;  // invalid UTF-8 in a name -> U+FFFD
-  TempFile file_;
-  std::vector<std::string> keys_;  // "\"name\":"
-  std::size_t row_bytes_ = 0;      // the widest row
+  std::vector<std::string> keys_;                                             // "\"name\":"
 };
 
 // --- .npy (one structured array) and .npz (one array per field) ----------------------------------------------
