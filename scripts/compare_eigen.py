@@ -16,18 +16,13 @@ Rows where both files have NaN eigenvalues (failed points) are skipped. Exit 0 w
 2 when the files lack the columns. Standard library only.
 """
 import argparse
-import csv
 import math
+import os
 import re
 import sys
 
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        rows = [r for r in csv.reader(line for line in f if not line.startswith("#"))]
-    if not rows:
-        raise SystemExit(f"{path}: empty file")
-    return rows[0], rows[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_results import read_csv  # noqa: E402  (the one CSV reader of the comparison scripts)
 
 
 def number(cell):
