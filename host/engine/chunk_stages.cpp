@@ -75,15 +75,13 @@ class Overlap {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!more) {
         free_.push_back(slot);
-        fill_done_ = true;
-        changed_.notify_all();
         break;
       }
       filled_.push_back({slot, chunk});
       changed_.notify_all();
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    fill_done_ = true;
+    fill_done_ = true;  // no more chunks: the last one, a failure, or a stop
     changed_.notify_all();
   }
 
