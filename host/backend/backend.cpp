@@ -48,12 +48,32 @@ void Backend::analyze(const CompiledFunction& f, const AnalysisOptions& options,
   stage(Stage::Download, [&] { finish_chunk(); });
 }
 
+void BatchFunction::gradients(const double* /*x*/, std::size_t /*m*/, double* /*values*/, double* /*g*/) const {
+  throw std::logic_error("BatchFunction::gradients called on a function without gradients");
+}
+
+void check_batch_function(const BatchFunction& f, StencilKind stencil, BackendKind backend) {
+  if (backend != BackendKind::Cpu)
+    throw InputError(
+        "a caller's own function runs on the CPU backend (its values are computed on the host): use "
+        "backend 'cpu' or 'auto'");
+  if (stencil == StencilKind::HyperDual || stencil == StencilKind::Exact)
+    throw InputError(std::string("the ") + stencil_name(stencil) +
+                     " stencil evaluates the function on dual numbers or its tape, which a caller's own function "
+                     "does not have: use central, compact, richardson, or gradient (with a gradient function)");
+  if (stencil == StencilKind::Gradient && !f.has_gradient())
+    throw InputError(
+        "the gradient stencil differences gradients: give the function's gradient (grad=) or use "
+        "central, compact or richardson");
+}
+
 void Backend::analyze(const Objective& f, const AnalysisOptions& options, const double* points, std::size_t count,
                       ChunkResult& out) {
   if (f.plain_expression()) {
     analyze(*f.expression, options, points, count, out);
     return;
   }
+  if (f.batch != nullptr) check_batch_function(*f.batch, options.stencil, kind());
   if (detail::uses_gradients(options.stencil) && f.expression != nullptr && !f.expression->has_tape()) {
     throw InputError(
         std::string("the ") + stencil_name(options.stencil) +

@@ -79,6 +79,9 @@ void materialize(const Objective& f, const View& view, double* y, double* x) {
 // columns by forward-over-reverse (tangents seeded with the directions) or the model's R-operator.
 void evaluate_objective_gradient_stencil(const Objective& f, StencilKind kind, double step_scale, const double* points,
                                          std::size_t count, double* evals);
+// out[a] = sum_m D[a][m] v[m] for the k directions of f's subspace (a gradient in the function's coordinates seen
+// in the analyzed ones), or out = v without one.
+void project_gradient(const Objective& f, const double* v, double* out);
 // f and its gradient in the function's own coordinates at `count` rows of x (count x f.inner_dimension()), on the
 // calling thread.
 void evaluate_objective_gradients(const Objective& f, const double* x, std::size_t count, double* values,
@@ -92,6 +95,16 @@ void evaluate_gradient_steps(const Objective& f, const double* points, const dou
 // the calling thread. `scratch` is resized as needed and may be reused across calls.
 void evaluate_objective_points(const Objective& f, const double* x, std::size_t count, double* values,
                                std::vector<double>& scratch);
+
+// --- a caller's vectorized function (f.batch): batch_function_stencil.cpp ---
+
+// The evaluate_stencil layout of a value stencil, or of the gradient stencil (f.batch->has_gradient()), by calls of
+// up to f.batch->block_points() materialized points each, on the calling thread.
+void batch_function_stencil(const Objective& f, StencilKind kind, double step_scale, const double* points,
+                            std::size_t count, double* evals);
+// evaluate_gradient_steps for f.batch: the pending steps' points in calls of up to block_points().
+void batch_function_gradient_steps(const Objective& f, const double* points, const double* g, std::size_t count,
+                                   PointAnalysis* out);
 
 // --- model_loss.cpp ---
 

@@ -17,8 +17,14 @@ namespace {
 // Stencil points per block: as objective_stencil.cpp's value blocks.
 constexpr std::int64_t kBlockPoints = 32;
 
-// out[a] = sum_m D[a][m] v[m] for the k directions of f's subspace, or out = v without one.
-void project(const Objective& f, const double* v, double* out) {
+struct RowPoint {
+  const double* x;
+  double operator()(int k) const { return x[k]; }
+};
+
+}  // namespace
+
+void project_gradient(const Objective& f, const double* v, double* out) {
   const int k = f.dimension();
   if (f.subspace == nullptr) {
     std::copy(v, v + k, out);
@@ -32,13 +38,6 @@ void project(const Objective& f, const double* v, double* out) {
     out[a] = s;
   }
 }
-
-struct RowPoint {
-  const double* x;
-  double operator()(int k) const { return x[k]; }
-};
-
-}  // namespace
 
 void evaluate_objective_gradients(const Objective& f, const double* x, std::size_t count, double* values,
                                   double* gradients, std::vector<double>& scratch) {
@@ -88,7 +87,7 @@ void objective_gradient_stencil(const Objective& f, double step_scale, const dou
       for (std::int64_t l = 0; l < lanes; ++l) {
         double* out = evals + (first + l) * per_eval;
         out[0] = values[std::size_t(l)];
-        project(f, gradients.data() + std::size_t(l) * n, out + 1);
+        project_gradient(f, gradients.data() + std::size_t(l) * n, out + 1);
       }
     }
   }
@@ -117,12 +116,12 @@ void subspace_exact_block(const Objective& f, const double* x, int first, double
     for (int l = 0; l < last - first; ++l) columns[std::size_t(l) * n + m] = a.d[l];
   });
   const int per_eval = detail::values_per_evaluation(StencilKind::Exact, k);
-  project(f, g.data(), gy.data());
+  project_gradient(f, g.data(), gy.data());
   for (int l = 0; l < last - first; ++l) {
     double* out = point_evals + std::int64_t(first + l) * per_eval;
     out[0] = value;
     out[1] = gy[std::size_t(first) + std::size_t(l)];
-    project(f, columns.data() + std::size_t(l) * n, out + 2);  // column first + l of D H D^T
+    project_gradient(f, columns.data() + std::size_t(l) * n, out + 2);  // column first + l of D H D^T
   }
 }
 
@@ -147,13 +146,13 @@ void mlp_exact_stencil(const Objective& f, const double* points, std::size_t cou
       mlp_loss_hvp(model, theta.data(), f.subspace->directions.data(), std::size_t(k), &loss, gradient.data(),
                    products.data(), scratch);  // row l = H d_l
     }
-    project(f, gradient.data(), gy.data());
+    project_gradient(f, gradient.data(), gy.data());
     double* point_evals = evals + p * std::size_t(k) * std::size_t(per_eval);
     for (int l = 0; l < k; ++l) {
       double* out = point_evals + std::int64_t(l) * per_eval;
       out[0] = loss;
       out[1] = gy[std::size_t(l)];
-      project(f, products.data() + std::size_t(l) * P, out + 2);
+      project_gradient(f, products.data() + std::size_t(l) * P, out + 2);
     }
   }
 }

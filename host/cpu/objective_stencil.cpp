@@ -25,6 +25,10 @@ void evaluate_objective_points(const Objective& f, const double* x, std::size_t 
     mlp_loss(*f.model, x, count, values, scratch);
     return;
   }
+  if (f.batch != nullptr) {
+    f.batch->values(x, count, values);
+    return;
+  }
   const auto n = std::size_t(f.inner_dimension());
   for (std::size_t i = 0; i < count; ++i) values[i] = (*f.expression)(x + i * n);
 }
@@ -70,6 +74,10 @@ void evaluate_objective_hyperdual(const Objective& f, const double* points, std:
 
 void evaluate_objective_stencil(const Objective& f, StencilKind kind, double step_scale, const double* points,
                                 std::size_t count, double* evals) {
+  if (f.batch != nullptr) {
+    batch_function_stencil(f, kind, step_scale, points, count, evals);  // blocks of calls on this thread
+    return;
+  }
   if (detail::uses_gradients(kind)) {
     evaluate_objective_gradient_stencil(f, kind, step_scale, points, count, evals);
     return;
@@ -108,6 +116,10 @@ void evaluate_objective_stencil(const Objective& f, StencilKind kind, double ste
 
 void evaluate_gradient_steps(const Objective& f, const double* points, const double* g, std::size_t count,
                              PointAnalysis* out) {
+  if (f.batch != nullptr) {
+    batch_function_gradient_steps(f, points, g, count, out);
+    return;
+  }
   use_single_threaded_blas();
   const int k = f.dimension();
   const auto n = std::size_t(f.inner_dimension());

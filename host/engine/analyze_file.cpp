@@ -19,26 +19,47 @@ namespace hessa {
 AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const ProgressCallback& progress,
                                 const NoticeSink& notice) {
   if (request.threads > 0) omp_set_num_threads(request.threads);
-  auto reader = open_point_reader(request.points);
-  const int n = reader->dimension();
-  const ResolvedFunction fn = resolve_function(request.function);
+  std::unique_ptr<PointReader> file_reader;
+  if (request.point_source == nullptr) file_reader = open_point_reader(request.points);
+  PointReader& reader = request.point_source != nullptr ? *request.point_source : *file_reader;
+  const int n = reader.dimension();
 
-  check_function_dimension(fn, n, request.points);
-
+  // The function: an expression compiled for n coordinates, or the caller's own (which knows its dimension).
+  ResolvedFunction fn;
   ExpressionOptions expression_options;
-  expression_options.dimension = n;
-  expression_options.parameters = parse_params(request.params);
-  expression_options.source_name = fn.source_name;
-  // Catalogue functions are written in x0/x[i] form and keep it; a user's expression may use the header's names.
-  const CoordinateNames names =
-      name_coordinates(request.vars, reader->column_names(), n, fn.user_expression, request.points, 1,
-                       "the points have " + std::to_string(n) + " columns");
-  expression_options.variable_names = names.variables;
-  const std::vector<std::string>& coordinate_names = names.coordinates;
-  const CompiledFunction f = compile_expression(fn.expression, expression_options);
+  CompiledFunction compiled;
+  Objective objective;
+  std::vector<std::string> coordinate_names;
+  if (request.batch != nullptr) {
+    fn.label = request.function;
+    if (request.batch->dimension() != n)
+      throw InputError(request.points, 0, 0,
+                       "the points have " + std::to_string(n) + " columns but the function takes " +
+                           std::to_string(request.batch->dimension()) + " coordinates");
+    coordinate_names = name_coordinates(request.vars, reader.column_names(), n, false, request.points, 1,
+                                        "the points have " + std::to_string(n) + " columns")
+                           .coordinates;
+    objective.batch = request.batch;
+  } else {
+    fn = resolve_function(request.function);
+    check_function_dimension(fn, n, request.points);
+    expression_options.dimension = n;
+    expression_options.parameters = parse_params(request.params);
+    expression_options.source_name = fn.source_name;
+    // Catalogue functions are written in x0/x[i] form and keep it; a user's expression may use the header's names.
+    const CoordinateNames names =
+        name_coordinates(request.vars, reader.column_names(), n, fn.user_expression, request.points, 1,
+                         "the points have " + std::to_string(n) + " columns");
+    expression_options.variable_names = names.variables;
+    coordinate_names = names.coordinates;
+    compiled = compile_expression(fn.expression, expression_options);
+    objective.expression = &compiled;
+  }
 
-  auto backend = choose_backend(request.backend, notice);
-  const StencilChoice stencil = choose_stencil(request.stencil, Objective{&f}, backend->kind());
+  // A caller's function runs on the CPU (its values are computed on the host): auto picks it.
+  auto backend =
+      choose_backend(request.batch != nullptr && request.backend == "auto" ? "cpu" : request.backend, notice);
+  const StencilChoice stencil = choose_stencil(request.stencil, objective, backend->kind());
   AnalysisOptions options;
   options.stencil = stencil.kind;
   options.step_scale = request.step > 0 ? request.step : default_step_scale(options.stencil);
@@ -60,7 +81,9 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
   layout.eigenvectors = request.eigenvectors;
   layout.extra_columns = direction_column_names(directions);
   layout.columns = request.columns;
-  auto writer = open_result_writer(request.out, layout);  // fails now, before any work, if unwritable
+  if (request.batch != nullptr) check_batch_function(*request.batch, options.stencil, backend->kind());
+  // A file fails now, before any work, if unwritable.
+  auto writer = request.open_writer ? request.open_writer(layout) : open_result_writer(request.out, layout);
 
   const std::size_t chunk =
       plan_chunk_points(request.chunk, request.memory, host_bytes_per_point(n, options, kOverlappedSlots),
@@ -69,16 +92,19 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
 
   ChunkHook add_columns;
   if (directions.count() > 0) add_columns = [&](ChunkResult& result) { add_direction_columns(directions, result); };
-  const RunSummary summary = run_analysis(f, options, *backend, *reader, *writer, chunk, progress, add_columns);
+  const RunSummary summary =
+      run_analysis(objective, options, *backend, reader, *writer, chunk, progress, add_columns, request.slots);
 
   nlohmann::json meta;
   meta["hessa_version"] = HESSA_VERSION;
   meta["created_utc"] = utc_now();
-  meta["function"] = {{"name", fn.label},
-                      {"expression", fn.expression},
-                      {"dimension", n},
-                      {"variables", coordinate_names},
-                      {"parameters", expression_options.parameters}};
+  meta["function"] = {
+      {"name", fn.label},
+      {"expression", request.batch != nullptr ? nlohmann::json(nullptr) : nlohmann::json(fn.expression)},
+      {"dimension", n},
+      {"variables", coordinate_names},
+      {"parameters", expression_options.parameters}};
+  if (request.batch != nullptr) meta["function"]["kind"] = "the caller's vectorized function";
   meta["points_file"] = request.points;
   if (directions.count() > 0) {
     meta["directions"] = {{"count", directions.count()},
@@ -91,10 +117,10 @@ AnalyzeFileOutcome analyze_file(const AnalyzeFileRequest& request, const Progres
                      {"evaluations_per_point", detail::stencil_size(options.stencil, n)},
                      {"relative_step", options.step_scale},
                      {"step_rule", "h_i = relative_step * max(|x_i|, 1), rounded so that (x_i + h_i) - x_i == h_i"}};
-  if (detail::uses_gradients(options.stencil)) {
+  if (detail::uses_gradients(options.stencil) && request.batch == nullptr) {
     // What one reverse-mode sweep holds: a value and an adjoint per tape node (per tangent lane for exact).
-    meta["stencil"]["tape_nodes"] = f.tape().size();
-    meta["stencil"]["sweep_bytes_per_lane"] = 2 * f.tape().size() * sizeof(double);
+    meta["stencil"]["tape_nodes"] = compiled.tape().size();
+    meta["stencil"]["sweep_bytes_per_lane"] = 2 * compiled.tape().size() * sizeof(double);
   }
   meta["thresholds"] = {{"gtol", options.thresholds.gtol},
                         {"eig_tol", options.thresholds.eig_tol},

@@ -8,6 +8,8 @@
 
 #include "engine/notices.hpp"
 #include "hessa/analysis_options.hpp"
+#include "hessa/io.hpp"
+#include "hessa/objective.hpp"
 #include "hessa/pipeline.hpp"
 
 namespace hessa {
@@ -32,6 +34,12 @@ struct AnalyzeFileRequest {
   std::size_t chunk = 0;                // points per chunk; 0: sized from the memory budget
   std::string memory;  // a host memory limit ("768M"); "" : the cgroup's limit, else the available memory
   int threads = 0;     // CPU threads; 0: OpenMP's choice
+
+  // A library front end's own parts (Python), each replacing one of the above when set:
+  PointReader* point_source = nullptr;   // the points (then `points` only names them in messages and metadata)
+  ResultWriterFactory open_writer;       // where the results go (then `out` is unused)
+  const BatchFunction* batch = nullptr;  // the caller's function (then `function` is only its label)
+  std::size_t slots = kOverlappedSlots;  // chunks in flight (run_analysis); 1: every stage on the calling thread
 };
 
 // What a front end reports of a finished run (the result file and its metadata are written and complete).

@@ -110,21 +110,24 @@ struct Starts {
 
 Starts make_starts(const CriticalRunRequest& args) {
   Starts s;
-  if (!args.points.empty() && !args.grid.empty())
+  const bool given = !args.points.empty() || args.point_source != nullptr;
+  if (given && !args.grid.empty())
     throw InputError("--points and --grid both give starting points: use one (--box may go with either)");
-  if (args.points.empty() && (args.box.empty() || args.grid.empty()))
+  if (!given && (args.box.empty() || args.grid.empty()))
     throw InputError("starting points needed: --box LOW:HIGH,... with --grid N1xN2..., or --points FILE");
   if (!args.box.empty()) s.box = parse_box(args.box);
-  if (args.points.empty()) {
+  if (!given) {
     s.n = s.box.dimension();
     s.points = grid_points(s.box, parse_grid(args.grid, s.n));
     s.source = "--box";
     return s;
   }
-  auto reader = open_point_reader(args.points);
-  s.n = reader->dimension();
-  s.header = reader->column_names();
-  s.points = read_all_points(*reader);
+  std::unique_ptr<PointReader> file_reader;
+  if (args.point_source == nullptr) file_reader = open_point_reader(args.points);
+  PointReader& reader = args.point_source != nullptr ? *args.point_source : *file_reader;
+  s.n = reader.dimension();
+  s.header = reader.column_names();
+  s.points = read_all_points(reader);
   s.source = args.points;
   s.from_file = true;
   if (s.points.empty()) throw InputError(args.points, 0, 0, "no starting points in the file");
@@ -233,7 +236,8 @@ CriticalRunOutcome run_critical(const CriticalRunRequest& args, const NoticeSink
   layout.coordinate_names = nf.coordinate_names;
   layout.extra_columns = {"basin_count"};
   layout.columns = args.columns;
-  auto writer = open_result_writer(args.out, layout);  // fails now, before any work, if unwritable
+  // A file fails now, before any work, if unwritable.
+  auto writer = args.open_writer ? args.open_writer(layout) : open_result_writer(args.out, layout);
 
   auto backend = choose_backend(args.backend, notice);
   const StencilKind stencil = choose_stencil(args.stencil, Objective{&nf.f}, backend->kind()).kind;

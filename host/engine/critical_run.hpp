@@ -9,6 +9,7 @@
 #include "engine/notices.hpp"
 #include "hessa/analysis_options.hpp"
 #include "hessa/critical_search.hpp"
+#include "hessa/io.hpp"
 
 namespace hessa {
 
@@ -25,6 +26,10 @@ struct CriticalRunRequest {
   int max_iter = 100;                                         // backend evaluations per start
   int threads = 0;                                            // CPU threads; 0: OpenMP's choice
   std::vector<std::string> columns;                           // --columns (OutputLayout::columns); {}: all
+
+  // A library front end's own parts (Python), each replacing one of the above when set:
+  PointReader* point_source = nullptr;  // the starts (then `points` only names them)
+  ResultWriterFactory open_writer;      // where the results go (then `out` is unused)
 };
 
 struct CriticalRunOutcome {

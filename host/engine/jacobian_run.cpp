@@ -19,7 +19,9 @@ namespace hessa {
 
 JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink& notice) {
   if (args.threads > 0) omp_set_num_threads(args.threads);
-  auto reader = open_point_reader(args.points);
+  std::unique_ptr<PointReader> file_reader;
+  if (args.point_source == nullptr) file_reader = open_point_reader(args.points);
+  PointReader* reader = args.point_source != nullptr ? args.point_source : file_reader.get();
   const int m = reader->dimension();
   const JacobianMode mode = args.mode;
   const double step = args.step > 0 ? args.step : default_jacobian_step(mode);
@@ -44,7 +46,8 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
   layout.k = k;
   layout.coordinate_names = coordinate_names;
   layout.error = mode == JacobianMode::Richardson;
-  auto writer = open_jacobian_writer(args.out, layout);  // fails now, before any work, if unwritable
+  // A file fails now, before any work, if unwritable.
+  auto writer = args.open_writer ? args.open_writer(layout) : open_jacobian_writer(args.out, layout);
 
   auto backend = choose_backend(args.backend, notice);
   const std::size_t chunk = plan_chunk_points(
@@ -60,10 +63,15 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
   JacobianResult result;
   for (;;) {
     throw_if_stop_requested();
-    const std::size_t count = reader->read(chunk, points);
+    std::size_t count = 0;
+    const double* rows = reader->read_in_place(chunk, &count);
+    if (rows == nullptr) {
+      count = reader->read(chunk, points);
+      rows = points.data();
+    }
     if (count == 0) break;
-    backend->jacobians(functions, mode, step, points.data(), count, result);
-    writer->write(points.data(), result);
+    backend->jacobians(functions, mode, step, rows, count, result);
+    writer->write(rows, result);
     for (std::size_t p = 0; p < count; ++p) {
       if (result.status[p] != PointStatus::Ok) {
         ++failed;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/notices.hpp"
+#include "hessa/io.hpp"
 #include "hessa/jacobian.hpp"
 
 namespace hessa {
@@ -23,6 +24,10 @@ struct JacobianRunRequest {
   std::size_t chunk = 0;  // 0: sized from the memory budget
   std::string memory;     // host memory limit text, "" none
   int threads = 0;
+
+  // A library front end's own parts (Python), each replacing one of the above when set:
+  PointReader* point_source = nullptr;  // the points (then `points` only names them)
+  JacobianWriterFactory open_writer;    // where the results go (then `out` is unused)
 };
 
 struct JacobianRunOutcome {

@@ -40,10 +40,17 @@ RunSummary SummaryTimer::finish() {
 RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& options, Backend& backend,
                         PointReader& reader, ResultWriter& writer, std::size_t chunk_points,
                         const ProgressCallback& progress, const ChunkHook& after_analyze, std::size_t slots) {
+  return run_analysis(Objective{&f}, options, backend, reader, writer, chunk_points, progress, after_analyze, slots);
+}
+
+RunSummary run_analysis(const Objective& f, const AnalysisOptions& options, Backend& backend, PointReader& reader,
+                        ResultWriter& writer, std::size_t chunk_points, const ProgressCallback& progress,
+                        const ChunkHook& after_analyze, std::size_t slots) {
   SummaryTimer timer;
   RunSummary& summary = timer.summary();
   struct Slot {
     std::vector<double> points;
+    const double* rows = nullptr;  // the chunk's points: points.data(), or the reader's own memory (read_in_place)
     std::size_t count = 0;
     std::optional<std::size_t> total;  // the reader's total once known
     ChunkResult result;
@@ -54,26 +61,31 @@ RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& option
   std::size_t written = 0;
   ChunkStages stages;
   stages.fill = [&](std::size_t s) {
-    slot[s].count = reader.read(chunk_points, slot[s].points);
-    slot[s].total = reader.total_points();
+    Slot& c = slot[s];
+    c.rows = reader.read_in_place(chunk_points, &c.count);
+    if (c.rows == nullptr) {
+      c.count = reader.read(chunk_points, c.points);
+      c.rows = c.points.data();
+    }
+    c.total = reader.total_points();
     return slot[s].count > 0;
   };
   stages.compute = [&](std::size_t s) {
     throw_if_stop_requested();  // a stop signal ends the run here, between chunks (those before are written)
     Slot& c = slot[s];
-    backend.analyze(f, options, c.points.data(), c.count, c.result);
+    backend.analyze(f, options, c.rows, c.count, c.result);
     if (after_analyze) after_analyze(c.result);
     add_to_summary(summary, c.result);
     ++summary.chunks;
     // Text is rendered here, by the computing thread's OpenMP threads: on the writing thread it would compete with
     // them for the cores; the writing thread then only appends the bytes.
-    c.formatted = writer.format(c.points.data(), c.result, c.text);
+    c.formatted = writer.format(c.rows, c.result, c.text);
   };
   stages.drain = [&](std::size_t s) {
     if (slot[s].formatted) {
       writer.append(slot[s].text);
     } else {
-      writer.write(slot[s].points.data(), slot[s].result);
+      writer.write(slot[s].rows, slot[s].result);
     }
     written += slot[s].count;
     if (progress) progress(written, slot[s].total);

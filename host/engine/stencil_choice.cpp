@@ -6,6 +6,11 @@ namespace hessa {
 
 StencilChoice choose_stencil(const std::optional<StencilKind>& wanted, const Objective& f, BackendKind backend) {
   if (wanted) return {*wanted, ""};
+  if (f.batch != nullptr) {
+    if (f.batch->has_gradient())
+      return {StencilKind::Gradient, "auto: gradient (central differences of the given gradient function)"};
+    return {StencilKind::Central, "auto: central (the function gives values only)"};
+  }
   if (backend == BackendKind::Cuda) {
     return {StencilKind::Central,
             "auto: central (the CUDA tape kernels are not yet verified on a GPU; --stencil "

@@ -20,7 +20,28 @@ extern "C" void record_stop_signal(int signal_number) {
   received_signal = signal_number;
 }
 
+extern "C" void record_library_stop(int signal_number) { received_signal = signal_number; }
+
 }  // namespace
+
+struct SigintStopScope::Saved {
+  struct sigaction previous {};
+};
+
+SigintStopScope::SigintStopScope() : saved_(new Saved) {
+  received_signal = 0;
+  struct sigaction action {};
+  action.sa_handler = record_library_stop;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ::sigaction(SIGINT, &action, &saved_->previous);
+}
+
+SigintStopScope::~SigintStopScope() {
+  ::sigaction(SIGINT, &saved_->previous, nullptr);
+  received_signal = 0;
+  delete saved_;
+}
 
 StopRequested::StopRequested(int signal_number, std::string kept)
     : std::runtime_error("stopped by " + signal_name(signal_number) + (kept.empty() ? "" : ": " + kept)),

@@ -118,7 +118,68 @@ class Writer final : public JacobianWriter {
   bool finished_ = false;
 };
 
+// In memory, for a library front end: points (B, m), f (B, k), J (B, k, m), jac_err (B,) when estimated and status
+// (B,) as '<U17' names, moved into the caller's ResultArrays by finish().
+class MemoryWriter final : public JacobianWriter {
+ public:
+  MemoryWriter(const JacobianLayout& layout, ResultArrays* into) : layout_(layout), into_(into) {
+    const auto m = std::uint64_t(layout.m), k = std::uint64_t(layout.k);
+    add("points", "<f8", {m});
+    add("f", "<f8", {k});
+    add("J", "<f8", {k, m});
+    if (layout.error) add("jac_err", "<f8", {});
+    add("status", "<U17", {});
+  }
+
+  void write(const double* points, const JacobianResult& r) override {
+    if (finished_) throw std::logic_error("JacobianWriter::write after finish");
+    const std::size_t m = std::size_t(layout_.m), k = std::size_t(layout_.k);
+    std::size_t a = 0;
+    append(a++, points, r.count * m);
+    append(a++, r.f.data(), r.count * k);
+    append(a++, r.J.data(), r.count * k * m);
+    if (layout_.error) append(a++, r.error.data(), r.count);
+    std::vector<unsigned char>& status = arrays_.arrays[a].bytes;
+    for (std::size_t p = 0; p < r.count; ++p) {
+      unsigned char cell[4 * 17] = {};
+      const char* name = status_name(r.status[p]);
+      for (std::size_t c = 0; name[c] != '\0' && c < 17; ++c) cell[4 * c] = static_cast<unsigned char>(name[c]);
+      status.insert(status.end(), cell, cell + sizeof cell);
+    }
+    rows_ += r.count;
+  }
+
+  void finish(const std::string& metadata_json) override {
+    if (finished_) throw std::logic_error("JacobianWriter::finish called twice");
+    finished_ = true;
+    for (ResultArray& array : arrays_.arrays) array.shape.insert(array.shape.begin(), rows_);
+    arrays_.coordinate_names = layout_.coordinate_names;
+    arrays_.metadata_json = metadata_json;
+    *into_ = std::move(arrays_);
+  }
+
+ private:
+  void add(std::string name, std::string descr, std::vector<std::uint64_t> inner) {
+    arrays_.arrays.push_back(ResultArray{std::move(name), std::move(descr), std::move(inner), {}});
+  }
+  void append(std::size_t array, const double* values, std::size_t count) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(values);
+    arrays_.arrays[array].bytes.insert(arrays_.arrays[array].bytes.end(), bytes, bytes + count * sizeof(double));
+  }
+
+  JacobianLayout layout_;
+  ResultArrays* into_;
+  ResultArrays arrays_;
+  std::uint64_t rows_ = 0;
+  bool finished_ = false;
+};
+
 }  // namespace
+
+std::unique_ptr<JacobianWriter> open_jacobian_arrays(const JacobianLayout& layout, ResultArrays* into) {
+  if (into == nullptr) throw std::invalid_argument("open_jacobian_arrays: no ResultArrays to fill");
+  return std::make_unique<MemoryWriter>(layout, into);
+}
 
 std::unique_ptr<JacobianWriter> open_jacobian_writer(const std::string& path, const JacobianLayout& layout) {
   if (layout.m <= 0 || layout.k <= 0 || layout.coordinate_names.size() != std::size_t(layout.m))

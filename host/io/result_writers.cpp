@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -509,33 +510,34 @@ class NpyWriter final : public WriterBase {
   std::vector<unsigned char> buffer_;
 };
 
-// One .npz member streamed to its own temporary file (data only; the header is known at finish()).
-struct NpzMember {
-  NpzMember(const std::string& npz_path, std::string key, std::string descr_, std::vector<std::uint64_t> inner_)
-      : name(std::move(key)),
-        descr(std::move(descr_)),
-        inner(std::move(inner_)),
-        file(npz_path, npz_path, "." + name) {}
-  void append(const unsigned char* data, std::size_t size) {
-    file.write(data, size);
-    for (std::size_t done = 0; done < size;) {  // zlib's crc32 takes 32-bit lengths
-      const std::size_t step = std::min<std::size_t>(size - done, 1u << 30);
-      crc = crc32(crc, data + done, uInt(step));
-      done += step;
-    }
-  }
+// One array of the .npz layout, filled chunk by chunk: a member file of the zip (NpzMember) or memory (MemoryArray).
+struct ArrayMember {
+  ArrayMember(std::string key, std::string descr_, std::vector<std::uint64_t> inner_)
+      : name(std::move(key)), descr(std::move(descr_)), inner(std::move(inner_)) {}
+  virtual ~ArrayMember() = default;
+  virtual void append(const unsigned char* data, std::size_t size) = 0;
   std::string name;
   std::string descr;
   std::vector<std::uint64_t> inner;  // shape after the leading point count
-  TempFile file;
-  uLong crc = crc32(0, nullptr, 0);
 };
 
-class NpzWriter final : public WriterBase {
- public:
-  // One member per array; with --columns, only the arrays of which a column is wanted (a matrix whole).
-  NpzWriter(const std::string& path, const OutputLayout& layout) : WriterBase(path, layout), file_(path, path) {
+// The .npz layout: one array per field ("points" (B, n), "f", ..., "class", "hessian" (B, n, n), the extra columns),
+// whatever holds them. With --columns, only the arrays of which a column is wanted (a matrix whole).
+class ArraySetWriter : public WriterBase {
+ protected:
+  using MakeMember = std::function<std::unique_ptr<ArrayMember>(std::string, std::string, std::vector<std::uint64_t>)>;
+
+  ArraySetWriter(const std::string& path, const OutputLayout& layout, const MakeMember& make)
+      : WriterBase(path, layout) {
     const std::uint64_t n = std::uint64_t(layout.n);
+    const auto add = [&](bool wanted, std::string key, std::string descr, std::vector<std::uint64_t> inner) {
+      if (!wanted) {
+        slots_.push_back(nullptr);
+        return;
+      }
+      members_.push_back(make(std::move(key), std::move(descr), std::move(inner)));
+      slots_.push_back(members_.back().get());
+    };
     add(writes(Source::Coordinate), "points", "<f8", {n});
     for (int f = 0; f < int(std::size(kFields)); ++f)
       add(writes(Source::Field, f), kFields[f].name, npy_descr(kFields[f].kind), {});
@@ -547,16 +549,17 @@ class NpzWriter final : public WriterBase {
       add(writes(Source::Extra, e), layout.extra_columns[std::size_t(e)], "<f8", {});
   }
 
+ public:
   void write(const double* points, const ChunkResult& r) override {
     check_chunk(r);
     const std::size_t n = std::size_t(r.n);
     std::size_t m = 0;  // members_ in the order of add(); nullptr for one not written
     const auto next = [&]() { return slots_[m++]; };
     // points: (B, n) row-major, as given.
-    if (NpzMember* member = next())
+    if (ArrayMember* member = next())
       member->append(reinterpret_cast<const unsigned char*>(points), r.count * n * sizeof(double));
     for (int f = 0; f < int(std::size(kFields)); ++f) {
-      NpzMember* member = next();
+      ArrayMember* member = next();
       if (!member) continue;
       const Column col{kFields[f].name, Source::Field, kFields[f].kind, f, 0};
       buffer_.resize(r.count * npy::descr_item_size(npy_descr(col.kind)));
@@ -564,12 +567,12 @@ class NpzWriter final : public WriterBase {
       for (std::size_t p = 0; p < r.count; ++p) dst += encode(col, points, r, p, dst);
       member->append(buffer_.data(), buffer_.size());
     }
-    const auto doubles = [&](NpzMember* member, const std::vector<double>& v, std::size_t size) {
+    const auto doubles = [&](ArrayMember* member, const std::vector<double>& v, std::size_t size) {
       if (member) member->append(reinterpret_cast<const unsigned char*>(v.data()), size * sizeof(double));
     };
     // Column-major n x n per point -> C order [p][row][col]: H[p][r][c] = H(r,c); V[p][r][k] = component r of
     // eigenvector k (numpy.linalg.eigh's convention). Both are transposes of the column-major block.
-    const auto transposed = [&](NpzMember* member, const std::vector<double>& v) {
+    const auto transposed = [&](ArrayMember* member, const std::vector<double>& v) {
       if (!member) return;
       transposed_.resize(r.count * n * n);
       for (std::size_t p = 0; p < r.count; ++p)
@@ -586,24 +589,64 @@ class NpzWriter final : public WriterBase {
     rows_ += r.count;
   }
 
+ protected:
+  std::vector<std::string> coordinate_names() const {
+    std::vector<std::string> names;
+    for (int i = 0; i < layout_.n; ++i) names.push_back(coordinate_name(layout_, i));
+    return names;
+  }
+
+  std::vector<std::unique_ptr<ArrayMember>> members_;
+  std::uint64_t rows_ = 0;
+
+ private:
+  std::vector<ArrayMember*> slots_;  // write()'s sequence of arrays: a member, or nullptr when not written
+  std::vector<unsigned char> buffer_;
+  std::vector<double> transposed_;
+};
+
+// One .npz member streamed to its own temporary file (data only; the header is known at finish()).
+struct NpzMember final : ArrayMember {
+  NpzMember(const std::string& npz_path, std::string key, std::string descr_, std::vector<std::uint64_t> inner_)
+      : ArrayMember(std::move(key), std::move(descr_), std::move(inner_)), file(npz_path, npz_path, "." + name) {}
+  void append(const unsigned char* data, std::size_t size) override {
+    file.write(data, size);
+    for (std::size_t done = 0; done < size;) {  // zlib's crc32 takes 32-bit lengths
+      const std::size_t step = std::min<std::size_t>(size - done, 1u << 30);
+      crc = crc32(crc, data + done, uInt(step));
+      done += step;
+    }
+  }
+  TempFile file;
+  uLong crc = crc32(0, nullptr, 0);
+};
+
+class NpzWriter final : public ArraySetWriter {
+ public:
+  NpzWriter(const std::string& path, const OutputLayout& layout)
+      : ArraySetWriter(path, layout,
+                       [&path](std::string key, std::string descr, std::vector<std::uint64_t> inner) {
+                         return std::make_unique<NpzMember>(path, std::move(key), std::move(descr), std::move(inner));
+                       }),
+        file_(path, path) {}
+
   void finish(const std::string& metadata_json) override {
     if (finished_) throw std::logic_error("ResultWriter::finish called twice");
     std::vector<npy::ZipMember> zip;
-    for (const auto& member : members_) {
+    for (const auto& base : members_) {
+      const auto& member = static_cast<NpzMember&>(*base);
       std::vector<std::uint64_t> shape{rows_};
-      shape.insert(shape.end(), member->inner.begin(), member->inner.end());
+      shape.insert(shape.end(), member.inner.begin(), member.inner.end());
       npy::ZipMember z;
-      z.name = member->name + ".npy";
-      z.head = npy::make_header(npy::header_dict(npy::py_str(member->descr), shape));
-      z.tail_path = member->file.temp_path();
-      z.tail_size = member->file.size();
+      z.name = member.name + ".npy";
+      z.head = npy::make_header(npy::header_dict(npy::py_str(member.descr), shape));
+      z.tail_path = member.file.temp_path();
+      z.tail_size = member.file.size();
       const uLong head_crc = crc32(0, reinterpret_cast<const Bytef*>(z.head.data()), uInt(z.head.size()));
-      z.crc32 = std::uint32_t(crc32_combine(head_crc, member->crc, z_off_t(z.tail_size)));
+      z.crc32 = std::uint32_t(crc32_combine(head_crc, member.crc, z_off_t(z.tail_size)));
       zip.push_back(std::move(z));
     }
-    std::vector<std::string> coordinates;
-    for (int i = 0; i < layout_.n; ++i) coordinates.push_back(coordinate_name(layout_, i));
-    zip.push_back(text_member("coordinate_names", coordinates));
+    zip.push_back(text_member("coordinate_names", coordinate_names()));
     zip.push_back(text_member("metadata", {metadata_json}, true));
 
     struct Sink final : npy::ByteSink {
@@ -617,16 +660,6 @@ class NpzWriter final : public WriterBase {
   }
 
  private:
-  // Member slot k of write()'s sequence: created when `wanted`, else nullptr.
-  void add(bool wanted, std::string key, std::string descr, std::vector<std::uint64_t> inner) {
-    if (!wanted) {
-      slots_.push_back(nullptr);
-      return;
-    }
-    members_.push_back(std::make_unique<NpzMember>(path_, std::move(key), std::move(descr), std::move(inner)));
-    slots_.push_back(members_.back().get());
-  }
-
   // A '<U' array of `texts` (shape (len,), or () when `scalar`), held in memory.
   static npy::ZipMember text_member(const std::string& key, const std::vector<std::string>& texts,
                                     bool scalar = false) {
@@ -651,11 +684,45 @@ class NpzWriter final : public WriterBase {
   }
 
   TempFile file_;
-  std::vector<std::unique_ptr<NpzMember>> members_;
-  std::vector<NpzMember*> slots_;  // write()'s sequence of arrays: a member, or nullptr when not written
-  std::uint64_t rows_ = 0;
-  std::vector<unsigned char> buffer_;
-  std::vector<double> transposed_;
+};
+
+// The .npz layout's arrays in memory, moved to the caller's ResultArrays by finish() (a library front end).
+struct MemoryArray final : ArrayMember {
+  using ArrayMember::ArrayMember;
+  void append(const unsigned char* data, std::size_t size) override { bytes.insert(bytes.end(), data, data + size); }
+  std::vector<unsigned char> bytes;
+};
+
+class MemoryArraysWriter final : public ArraySetWriter {
+ public:
+  MemoryArraysWriter(const OutputLayout& layout, ResultArrays* into)
+      : ArraySetWriter("(memory)", layout,
+                       [](std::string key, std::string descr, std::vector<std::uint64_t> inner) {
+                         return std::make_unique<MemoryArray>(std::move(key), std::move(descr), std::move(inner));
+                       }),
+        into_(into) {}
+
+  void finish(const std::string& metadata_json) override {
+    if (finished_) throw std::logic_error("ResultWriter::finish called twice");
+    finished_ = true;
+    ResultArrays done;
+    for (auto& base : members_) {
+      auto& member = static_cast<MemoryArray&>(*base);
+      ResultArray a;
+      a.name = member.name;
+      a.descr = member.descr;
+      a.shape = {rows_};
+      a.shape.insert(a.shape.end(), member.inner.begin(), member.inner.end());
+      a.bytes = std::move(member.bytes);
+      done.arrays.push_back(std::move(a));
+    }
+    done.coordinate_names = coordinate_names();
+    done.metadata_json = metadata_json;
+    *into_ = std::move(done);
+  }
+
+ private:
+  ResultArrays* into_;
 };
 
 }  // namespace
@@ -664,6 +731,11 @@ std::vector<std::string> analysis_field_names() {
   std::vector<std::string> names;
   for (const FieldSpec& f : kFields) names.emplace_back(f.name);
   return names;
+}
+
+std::unique_ptr<ResultWriter> open_result_arrays(const OutputLayout& layout, ResultArrays* into) {
+  if (into == nullptr) throw std::invalid_argument("open_result_arrays: no ResultArrays to fill");
+  return std::make_unique<MemoryArraysWriter>(layout, into);
 }
 
 std::unique_ptr<ResultWriter> open_result_writer(const std::string& path, const OutputLayout& layout) {

@@ -323,11 +323,71 @@ nlohmann::json JobSpec::settings() const {
   return s;
 }
 
-JobSpec read_job(const std::string& job_path) {
-  if (!fs::is_regular_file(job_path)) throw InputError(job_path, 0, 0, "no such job file");
+namespace {
+
+// A JSON value as TOML: objects are tables, arrays arrays, integers integers, other numbers floats. `where` is its
+// key path, for the message when a value has no TOML form (null).
+toml::table json_table(const nlohmann::json& object, const std::string& where);
+toml::array json_array(const nlohmann::json& array, const std::string& where);
+
+// Calls put(node) with v as a TOML node.
+template <class Put>
+void put_json(const nlohmann::json& v, const std::string& where, const Put& put) {
+  if (v.is_object()) {
+    put(json_table(v, where));
+  } else if (v.is_array()) {
+    put(json_array(v, where));
+  } else if (v.is_boolean()) {
+    put(v.get<bool>());
+  } else if (v.is_number_integer()) {
+    put(v.get<std::int64_t>());
+  } else if (v.is_number()) {
+    put(v.get<double>());
+  } else if (v.is_string()) {
+    put(v.get<std::string>());
+  } else {
+    throw InputError(where + ": None (null) is not a job setting; leave the key out for its default");
+  }
+}
+
+toml::table json_table(const nlohmann::json& object, const std::string& where) {
+  toml::table table;
+  for (const auto& [key, value] : object.items()) {
+    put_json(value, where.empty() ? key : where + "." + key,
+             [&, &k = key](auto&& node) { table.insert(k, std::forward<decltype(node)>(node)); });
+  }
+  return table;
+}
+
+toml::array json_array(const nlohmann::json& array, const std::string& where) {
+  toml::array out;
+  for (std::size_t i = 0; i < array.size(); ++i)
+    put_json(array[i], where + "[" + std::to_string(i) + "]",
+             [&](auto&& node) { out.push_back(std::forward<decltype(node)>(node)); });
+  return out;
+}
+
+}  // namespace
+
+std::string job_toml_from_json(const std::string& json_text) {
+  nlohmann::json job;
+  try {
+    job = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("the job is not valid JSON: ") + e.what());
+  }
+  if (!job.is_object()) throw InputError("a job is a table of tables ([function], [points], ...)");
+  const toml::table root = json_table(job, "");
+  std::ostringstream text;
+  text << root << '\n';
+  return text.str();
+}
+
+JobSpec read_job(const std::string& job_path, const std::string* job_text) {
+  if (job_text == nullptr && !fs::is_regular_file(job_path)) throw InputError(job_path, 0, 0, "no such job file");
   toml::table root;
   try {
-    root = toml::parse_file(job_path);
+    root = job_text != nullptr ? toml::parse(*job_text, job_path) : toml::parse_file(job_path);
   } catch (const toml::parse_error& e) {
     throw InputError(job_path, int(e.source().begin.line), int(e.source().begin.column), std::string(e.description()));
   }

@@ -89,8 +89,14 @@ void read_direction_scan(const TableReader& t, JobSpec& job);
 nlohmann::json model_settings(const JobSpec& job);
 nlohmann::json direction_settings(const JobSpec& job);
 
-// Reads and checks the job file; throws InputError(job, line, column, "key.path: ...") for anything wrong.
-JobSpec read_job(const std::string& job_path);
+// Reads and checks the job file; throws InputError(job, line, column, "key.path: ...") for anything wrong. With
+// `job_text`, the job is that TOML text and `job_path` only names it (relative paths in it are then relative to
+// the working directory when job_path has no directory).
+JobSpec read_job(const std::string& job_path, const std::string* job_text = nullptr);
+
+// A job given as JSON (Python's dict) in TOML, for read_job's job_text; InputError for JSON that is not an object
+// of tables or holds a null.
+std::string job_toml_from_json(const std::string& json_text);
 
 // The key paths ("analysis.gtol", "points.counts") whose values differ between two settings objects, among the
 // settings that change results: function, points, analysis and output.chunk (not output.path, run.*).

@@ -165,7 +165,7 @@ std::size_t job_chunks_in_flight(const JobSpec& job, const std::string& memory) 
 
 PreparedRun prepare_run(const JobRunRequest& args, ChunkTeam& team, const NoticeSink& notice) {
   PreparedRun run;
-  run.job = read_job(args.job);
+  run.job = read_job(args.job, args.job_text.empty() ? nullptr : &args.job_text);
   const JobSpec& job = run.job;
   run.memory = args.memory.empty() ? job.memory : args.memory;
   check_job_chunk_fits(job, run.memory);

@@ -22,12 +22,13 @@ Shard parse_shard(const std::string& text);
 std::string shard_path(const std::string& path, const Shard& s);
 
 struct JobRunRequest {
-  std::string job;      // the job file (.toml)
-  bool resume = false;  // continue an existing store: only the chunks not done
-  std::string shard;    // "K/N" ("" : the whole job)
-  std::string backend;  // overrides [run] backend when given
-  int threads = 0;      // overrides [run] threads when > 0
-  std::string memory;   // overrides [run] memory when given
+  std::string job;       // the job file (.toml), or the name of job_text
+  std::string job_text;  // the job's TOML when it is not in a file (Python's dict); "" : read `job`
+  bool resume = false;   // continue an existing store: only the chunks not done
+  std::string shard;     // "K/N" ("" : the whole job)
+  std::string backend;   // overrides [run] backend when given
+  int threads = 0;       // overrides [run] threads when > 0
+  std::string memory;    // overrides [run] memory when given
 };
 
 // What the process that wrote the store reports (every field but `writer` is unset on the others).

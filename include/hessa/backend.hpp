@@ -123,6 +123,10 @@ class Backend {
   StageTimes* stage_times_ = nullptr;
 };
 
+// InputError unless `backend` can run a caller's function `f` with `stencil` (the CPU backend, a stencil of values,
+// or of gradients when f has them).
+void check_batch_function(const BatchFunction& f, StencilKind stencil, BackendKind backend);
+
 // The one factory: the backend of `kind`, or nullptr with the reason in `why_unavailable` (CUDA: not compiled, no
 // device, driver error). The CPU backend is always available.
 std::unique_ptr<Backend> make_backend(BackendKind kind, std::string* why_unavailable);

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,10 +27,19 @@ class PointReader {
   // Appends up to `max_points` points (row-major) to `out` after clearing it; returns how many (0 = end).
   // Throws InputError naming file, line and column for a ragged row, a non-numeric cell or NaN/Inf.
   virtual std::size_t read(std::size_t max_points, std::vector<double>& out) = 0;
+  // Readers whose points are already in memory (a caller's array) hand out the next rows in place instead: their
+  // address, with *count set (0 = end). nullptr: this reader copies, use read().
+  virtual const double* read_in_place(std::size_t /*max_points*/, std::size_t* /*count*/) { return nullptr; }
 };
 
 // Opens `path` by extension (.csv, .txt -> CSV; .npy). Throws InputError when missing/unreadable/unknown.
 std::unique_ptr<PointReader> open_point_reader(const std::string& path);
+
+// Reads the caller's `rows` x `n` row-major points in place (read_in_place; nothing is copied), which must outlive
+// the reader. `name` says where they came from in messages ("points"). InputError for n < 1 or a NaN / Inf,
+// naming its row and column (1-based, as a CSV file's would be).
+std::unique_ptr<PointReader> open_point_array(const double* points, std::size_t rows, int n, std::string name,
+                                              std::vector<std::string> column_names = {});
 
 struct OutputLayout {
   int n = 0;
@@ -70,6 +81,27 @@ class ResultWriter {
   // Completes the file, writes `metadata_json` beside it as "<path>.meta.json", and renames into place.
   virtual void finish(const std::string& metadata_json) = 0;
 };
+
+// One array of a run's results in memory, as the .npz writer would store it: its name ("f", "hessian"), numpy
+// type string ("<f8", "<U11"), shape (points first) and bytes in C order.
+struct ResultArray {
+  std::string name;
+  std::string descr;
+  std::vector<std::uint64_t> shape;
+  std::vector<unsigned char> bytes;
+};
+// Everything a finished run writes, in memory (a library front end's results): the .npz layout's arrays, the
+// coordinates' names and the metadata that would be <path>.meta.json.
+struct ResultArrays {
+  std::vector<ResultArray> arrays;
+  std::vector<std::string> coordinate_names;
+  std::string metadata_json;
+};
+// A writer into memory: the arrays grow chunk by chunk and are moved into *into by finish().
+std::unique_ptr<ResultWriter> open_result_arrays(const OutputLayout& layout, ResultArrays* into);
+
+// Where a run's results go when not to a file by extension (open_result_writer): a front end's own writer.
+using ResultWriterFactory = std::function<std::unique_ptr<ResultWriter>(const OutputLayout& layout)>;
 
 // Opens a writer by extension (.csv, .npy, .npz, .jsonl). Throws InputError for an unknown extension or
 // an unwritable location (checked now, before any computation).

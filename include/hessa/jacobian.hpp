@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "hessa/backend.hpp"
 #include "hessa/detail/jacobian.hpp"
 #include "hessa/expression.hpp"
+#include "hessa/io.hpp"
 #include "hessa/types.hpp"
 
 namespace hessa {
@@ -65,6 +67,12 @@ class JacobianWriter {
 // By extension: .csv or .jsonl. Throws InputError for another extension, a clash of column names or an
 // unwritable location (checked now, before any computation).
 std::unique_ptr<JacobianWriter> open_jacobian_writer(const std::string& path, const JacobianLayout& layout);
+
+// In memory (a library front end): the arrays points (B, m), f (B, k), J (B, k, m), jac_err (richardson) and
+// status, moved into *into by finish().
+std::unique_ptr<JacobianWriter> open_jacobian_arrays(const JacobianLayout& layout, ResultArrays* into);
+// Where a Jacobian run's results go when not to a file: a front end's own writer.
+using JacobianWriterFactory = std::function<std::unique_ptr<JacobianWriter>(const JacobianLayout& layout)>;
 
 // Column names in output order, shared by both formats.
 std::vector<std::string> jacobian_column_names(const JacobianLayout& layout);

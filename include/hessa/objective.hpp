@@ -2,6 +2,7 @@
 // y -> origin + sum_a y_a d_a (a direction scan's k x k Hessian of (alpha, beta) -> f(centre + alpha d1 + beta d2)).
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 #include "hessa/expression.hpp"
@@ -19,15 +20,35 @@ struct AffineSubspace {
   void map(const double* y, double* x) const;
 };
 
-// Exactly one of expression / model is set; the pointed-to objects outlive every analyze() call.
+// A caller's vectorized function of n coordinates (Python's hessa.analyze(fn, points)): f, and optionally its
+// gradient, at m points at once. The CPU backend calls it from one thread at a time with up to block_points()
+// points, so that a call into an interpreter is paid per block, not per evaluation. It may throw: the run stops
+// and the exception reaches the caller unchanged. Values may be NaN / Inf (that point's status says so).
+class BatchFunction {
+ public:
+  virtual ~BatchFunction() = default;
+  virtual int dimension() const = 0;
+  // values[i] = f(x_i) for the m rows of x (m x n, row-major).
+  virtual void values(const double* x, std::size_t m, double* values) const = 0;
+  // True when gradients() is implemented (the gradient stencil).
+  virtual bool has_gradient() const { return false; }
+  // values[i] = f(x_i) and g[i n, i n + n) = grad f(x_i).
+  virtual void gradients(const double* x, std::size_t m, double* values, double* g) const;
+  // The most points one call receives.
+  virtual std::size_t block_points() const { return std::size_t(1) << 16; }
+};
+
+// Exactly one of expression / model / batch is set; the pointed-to objects outlive every analyze() call.
 struct Objective {
   const CompiledFunction* expression = nullptr;
   const MlpModel* model = nullptr;
+  const BatchFunction* batch = nullptr;
   const AffineSubspace* subspace = nullptr;  // when set, points have subspace->k coordinates
 
   // Coordinates of the function itself (an expression's n, a model's parameter count).
   int inner_dimension() const {
     if (expression != nullptr) return expression->dimension();
+    if (batch != nullptr) return batch->dimension();
     return model != nullptr ? int(model->parameter_count()) : 0;
   }
   // Coordinates of the points analyzed (and of g, H): k when restricted, else inner_dimension().

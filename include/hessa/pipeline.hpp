@@ -58,5 +58,9 @@ RunSummary run_analysis(const CompiledFunction& f, const AnalysisOptions& option
                         PointReader& reader, ResultWriter& writer, std::size_t chunk_points,
                         const ProgressCallback& progress = nullptr, const ChunkHook& after_analyze = nullptr,
                         std::size_t slots = kOverlappedSlots);
+// The same for any objective (a model loss, a subspace, a caller's vectorized function).
+RunSummary run_analysis(const Objective& f, const AnalysisOptions& options, Backend& backend, PointReader& reader,
+                        ResultWriter& writer, std::size_t chunk_points, const ProgressCallback& progress = nullptr,
+                        const ChunkHook& after_analyze = nullptr, std::size_t slots = kOverlappedSlots);
 
 }  // namespace hessa

@@ -26,6 +26,22 @@ class StopRequested : public std::runtime_error {
 // Installs the handlers (idempotent). A second stop signal while the first is still being honoured ends the
 // process at once with the signal's default action: the user insisted, and that is what a second Ctrl-C means.
 void install_stop_handlers();
+// For a library inside a host program (Python): while alive, SIGINT is recorded as a stop request, and the chunk
+// loops stop at their next boundary, instead of going to the host's handler, which is put back at the end. No
+// escalation: a second SIGINT is recorded as the first was. The record is cleared on entry and on exit. Install it
+// from the thread the host's signal handlers serve (Python's main thread).
+class SigintStopScope {
+ public:
+  SigintStopScope();
+  ~SigintStopScope();
+  SigintStopScope(const SigintStopScope&) = delete;
+  SigintStopScope& operator=(const SigintStopScope&) = delete;
+
+ private:
+  struct Saved;
+  Saved* saved_;
+};
+
 // The first stop signal received, or 0.
 int stop_signal_received();
 // Throws StopRequested when a stop signal has arrived.
