@@ -26,9 +26,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void read_function(const TableReader& t, JobSpec& job) {
+void read_function(const TableReader& t, JobSpec& job, const CallerFunction* caller) {
   if (t.has("model")) {
     read_model_function(t, job);
+    return;
+  }
+  if (t.has("python")) {
+    if (caller == nullptr) {
+      t.fail(t.node("python")->source(), "python",
+             "names a Python function: run this job from Python, hessa.run(job, function=f)");
+    }
+    t.allow_only({"python", "vars"});
+    job.caller_function = true;
+    const std::string label = t.string("python");
+    job.function = {"python:" + label, "", t.job() + " function.python", 0, 1, false};
+    if (t.has("vars")) job.variable_names = t.strings("vars");
     return;
   }
   t.allow_only({"expression", "catalogue", "vars", "params"});
@@ -275,7 +287,7 @@ nlohmann::json JobSpec::settings() const {
     s["function"] = model_settings(*this);
   } else {
     s["function"] = {{"name", function.label},
-                     {"expression", function.expression},
+                     {"expression", caller_function ? nlohmann::json(nullptr) : nlohmann::json(function.expression)},
                      {"dimension", function_n},
                      {"vars", directions_scan ? variable_names : coordinate_names()},
                      {"params", parameters}};
@@ -383,7 +395,7 @@ std::string job_toml_from_json(const std::string& json_text) {
   return text.str();
 }
 
-JobSpec read_job(const std::string& job_path, const std::string* job_text) {
+JobSpec read_job(const std::string& job_path, const std::string* job_text, const CallerFunction* caller) {
   if (job_text == nullptr && !fs::is_regular_file(job_path)) throw InputError(job_path, 0, 0, "no such job file");
   toml::table root;
   try {
@@ -397,7 +409,7 @@ JobSpec read_job(const std::string& job_path, const std::string* job_text) {
   top.allow_only({"function", "points", "analysis", "output", "run", "lanczos"});
   if (!top.has("function")) top.fail_missing("function", "a [function] table with expression or catalogue");
   const TableReader function(job_path, top.table("function"), "function");
-  read_function(function, job);
+  read_function(function, job, caller);
   job.function_line = int(top.table("function").source().begin.line);
   if (!top.has("points")) top.fail_missing("points", "a [points] table");
   const TableReader points(job_path, top.table("points"), "points");
@@ -414,14 +426,23 @@ JobSpec read_job(const std::string& job_path, const std::string* job_text) {
     function.fail(function.node("vars")->source(), "vars",
                   "names " + std::to_string(job.variable_names.size()) + " variables but " + counted);
   }
-  if (!job.model) check_function_dimension(job.function, job.function_n, job_path, job.function_line, counted);
+  if (!job.model && !job.caller_function)
+    check_function_dimension(job.function, job.function_n, job_path, job.function_line, counted);
 
+  bool stencil_auto = true, step_given = false;
   if (top.has("analysis")) {
     const TableReader analysis(job_path, top.table("analysis"), "analysis");
     read_analysis(analysis, job.options);
     if (analysis.has("direction")) read_probe_directions(analysis, job);
+    stencil_auto = !analysis.has("stencil") || analysis.string("stencil") == "auto";
+    step_given = analysis.has("step");
   } else {
     job.options.step_scale = default_step_scale(job.options.stencil);
+  }
+  if (job.caller_function && stencil_auto) {
+    // A caller's function has values (and maybe gradients) only: no tape for the exact stencil.
+    job.options.stencil = caller->has_gradient ? StencilKind::Gradient : StencilKind::Central;
+    if (!step_given) job.options.step_scale = default_step_scale(job.options.stencil);
   }
 
   if (top.has("lanczos")) {

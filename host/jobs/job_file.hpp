@@ -19,9 +19,17 @@
 
 namespace hessa::jobs {
 
+// A function the job's caller supplies instead of an expression or a model (Python's hessa.run(job, function=f)):
+// the job's [function] table names it with python = "label".
+struct CallerFunction {
+  bool has_gradient = false;  // the caller gives gradients too (the gradient stencil)
+};
+
 struct JobSpec {
   std::string job_path;
   ResolvedFunction function;
+  // [function] python = "label": the caller's function (CallerFunction), of any dimension; no expression.
+  bool caller_function = false;
   std::vector<std::string> variable_names;  // [function] vars; empty: x0, x1, ...
   std::map<std::string, double> parameters;
   int function_line = 0;  // of the [function] table, for dimension errors
@@ -92,7 +100,10 @@ nlohmann::json direction_settings(const JobSpec& job);
 // Reads and checks the job file; throws InputError(job, line, column, "key.path: ...") for anything wrong. With
 // `job_text`, the job is that TOML text and `job_path` only names it (relative paths in it are then relative to
 // the working directory when job_path has no directory).
-JobSpec read_job(const std::string& job_path, const std::string* job_text = nullptr);
+// `caller`: the caller has its own function for [function] python = "label" (else that key is an error); stencil
+// auto is then central, or gradient when it has gradients.
+JobSpec read_job(const std::string& job_path, const std::string* job_text = nullptr,
+                 const CallerFunction* caller = nullptr);
 
 // A job given as JSON (Python's dict) in TOML, for read_job's job_text; InputError for JSON that is not an object
 // of tables or holds a null.

@@ -91,6 +91,7 @@ struct PreparedRun {
   std::string out;
   nlohmann::json settings;
   CompiledFunction f;  // an expression job's function
+  std::unique_ptr<BatchFunction> caller_function;  // a job of the caller's own function (JobRunRequest)
   StoreLayout layout;
   std::unique_ptr<ResultStore> store;  // writer only
   bool already_complete = false;       // --resume of a complete store: held read-only, nothing to compute
@@ -101,8 +102,9 @@ struct PreparedRun {
   // f(centre + alpha d1 + beta d2), a full one f itself at the mapped points. (Pointers into this object.)
   Objective objective() const {
     Objective o;
-    o.expression = job.model ? nullptr : &f;
+    o.expression = job.model || job.caller_function ? nullptr : &f;
     o.model = job.model ? &job.mlp : nullptr;
+    o.batch = caller_function.get();
     o.subspace = job.directions_scan && job.restricted_hessian ? &job.subspace : nullptr;
     return o;
   }
@@ -165,8 +167,12 @@ std::size_t job_chunks_in_flight(const JobSpec& job, const std::string& memory) 
 
 PreparedRun prepare_run(const JobRunRequest& args, ChunkTeam& team, const NoticeSink& notice) {
   PreparedRun run;
-  run.job = read_job(args.job, args.job_text.empty() ? nullptr : &args.job_text);
+  CallerFunction caller;
+  caller.has_gradient = args.function_has_gradient;
+  run.job = read_job(args.job, args.job_text.empty() ? nullptr : &args.job_text, args.make_function ? &caller : nullptr);
   const JobSpec& job = run.job;
+  if (args.make_function && !job.caller_function)
+    throw InputError(args.job, 0, 0, "a function was given, but the job's [function] does not say python = \"name\"");
   run.memory = args.memory.empty() ? job.memory : args.memory;
   check_job_chunk_fits(job, run.memory);
   run.shard = args.shard.empty() ? Shard{} : parse_shard(args.shard);
@@ -176,7 +182,11 @@ PreparedRun prepare_run(const JobRunRequest& args, ChunkTeam& team, const Notice
   run.settings = job.settings();
   const nlohmann::json& settings = run.settings;
 
-  if (!job.model) compile_function(job, run.f);
+  if (job.caller_function) {
+    run.caller_function = args.make_function(job.function_n);
+  } else if (!job.model) {
+    compile_function(job, run.f);
+  }
 
   StoreLayout& layout = run.layout;
   layout.total_points = job.total_points;
@@ -240,7 +250,8 @@ PreparedRun prepare_run(const JobRunRequest& args, ChunkTeam& team, const Notice
   // CPU threads for this process (each MPI rank: its own), before the backend sizes anything from them.
   const int threads = args.threads > 0 ? args.threads : job.threads;
   if (threads > 0) omp_set_num_threads(threads);
-  const std::string wanted = args.backend.empty() ? job.backend : args.backend;
+  std::string wanted = args.backend.empty() ? job.backend : args.backend;
+  if (job.caller_function && wanted == "auto") wanted = "cpu";  // its values are computed on the host
   team.bind_device(wanted);
   run.backend = choose_backend(wanted, team.writer() ? notice : nullptr);  // one process says it
   return run;

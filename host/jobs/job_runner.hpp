@@ -4,10 +4,12 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "engine/notices.hpp"
 #include "hessa/analysis_options.hpp"
+#include "hessa/objective.hpp"
 #include "hessa/pipeline.hpp"
 
 namespace hessa::jobs {
@@ -29,6 +31,10 @@ struct JobRunRequest {
   std::string backend;   // overrides [run] backend when given
   int threads = 0;       // overrides [run] threads when > 0
   std::string memory;    // overrides [run] memory when given
+  // The caller's own function for a job whose [function] table says python = "label" (Python's hessa.run(job,
+  // function=f)): made once the job has said its dimension. It runs on the CPU backend.
+  std::function<std::unique_ptr<BatchFunction>(int n)> make_function;
+  bool function_has_gradient = false;
 };
 
 // What the process that wrote the store reports (every field but `writer` is unset on the others).

@@ -389,6 +389,9 @@ def jacobian(
 def run(
     job: Union[str, os.PathLike, Mapping],
     *,
+    function: Optional[Callable[[np.ndarray], ArrayLike]] = None,
+    grad: Optional[Callable[[np.ndarray], ArrayLike]] = None,
+    batch_size: int = 65536,
     resume: bool = False,
     shard: Optional[str] = None,
     backend: Optional[str] = None,
@@ -400,18 +403,28 @@ def run(
 
     job: a TOML job file's path, or a dict of the same tables ({"function": {...}, "points": {...},
         "output": {"path": ...}}); a dict's relative paths are relative to the working directory.
+    function, grad, batch_size: your own vectorized function (and gradient), as for :func:`analyze`, for a job
+        whose [function] table says ``python = "name"`` (a dict without [function] gets it): a grid or a file of
+        points, or a direction scan around an inline or file ``centre`` (how a torch model's loss landscape is
+        scanned into the store).
     resume: continue an existing store (only the chunks not done). shard: "K/N", this process's share.
     backend, threads, memory: override the job's [run] table.
     The store (``out`` in the returned dict) is read with h5py or drawn with ``hessa plot``.
     """
-    options = dict(resume=resume, shard=shard, backend=backend, threads=threads, memory=memory)
+    options = dict(resume=resume, shard=shard, backend=backend, threads=threads, memory=memory, batch_size=batch_size)
+    if function is not None and not callable(function):
+        raise TypeError("function: expected a callable fn(X) -> (m,) values")
+    if grad is not None and function is None:
+        raise InputError("grad= is the gradient of function=; give both")
     if isinstance(job, Mapping):
+        if function is not None and "function" not in job:
+            job = {**job, "function": {"python": getattr(function, "__qualname__", type(function).__name__)}}
         path, text = "job", json.dumps(job)
     else:
         path, text = str(job), ""
     callback, bar = _progress(progress)
     try:
-        outcome = _hessa.run(path, text, options, callback, _interruptible())
+        outcome = _hessa.run(path, text, function, grad, options, callback, _interruptible())
     finally:
         if bar is not None:
             bar.close()

@@ -283,8 +283,8 @@ nb::tuple jacobian(const std::vector<std::string>& functions, PointArray points,
   return arrays_tuple(std::move(results), std::move(notices));
 }
 
-nb::dict run(const std::string& job, const std::string& job_json, nb::dict options, nb::object progress,
-             bool interruptible) {
+nb::dict run(const std::string& job, const std::string& job_json, nb::object fn, nb::object grad, nb::dict options,
+             nb::object progress, bool interruptible) {
   const Options o(options);
   jobs::JobRunRequest request;
   request.job = job;
@@ -294,6 +294,16 @@ nb::dict run(const std::string& job, const std::string& job_json, nb::dict optio
   request.backend = o.has("backend") ? checked_backend(o) : "";
   request.threads = int(o.integer("threads", 0));
   request.memory = o.text("memory");
+  if (!fn.is_none()) {
+    const long long block = o.integer("batch_size", 1 << 16);
+    if (block < 1) throw InputError("batch_size must be >= 1, got " + std::to_string(block));
+    request.function_has_gradient = !grad.is_none();
+    // Made (and called) on this thread while the engine runs: PythonFunction takes the GIL for each call.
+    request.make_function = [fn, grad, block](int n) -> std::unique_ptr<BatchFunction> {
+      nb::gil_scoped_acquire gil;
+      return std::make_unique<PythonFunction>(fn, grad, n, std::size_t(block));
+    };
+  }
   jobs::JobProgress on_progress;
   if (!progress.is_none()) {
     on_progress = [progress](std::size_t written, std::size_t total) {
@@ -381,7 +391,8 @@ NB_MODULE(_hessa, m) {
         "progress"_a.none(), "interruptible"_a);
   m.def("critical", &critical, "function"_a, "starts"_a.none(), "options"_a, "interruptible"_a);
   m.def("jacobian", &jacobian, "functions"_a, "points"_a.noconvert(), "options"_a, "interruptible"_a);
-  m.def("run", &run, "job"_a, "job_json"_a, "options"_a, "progress"_a.none(), "interruptible"_a);
+  m.def("run", &run, "job"_a, "job_json"_a, "fn"_a.none(), "grad"_a.none(), "options"_a, "progress"_a.none(),
+        "interruptible"_a);
   m.def("functions", &functions);
   m.def("backends", &backends);
 }
