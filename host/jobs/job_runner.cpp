@@ -90,7 +90,7 @@ struct PreparedRun {
   Shard shard;
   std::string out;
   nlohmann::json settings;
-  CompiledFunction f;  // an expression job's function
+  CompiledFunction f;                              // an expression job's function
   std::unique_ptr<BatchFunction> caller_function;  // a job of the caller's own function (JobRunRequest)
   StoreLayout layout;
   std::unique_ptr<ResultStore> store;  // writer only
@@ -169,7 +169,8 @@ PreparedRun prepare_run(const JobRunRequest& args, ChunkTeam& team, const Notice
   PreparedRun run;
   CallerFunction caller;
   caller.has_gradient = args.function_has_gradient;
-  run.job = read_job(args.job, args.job_text.empty() ? nullptr : &args.job_text, args.make_function ? &caller : nullptr);
+  run.job =
+      read_job(args.job, args.job_text.empty() ? nullptr : &args.job_text, args.make_function ? &caller : nullptr);
   const JobSpec& job = run.job;
   if (args.make_function && !job.caller_function)
     throw InputError(args.job, 0, 0, "a function was given, but the job's [function] does not say python = \"name\"");

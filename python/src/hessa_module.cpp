@@ -239,8 +239,8 @@ nb::tuple critical(const std::string& function, nb::object starts, nb::dict opti
   if (!starts.is_none()) {
     const auto array = nb::cast<PointArray>(starts, false);
     request.points = o.text("points_name", "points");
-    reader = open_point_array(array.data(), array.shape(0), int(array.shape(1)), request.points,
-                              o.texts("column_names"));
+    reader =
+        open_point_array(array.data(), array.shape(0), int(array.shape(1)), request.points, o.texts("column_names"));
     request.point_source = reader.get();
   }
   ResultArrays results;
@@ -250,8 +250,7 @@ nb::tuple critical(const std::string& function, nb::object starts, nb::dict opti
   return arrays_tuple(std::move(results), std::move(notices));
 }
 
-nb::tuple jacobian(const std::vector<std::string>& functions, PointArray points, nb::dict options,
-                   bool interruptible) {
+nb::tuple jacobian(const std::vector<std::string>& functions, PointArray points, nb::dict options, bool interruptible) {
   const Options o(options);
   JacobianRunRequest request;
   request.functions = functions;
@@ -273,8 +272,8 @@ nb::tuple jacobian(const std::vector<std::string>& functions, PointArray points,
   request.chunk = o.count("chunk");
   request.memory = o.text("memory");
   request.threads = int(o.integer("threads", 0));
-  auto reader = open_point_array(points.data(), points.shape(0), int(points.shape(1)), request.points,
-                                 o.texts("column_names"));
+  auto reader =
+      open_point_array(points.data(), points.shape(0), int(points.shape(1)), request.points, o.texts("column_names"));
   request.point_source = reader.get();
   ResultArrays results;
   request.open_writer = [&results](const JacobianLayout& layout) { return open_jacobian_arrays(layout, &results); };
