@@ -10,6 +10,7 @@ orders of margin; differences of exact gradients (h = 2^-17) have truncation ~h^
 import csv
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -403,3 +404,70 @@ def test_keyboard_interrupt_of_an_expression_run_in_a_subprocess():
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 7 and "interrupted" in out, (proc.returncode, out)
+
+
+# --- the GIL, progress, shards, the package's files ------------------------------------------------------------------
+
+
+def test_the_gil_is_released_while_the_engine_computes():
+    ticks = []
+    stop = threading.Event()
+
+    def count():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    points = rng_points(200_000, 3, seed=8)
+    thread = threading.Thread(target=count)
+    thread.start()
+    try:
+        start = time.monotonic()
+        hessa.analyze("rosenbrock", points, stencil="central", eigenvectors=True, chunk=20_000)
+        seconds = time.monotonic() - start
+    finally:
+        stop.set()
+        thread.join()
+    # With the GIL held the whole call, the thread would not tick at all meanwhile (it ticks ~1000 times a second).
+    assert seconds > 0.2 and len(ticks) > 20 * seconds, (len(ticks), seconds)
+
+
+def test_progress_is_called_after_each_chunk():
+    seen = []
+    hessa.analyze("x0^2", rng_points(1000, 1), chunk=300, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(300, 1000), (600, 1000), (900, 1000), (1000, 1000)]
+    with pytest.raises(hessa.InputError, match="callable"):
+        hessa.analyze("x0^2", [[1.0]], progress="yes")
+
+
+def test_a_shard_of_a_job_writes_its_own_file(tmp_path):
+    job = {
+        "function": {"expression": "x^2 - y^2", "vars": ["x", "y"]},
+        "points": {"kind": "grid", "lower": [-1.0, -1.0], "upper": [1.0, 1.0], "counts": [10, 10]},
+        "output": {"path": str(tmp_path / "s.h5"), "chunk": 10},
+    }
+    first = hessa.run(job, shard="1/2", backend="cpu")
+    assert first["out"] == str(tmp_path / "s.shard-1-of-2.h5") and first["chunks_in_shard"] == 5
+    assert first["summary"]["points"] == 50
+
+
+def test_the_package_carries_type_stubs_and_docstrings():
+    import importlib.resources
+    import pydoc
+
+    files = importlib.resources.files("hessa")
+    assert (files / "_hessa.pyi").is_file() and (files / "py.typed").is_file()
+    text = pydoc.render_doc(hessa.analyze, renderer=pydoc.plaintext)
+    assert "batch_size" in text and "C-contiguous float64 array is read in place" in text
+
+
+def test_the_readmes_python_example_prints_what_it_says():
+    # README.md, "Python": the `python -c` line and the output written under it.
+    lines = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text().splitlines()
+    start = lines.index("## Python")
+    command = next(line for line in lines[start:] if line.startswith(".venv/bin/python -c "))
+    expected = lines[lines.index(command) + 1]
+    assert expected.startswith("# ")
+    code = command[len('.venv/bin/python -c "') : -1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == expected[2:]
