@@ -72,9 +72,7 @@ void batch_function_gradient_steps(const Objective& f, const double* points, con
                                    PointAnalysis* out) {
   const int k = f.dimension();
   const auto n = std::size_t(f.inner_dimension());
-  std::vector<std::int64_t> pending;
-  for (std::size_t p = 0; p < count; ++p)
-    if (detail::step_pending(out[p])) pending.push_back(std::int64_t(p));
+  const std::vector<std::int64_t> pending = pending_steps(out, count);
   const auto total = std::int64_t(pending.size());
   if (total == 0) return;
   const std::int64_t block = block_of(f, total);

@@ -87,6 +87,8 @@ void project_gradient(const Objective& f, const double* v, double* out);
 void evaluate_objective_gradients(const Objective& f, const double* x, std::size_t count, double* values,
                                   double* gradients, std::vector<double>& scratch);
 
+// The points of out[0, count) whose step analyze_points left pending (detail::step_pending), in order.
+std::vector<std::int64_t> pending_steps(const PointAnalysis* out, std::size_t count);
 // f(x - step g) for every point whose step is pending (detail::step_pending), then detail::set_step_value.
 void evaluate_gradient_steps(const Objective& f, const double* points, const double* g, std::size_t count,
                              PointAnalysis* out);

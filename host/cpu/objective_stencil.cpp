@@ -114,6 +114,13 @@ void evaluate_objective_stencil(const Objective& f, StencilKind kind, double ste
   }
 }
 
+std::vector<std::int64_t> pending_steps(const PointAnalysis* out, std::size_t count) {
+  std::vector<std::int64_t> pending;
+  for (std::size_t p = 0; p < count; ++p)
+    if (detail::step_pending(out[p])) pending.push_back(std::int64_t(p));
+  return pending;
+}
+
 void evaluate_gradient_steps(const Objective& f, const double* points, const double* g, std::size_t count,
                              PointAnalysis* out) {
   if (f.batch != nullptr) {
@@ -123,9 +130,7 @@ void evaluate_gradient_steps(const Objective& f, const double* points, const dou
   use_single_threaded_blas();
   const int k = f.dimension();
   const auto n = std::size_t(f.inner_dimension());
-  std::vector<std::int64_t> pending;
-  for (std::size_t p = 0; p < count; ++p)
-    if (detail::step_pending(out[p])) pending.push_back(std::int64_t(p));
+  const std::vector<std::int64_t> pending = pending_steps(out, count);
   const auto total = std::int64_t(pending.size());
   const std::int64_t blocks = (total + kBlockPoints - 1) / kBlockPoints;
 #pragma omp parallel
