@@ -8,7 +8,8 @@ Every function here runs the C++ engine that the ``hessa`` command runs (CPU, or
   Python function (numpy, torch, jax through numpy interop).
 - :func:`critical` -- the stationary points of an expression in a box (``hessa critical``).
 - :func:`jacobian` -- Jacobians of vector-valued expressions (``hessa jacobian``).
-- :func:`run` -- a batch job into a resumable HDF5 store (``hessa run``), from a TOML file or a dict.
+- :func:`run` -- a batch job into a resumable HDF5 store (``hessa run``), from a TOML file or a dict;
+  :func:`merge` -- its shard stores into one (``hessa merge``).
 - :func:`functions`, :func:`backends` -- the catalogue, and which backends this machine can use (and why not).
 
 Results are :class:`Result` objects: numpy arrays named as the CSV columns (``f``, ``grad_norm``, ``lambda_min``,
@@ -36,7 +37,7 @@ from . import _hessa
 from ._hessa import InputError
 
 __version__: str = _hessa.__version__
-__all__ = ["analyze", "critical", "jacobian", "run", "functions", "backends", "Result", "InputError", "__version__"]
+__all__ = ["analyze", "critical", "jacobian", "run", "merge", "functions", "backends", "Result", "InputError", "__version__"]
 
 _log = logging.getLogger("hessa")
 
@@ -431,6 +432,15 @@ def run(
     _log_notices(outcome["notices"])
     outcome["settings"] = json.loads(outcome.pop("settings_json") or "{}")
     return outcome
+
+
+def merge(inputs: Sequence[Union[str, os.PathLike]], out: Union[str, os.PathLike], *, allow_incomplete: bool = False) -> dict:
+    """Merges the shard stores of one job (``run(job, shard="K/N")``) into `out` (``hessa merge``).
+
+    Returns the counts the CLI prints (inputs, chunks, overlaps, missing chunk numbers). InputError when the inputs
+    are not shards of one job, disagree, or (unless `allow_incomplete`) leave chunks missing; `out` must not exist.
+    """
+    return _hessa.merge([str(p) for p in inputs], str(out), allow_incomplete, _interruptible())
 
 
 def functions() -> list:

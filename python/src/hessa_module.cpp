@@ -25,6 +25,7 @@
 #include "hessa/stop_signals.hpp"
 #include "jobs/job_file.hpp"
 #include "jobs/job_runner.hpp"
+#include "jobs/merge_stores.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -338,6 +339,19 @@ nb::dict run(const std::string& job, const std::string& job_json, nb::object fn,
   return d;
 }
 
+nb::dict merge(const std::vector<std::string>& inputs, const std::string& out, bool allow_incomplete,
+               bool interruptible) {
+  jobs::MergeOutcome merged;
+  run_engine(interruptible, [&] { merged = jobs::merge_stores({inputs, out, allow_incomplete}); });
+  nb::dict d;
+  d["out"] = out;
+  d["inputs"] = merged.inputs;
+  d["chunks"] = merged.chunks;
+  d["overlaps"] = merged.overlaps;
+  d["missing"] = merged.missing;
+  return d;
+}
+
 nb::list functions() {
   nb::list out;
   for (const CatalogueEntry& e : catalogue()) {
@@ -392,6 +406,7 @@ NB_MODULE(_hessa, m) {
   m.def("jacobian", &jacobian, "functions"_a, "points"_a.noconvert(), "options"_a, "interruptible"_a);
   m.def("run", &run, "job"_a, "job_json"_a, "fn"_a.none(), "grad"_a.none(), "options"_a, "progress"_a.none(),
         "interruptible"_a);
+  m.def("merge", &merge, "inputs"_a, "out"_a, "allow_incomplete"_a, "interruptible"_a);
   m.def("functions", &functions);
   m.def("backends", &backends);
 }

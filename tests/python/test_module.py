@@ -46,13 +46,16 @@ def assert_same_arrays(expected, got, what):
 # --- the package -------------------------------------------------------------------------------------------------
 
 
-def test_version_backends_and_catalogue():
+def test_version_backends_and_catalogue(cli):
     assert hessa.__version__.count(".") == 2
     names = {b["name"]: b for b in hessa.backends()}
     assert names["cpu"]["usable"] and names["cpu"]["device"].startswith("cpu")
     cuda = names["cuda"]
     assert cuda["usable"] or cuda["why_not"], "an unusable GPU says why"
     catalogue = {f["name"]: f for f in hessa.functions()}
+    if cli is not None:
+        listed = [line.split()[0] for line in cli("functions").stdout.splitlines()[1:]]
+        assert listed[:-1] == list(catalogue) and listed[-1] == "quadratic:FILE"
     assert catalogue["himmelblau"]["dimension"] == "2" and catalogue["rosenbrock"]["expression"]
     assert "second-derivative test" in hessa.__doc__ and "points" in hessa.analyze.__doc__
 
@@ -166,8 +169,7 @@ def test_run_equals_the_cli(cli, tmp_path):
             if name.startswith("_") or "time" in name:
                 continue
             x, y = a[name][()], b[name][()]
-            if isinstance(x, np.ndarray) and x.dtype.kind == "f":
-                assert np.array_equal(x, y, equal_nan=True), name
+            assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), name
     # A TOML path works as the CLI's argument does, and resume of a complete store computes nothing.
     again = hessa.run(toml, resume=True)
     assert again["already_complete"]
@@ -440,7 +442,8 @@ def test_progress_is_called_after_each_chunk():
         hessa.analyze("x0^2", [[1.0]], progress="yes")
 
 
-def test_a_shard_of_a_job_writes_its_own_file(tmp_path):
+def test_shards_and_their_merge_equal_the_cli(cli, tmp_path):
+    h5py = pytest.importorskip("h5py")
     job = {
         "function": {"expression": "x^2 - y^2", "vars": ["x", "y"]},
         "points": {"kind": "grid", "lower": [-1.0, -1.0], "upper": [1.0, 1.0], "counts": [10, 10]},
@@ -449,6 +452,16 @@ def test_a_shard_of_a_job_writes_its_own_file(tmp_path):
     first = hessa.run(job, shard="1/2", backend="cpu")
     assert first["out"] == str(tmp_path / "s.shard-1-of-2.h5") and first["chunks_in_shard"] == 5
     assert first["summary"]["points"] == 50
+    shards = [first["out"]]
+    with pytest.raises(hessa.InputError, match="done in none of the inputs"):
+        hessa.merge(shards, tmp_path / "m.h5")
+    shards.append(hessa.run(job, shard="2/2", backend="cpu")["out"])
+    merged = hessa.merge(shards, tmp_path / "m.h5")
+    assert merged["chunks"] == 10 and merged["missing"] == [] and merged["inputs"] == 2
+    cli("merge", *shards, "-o", tmp_path / "cli.h5", "--quiet")
+    with h5py.File(tmp_path / "cli.h5") as a, h5py.File(tmp_path / "m.h5") as b:
+        for name in ("f", "class", "lambda_min", "points", "done", "checksum"):
+            assert np.array_equal(a[name][()], b[name][()], equal_nan=a[name].dtype.kind == "f"), name
 
 
 def test_the_package_carries_type_stubs_and_docstrings():
