@@ -229,6 +229,40 @@ TEST_F(Batch, ResumeRefusesAJobThatChangesResults) {
   EXPECT_TRUE(ok.already_complete);
 }
 
+// [output] columns: the store keeps those analysis fields (and points, done, checksum, the [analysis] arrays), with
+// the values a full store has; resume, shards and merge work as ever; changing the columns is a result change.
+TEST_F(Batch, OutputColumnsStoreOnlyThoseFieldsWithTheSameValues) {
+  const std::string full = small_job("full.toml", "full.h5");
+  run_here(full);
+  std::string text;
+  {
+    std::ifstream in(full);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text.replace(text.find("full.h5"), 7, "some.h5");
+  text.insert(text.find("chunk = 100") + 11, "\ncolumns = [\"lambda_min\", \"f\", \"class\"]");
+  const std::string some = write("some.toml", text);
+  for (int k = 1; k <= 2; ++k) run_here(some, std::to_string(k) + "/2");
+  hessa::jobs::merge_stores({{path("some.shard-1-of-2.h5"), path("some.shard-2-of-2.h5")}, path("some.h5"), false});
+  const std::vector<std::string> kept = {"points",   "f",       "lambda_min",  "class",
+                                         "gradient", "hessian", "eigenvalues", "eigenvectors"};
+  const auto a = read_file(path("full.h5"), kept);
+  const auto b = read_file(path("some.h5"), kept);
+  ASSERT_TRUE(a && b);
+  expect_same_per_point_data(*a, *b, kept);
+  EXPECT_EQ(b->complete, 1);
+  EXPECT_FALSE(read_file(path("some.h5"), {"lambda_max"}));  // not stored
+  EXPECT_FALSE(read_file(path("some.h5"), {"status"}));
+  // 3 of the 17 scalar fields are kept.
+  EXPECT_LT(fs::file_size(path("some.h5")), fs::file_size(path("full.h5")));
+  EXPECT_TRUE(run_here(some, "", true).already_complete);  // the merged store is the whole job's, complete
+  // Other columns: a result change that resume refuses, naming the setting.
+  text.replace(text.find("\"class\"]"), 8, "\"status\"]");
+  write("some.toml", text);
+  const std::string error = input_error_of([&] { run_here(some, "", true); });
+  EXPECT_NE(error.find("output.columns"), std::string::npos) << error;
+}
+
 struct BadJob {
   const char* name;
   const char* text;
@@ -261,6 +295,14 @@ TEST_F(Batch, BadJobFilesExitWithCode2AndTheKeyPathAndLine) {
        "[function]\ncatalogue = \"himmelblau\"\n[points]\nkind = \"grid\"\nlower = [0]\nupper = [1]\n"
        "counts = [2]\n[output]\npath = \"o.h5\"\n",
        "job.toml:1: himmelblau takes 2 coordinates"},
+      {"unknown column",
+       "[function]\ncatalogue = \"booth\"\n[points]\nkind = \"grid\"\nlower = [0, 0]\nupper = [1, 1]\n"
+       "counts = [2, 2]\n[output]\npath = \"o.h5\"\ncolumns = [\"f\", \"H_0_0\"]\n",
+       "job.toml:10:11: output.columns: 'H_0_0' is not a field the store can leave out"},
+      {"repeated column",
+       "[function]\ncatalogue = \"booth\"\n[points]\nkind = \"grid\"\nlower = [0, 0]\nupper = [1, 1]\n"
+       "counts = [2, 2]\n[output]\npath = \"o.h5\"\ncolumns = [\"f\", \"f\"]\n",
+       "job.toml:10:11: output.columns: 'f' is named twice"},
       {"zero threads",
        "[function]\ncatalogue = \"booth\"\n[points]\nkind = \"grid\"\nlower = [0, 0]\nupper = [1, 1]\n"
        "counts = [2, 2]\n[output]\npath = \"o.h5\"\n[run]\nthreads = 0\n",

@@ -434,6 +434,29 @@ def test_himmelblau(tmp, hessa):
     check_png(os.path.join(out, "himmelblau_overview.png"), OVERVIEW_PX, "himmelblau")
 
 
+def test_output_columns(tmp, hessa):
+    """A job whose [output] columns keep f, lambda_min and class: the maps of those, a note naming the others; a map
+    named by --fields that the store does not keep is bad input."""
+    job = os.path.join(tmp, "cols.toml")
+    with open(job, "w") as fh:
+        fh.write('[function]\ncatalogue = "himmelblau"\n[points]\nkind = "grid"\nlower = [-5.0, -5.0]\n'
+                 'upper = [5.0, 5.0]\ncounts = [31, 31]\n[output]\npath = "cols.h5"\n'
+                 'columns = ["f", "lambda_min", "class"]\n[run]\nbackend = "cpu"\n')
+    r = subprocess.run([hessa, "run", job, "--quiet"], capture_output=True, text=True)
+    if not check(r.returncode == 0, f"hessa run: {r.stderr.strip()}"):
+        return
+    h5 = os.path.join(tmp, "cols.h5")
+    out = os.path.join(tmp, "plots_cols")
+    rc, so, se = run(h5, "-o", out)
+    check(rc == 0, f"[output] columns: exit {rc}, {se.strip()}")
+    for name in ("f", "lambda_min", "class"):
+        check_png(os.path.join(out, f"cols_{name}.png"), SINGLE_PX, "[output] columns")
+    check(not os.path.exists(os.path.join(out, "cols_lambda_max.png")), "no map of a field the store lacks")
+    check("lambda_max, lambda_ratio, morse_index" in se, f"the note names the maps left out: {se!r}")
+    rc, _, se = run(h5, "-o", out, "--fields", "lambda_max")
+    check(rc == 2 and "/lambda_max" in se, f"--fields lambda_max of a store without it: exit {rc}, {se!r}")
+
+
 def test_lanczos_density(tmp, hessa):
     """A Lanczos scan with density probes (the bundled two-moons network): the maps, and the spectral density
     figure, whose curves integrate the stored quadrature (its PNG text names the method and the probes)."""
@@ -484,6 +507,7 @@ def main():
     if args.hessa:
         tests.append(lambda tmp: test_himmelblau(tmp, args.hessa))
         tests.append(lambda tmp: test_lanczos_density(tmp, args.hessa))
+        tests.append(lambda tmp: test_output_columns(tmp, args.hessa))
     return run_tests(tests, args.keep, "hessa_plot_test_")
 
 

@@ -8,6 +8,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -95,6 +96,8 @@ std::vector<DatasetSpec> dataset_specs(const StoreLayout& layout) {
   std::vector<DatasetSpec> specs;
   specs.push_back({"points", Source::Points, Kind::Real, {hsize_t(layout.point_columns())}});
   for (const std::string& name : analysis_field_names()) {
+    if (!layout.fields.empty() && std::find(layout.fields.begin(), layout.fields.end(), name) == layout.fields.end())
+      continue;
     const auto it = field_table().find(name);
     // A new analysis field must be given a storage kind here; failing loudly keeps the names in step.
     if (it == field_table().end()) throw std::logic_error("hdf5 store: no storage kind for field '" + name + "'");
@@ -346,6 +349,7 @@ std::unique_ptr<ResultStore> ResultStore::create(const std::string& path, const 
     for (const ExtraDataset& e : layout.extras) names.push_back(e.name);
     hdf5::write_string_array_attribute(path, file, "extra_datasets", names);
   }
+  if (!layout.fields.empty()) hdf5::write_string_array_attribute(path, file, "fields", layout.fields);
   write_scalar_attribute<std::uint32_t>(path, file, "layout_crc32", H5T_STD_U32LE, H5T_NATIVE_UINT32,
                                         store::layout_checksum(layout));
   write_scalar_attribute<std::uint8_t>(path, file, "complete", H5T_STD_U8LE, H5T_NATIVE_UINT8, 0);
@@ -419,6 +423,15 @@ std::unique_ptr<ResultStore> ResultStore::open(const std::string& path, bool wri
       }
       layout.extras.push_back({name, dims.size() == 2 ? int(dims[1]) : 1, ""});
     }
+  }
+  if (hdf5::has_attribute(path, file, "fields")) {
+    const std::vector<std::string> known = analysis_field_names();
+    for (const std::string& name : hdf5::read_string_attribute(path, file, "fields", 64)) {
+      if (std::find(known.begin(), known.end(), name) == known.end())
+        throw InputError(path, 0, 0, "damaged: 'fields' names '" + name + "', which is no analysis field");
+      layout.fields.push_back(name);
+    }
+    if (layout.fields.empty()) throw InputError(path, 0, 0, "damaged: 'fields' is empty");
   }
   if (layout.chunk_points == 0 || layout.total_points == 0 || layout.n <= 0 || layout.coordinates <= 0) {
     throw InputError(path, 0, 0, "damaged: impossible sizes (chunk_points, points or dimension 0)");

@@ -92,6 +92,7 @@ std::uint32_t layout_checksum(const StoreLayout& layout) {
     s.add(e.name);
     s.add(std::uint64_t(e.width));
   }
+  for (const std::string& field : layout.fields) s.add("field " + field);  // (likewise: nothing when all are stored)
   return crc_of(0, s.text().data(), s.text().size());
 }
 

@@ -331,6 +331,7 @@ nlohmann::json JobSpec::settings() const {
     if (l.ritz_vectors) s["analysis"]["lanczos"]["vectors"] = true;
   }
   s["output"] = {{"path", output_path}, {"chunk", chunk_points}};
+  if (!output_columns.empty()) s["output"]["columns"] = output_columns;
   s["run"] = {{"backend", backend}, {"threads", threads > 0 ? nlohmann::json(threads) : nlohmann::json("default")}};
   return s;
 }
@@ -456,7 +457,7 @@ JobSpec read_job(const std::string& job_path, const std::string* job_text, const
 
   if (!top.has("output")) top.fail_missing("output", "an [output] table with path");
   const TableReader output(job_path, top.table("output"), "output");
-  output.allow_only({"path", "chunk"});
+  output.allow_only({"path", "chunk", "columns"});
   if (!output.has("path")) output.fail_missing("path", "the HDF5 result file, e.g. \"out/scan.h5\"");
   job.output_path = resolve_path(job_path, output.string("path"));
   if (job.lanczos) {
@@ -476,6 +477,7 @@ JobSpec read_job(const std::string& job_path, const std::string* job_text, const
     if (c < 1) output.fail(output.node("chunk")->source(), "chunk", "must be >= 1");
     job.chunk_points = std::size_t(c);
   }
+  if (output.has("columns")) read_output_columns(output, job);
   if (top.has("run")) {
     const TableReader run(job_path, top.table("run"), "run");
     run.allow_only({"backend", "threads", "memory"});
@@ -502,17 +504,39 @@ JobSpec read_job(const std::string& job_path, const std::string* job_text, const
   return job;
 }
 
+void read_output_columns(const TableReader& output, JobSpec& job) {
+  const std::vector<std::string> wanted = output.strings("columns");
+  const std::vector<std::string> fields = analysis_field_names();
+  const auto fail = [&](const std::string& why) { output.fail(output.node("columns")->source(), "columns", why); };
+  if (wanted.empty()) fail("names no column; leave it out to store every field");
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    if (std::find(fields.begin(), fields.end(), wanted[i]) == fields.end()) {
+      fail("'" + wanted[i] +
+           "' is not a field the store can leave out: it always keeps points, done and checksum, and gradient, "
+           "hessian, eigenvalues and eigenvectors as [analysis] says; columns chooses among " +
+           join_names(fields));
+    }
+    if (std::find(wanted.begin(), wanted.begin() + std::ptrdiff_t(i), wanted[i]) != wanted.begin() + std::ptrdiff_t(i))
+      fail("'" + wanted[i] + "' is named twice");
+  }
+  // Stored in the fields' own order (the store's layout), whatever the order given.
+  for (const std::string& f : fields)
+    if (std::find(wanted.begin(), wanted.end(), f) != wanted.end()) job.output_columns.push_back(f);
+}
+
 std::vector<std::string> result_setting_differences(const nlohmann::json& a, const nlohmann::json& b) {
   std::map<std::string, nlohmann::json> fa, fb;
   for (const char* key : {"function", "points", "analysis"}) {
     flatten(a.value(key, nlohmann::json::object()), key, fa);
     flatten(b.value(key, nlohmann::json::object()), key, fb);
   }
-  const auto chunk = [](const nlohmann::json& s) {
-    return s.contains("output") ? s["output"].value("chunk", nlohmann::json()) : nlohmann::json();
+  const auto output = [](const nlohmann::json& s, const char* key) {
+    return s.contains("output") ? s["output"].value(key, nlohmann::json()) : nlohmann::json();
   };
-  fa["output.chunk"] = chunk(a);
-  fb["output.chunk"] = chunk(b);
+  for (const char* key : {"chunk", "columns"}) {
+    fa[std::string("output.") + key] = output(a, key);
+    fb[std::string("output.") + key] = output(b, key);
+  }
   // Files may move; their content (the *_fnv1a64 fingerprints) is what must match.
   const auto is_path = [](const std::string& key) {
     return key == "points.file" || key == "analysis.direction.specs" ||

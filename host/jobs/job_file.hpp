@@ -76,6 +76,8 @@ struct JobSpec {
   Directions probe_directions;
 
   std::string output_path;  // resolved against the job's directory
+  // [output] columns: the analysis fields the store keeps (StoreLayout::fields, in the fields' order); empty: all.
+  std::vector<std::string> output_columns;
   std::size_t chunk_points = 4096;
   std::string backend = "auto";
   std::string memory;  // [run] memory: a host memory limit ("768M"); "" none. Not a result setting.
@@ -93,6 +95,8 @@ class TableReader;  // job_table.hpp
 // (after its (alpha, beta) grid is read).
 void read_model_function(const TableReader& t, JobSpec& job);
 void read_direction_scan(const TableReader& t, JobSpec& job);
+// [output] columns: analysis field names, each once (InputError at its line otherwise).
+void read_output_columns(const TableReader& output, JobSpec& job);
 // The model's part of the settings (function.*) and the direction scan's (points.*).
 nlohmann::json model_settings(const JobSpec& job);
 nlohmann::json direction_settings(const JobSpec& job);
@@ -110,7 +114,7 @@ JobSpec read_job(const std::string& job_path, const std::string* job_text = null
 std::string job_toml_from_json(const std::string& json_text);
 
 // The key paths ("analysis.gtol", "points.counts") whose values differ between two settings objects, among the
-// settings that change results: function, points, analysis and output.chunk (not output.path, run.*).
+// settings that change results: function, points, analysis, output.chunk and output.columns (not output.path, run.*).
 std::vector<std::string> result_setting_differences(const nlohmann::json& a, const nlohmann::json& b);
 
 }  // namespace hessa::jobs

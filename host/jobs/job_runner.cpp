@@ -203,6 +203,7 @@ PreparedRun prepare_run(const JobRunRequest& args, ChunkTeam& team, const Notice
   layout.hessian = job.options.keep_hessian;
   layout.eigenvalues = job.options.keep_eigenvalues;
   layout.eigenvectors = job.options.eigenvectors;
+  layout.fields = job.output_columns;
   if (job.lanczos) layout.extras = lanczos_datasets(job.lanczos_options, job.analysis_n());
   if (const int m = job.probe_directions.count(); m > 0) {
     layout.extras.push_back(

@@ -34,6 +34,9 @@ struct StoreLayout {
   bool hessian = false;       // /hessian     B x n x n
   bool eigenvalues = false;   // /eigenvalues B x n (ascending)
   bool eigenvectors = false;  // /eigenvectors B x n x n: [p, k, :] is eigenvector k
+  // The analysis fields stored (/f, /lambda_min, /class, ...: names of analysis_field_names(), kept in that order);
+  // empty: all of them. A job's [output] columns; listed in the root attribute `fields` when not all.
+  std::vector<std::string> fields;
   // Further per-point real datasets, B (width 1) or B x width, filled from ChunkResult::extra_columns in order
   // (dataset i takes the next `width` columns): the probe directions' /direction_curvature and /direction_taylor,
   // the Lanczos analysis's datasets. Listed in the root attribute `extra_datasets`.
