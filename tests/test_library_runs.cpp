@@ -12,6 +12,7 @@
 
 #include "engine/analyze_file.hpp"
 #include "engine/jacobian_run.hpp"
+#include "hessa/backend.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/io.hpp"
 #include "io_support.hpp"
@@ -192,6 +193,34 @@ TEST(LibraryRuns, ACallersFunctionRefusesStencilsItCannotServeAndItsExceptionPro
   ResultArrays out;
   EXPECT_THROW(analyze_in_memory(request, points, out), std::domain_error);
   EXPECT_TRUE(out.arrays.empty());  // nothing finished
+}
+
+// Hessian-vector products of a caller's function from differences of its gradients: the exact H d within ~1e-9 of
+// the scale (truncation ~h^2 with h = 2^-17, rounding ~eps |g| / h), f and g at the point exactly.
+TEST(LibraryRuns, HessianVectorProductsOfACallersFunctionDifferenceItsGradients) {
+  Saddle fn(true, 5);  // small blocks: the pairs x + h d, x - h d straddle calls
+  hessa::Objective objective;
+  objective.batch = &fn;
+  const std::vector<double> points = {0.3, -0.7, 1.2, 0.4, -2.0, 1.5};
+  const std::vector<double> directions = {1.0, 0.0, 0.6, -0.8, 0.0, 0.0};  // the last one zero: H 0 = 0
+  std::vector<double> f(3), g(6), hv(3 * 3 * 2);
+  auto cpu = hessa::make_cpu_backend();
+  cpu->hessian_vector_products(objective, points.data(), 3, directions.data(), 0, 3, f.data(), g.data(), hv.data());
+  for (std::size_t p = 0; p < 3; ++p) {
+    const double x = points[2 * p], y = points[2 * p + 1];
+    const double hxx = 6 * x + 2 - y * y * std::cos(x), hxy = -6 * y - 2 * y * std::sin(x),
+                 hyy = -6 * x + 2 * std::cos(x);
+    for (std::size_t k = 0; k < 3; ++k) {
+      const double a = directions[2 * k], b = directions[2 * k + 1];
+      EXPECT_NEAR(hv[(p * 3 + k) * 2], hxx * a + hxy * b, 1e-8) << p << " " << k;
+      EXPECT_NEAR(hv[(p * 3 + k) * 2 + 1], hxy * a + hyy * b, 1e-8) << p << " " << k;
+    }
+  }
+  Saddle values_only(false);
+  objective.batch = &values_only;
+  EXPECT_THROW(
+      cpu->hessian_vector_products(objective, points.data(), 3, directions.data(), 0, 3, f.data(), g.data(), hv.data()),
+      hessa::InputError);
 }
 
 TEST(LibraryRuns, JacobiansIntoMemory) {

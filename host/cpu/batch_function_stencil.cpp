@@ -1,13 +1,16 @@
 // CPU stencil and gradient-step stages for a caller's vectorized function (hessa/objective.hpp, BatchFunction):
 // the stencil points of a whole block are materialized (in parallel) and handed to the function in one call, on
 // the calling thread, so that a Python function costs one call per block and an exception it throws unwinds
-// through no OpenMP region. Same evaluation layouts as objective_stencil.cpp and objective_gradient_stencil.cpp.
+// through no OpenMP region. Same evaluation layouts as objective_stencil.cpp and objective_gradient_stencil.cpp; and
+// Hessian-vector products from differences of its gradients (Lanczos, direction probes).
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "cpu/cpu_stages.hpp"
 #include "hessa/detail/analysis.hpp"
 #include "hessa/detail/stencil.hpp"
+#include "hessa/errors.hpp"
 
 namespace hessa::cpu {
 namespace {
@@ -87,6 +90,71 @@ void batch_function_gradient_steps(const Objective& f, const double* points, con
     f.batch->values(x.data(), std::size_t(lanes), values.data());
     for (std::int64_t l = 0; l < lanes; ++l)
       detail::set_step_value(&out[pending[std::size_t(first + l)]], values[std::size_t(l)]);
+  }
+}
+
+void batch_function_hessian_vector_products(const Objective& f, const double* points, std::size_t count,
+                                            const double* directions, std::size_t directions_stride, int r, double* fx,
+                                            double* g, double* hv) {
+  if (!f.batch->has_gradient()) {
+    throw InputError(
+        "Hessian-vector products of a caller's own function difference its gradients: give the "
+        "gradient function (grad=)");
+  }
+  const auto n = std::size_t(f.inner_dimension());
+  const auto per_point = std::int64_t(1 + 2 * r);  // x, then x + h_k d_k and x - h_k d_k per direction
+  const std::int64_t total = std::int64_t(count) * per_point;
+  if (total == 0) return;
+  // h_k: every coordinate moves by at most kGradientStepScale max(|x|_inf, 1), as the gradient stencil's steps do.
+  std::vector<double> h(count * std::size_t(r));
+  for (std::size_t p = 0; p < count; ++p) {
+    const double* x = points + p * n;
+    double scale = 1.0;
+    for (std::size_t i = 0; i < n; ++i) scale = std::max(scale, std::abs(x[i]));
+    for (int k = 0; k < r; ++k) {
+      const double* d = directions + p * directions_stride + std::size_t(k) * n;
+      double largest = 0.0;
+      for (std::size_t i = 0; i < n; ++i) largest = std::max(largest, std::abs(d[i]));
+      h[p * std::size_t(r) + std::size_t(k)] = largest > 0 ? kGradientStepScale * scale / largest : 1.0;
+    }
+  }
+  const std::int64_t block = block_of(f, total);
+  std::vector<double> x(std::size_t(block) * n), values(static_cast<std::size_t>(block)), grads(std::size_t(block) * n);
+  for (std::int64_t first = 0; first < total; first += block) {
+    const std::int64_t lanes = std::min(block, total - first);
+#pragma omp parallel for schedule(static)
+    for (std::int64_t l = 0; l < lanes; ++l) {
+      const std::int64_t p = (first + l) / per_point, e = (first + l) % per_point;
+      const double* point = points + std::size_t(p) * n;
+      double* out = x.data() + std::size_t(l) * n;
+      if (e == 0) {
+        std::copy(point, point + n, out);
+        continue;
+      }
+      const std::size_t k = std::size_t(e - 1) / 2;
+      const double* d = directions + std::size_t(p) * directions_stride + k * n;
+      const double step = (e % 2 == 1 ? 1.0 : -1.0) * h[std::size_t(p) * std::size_t(r) + k];
+      for (std::size_t i = 0; i < n; ++i) out[i] = point[i] + step * d[i];
+    }
+    f.batch->gradients(x.data(), std::size_t(lanes), values.data(), grads.data());
+    // Lanes in order: x + h d_k (into hv) comes before x - h d_k (which completes the difference) in every block.
+    for (std::int64_t l = 0; l < lanes; ++l) {
+      const std::int64_t p = (first + l) / per_point, e = (first + l) % per_point;
+      const double* gl = grads.data() + std::size_t(l) * n;
+      if (e == 0) {
+        fx[p] = values[std::size_t(l)];
+        std::copy(gl, gl + n, g + std::size_t(p) * n);
+        continue;
+      }
+      const std::size_t k = std::size_t(e - 1) / 2;
+      double* out = hv + (std::size_t(p) * std::size_t(r) + k) * n;
+      if (e % 2 == 1) {
+        std::copy(gl, gl + n, out);
+      } else {
+        const double twice_h = 2.0 * h[std::size_t(p) * std::size_t(r) + k];
+        for (std::size_t i = 0; i < n; ++i) out[i] = (out[i] - gl[i]) / twice_h;
+      }
+    }
   }
 }
 

@@ -108,6 +108,13 @@ void batch_function_stencil(const Objective& f, StencilKind kind, double step_sc
 void batch_function_gradient_steps(const Objective& f, const double* points, const double* g, std::size_t count,
                                    PointAnalysis* out);
 
+// objective_hessian_vector_products for f.batch: H d_k ~ (g(x + h_k d_k) - g(x - h_k d_k)) / 2 h_k from its gradients
+// (InputError without them), h_k = kGradientStepScale max(|x|_inf, 1) / |d_k|_inf; truncation ~h^2, rounding
+// ~eps |g| / h: ~1e-10 relative.
+void batch_function_hessian_vector_products(const Objective& f, const double* points, std::size_t count,
+                                            const double* directions, std::size_t directions_stride, int r, double* fx,
+                                            double* g, double* hv);
+
 // --- model_loss.cpp ---
 
 // The MLP's loss at `count` parameter vectors (count x P, row-major), on the calling thread: per vector and

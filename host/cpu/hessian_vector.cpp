@@ -59,10 +59,10 @@ void objective_hessian_vector_products(const Objective& objective, const double*
     }
     return;
   }
-  if (objective.batch != nullptr)
-    throw InputError(
-        "Hessian-vector products need a model or an expression's tape; a caller's own function gives "
-        "values (and gradients) only");
+  if (objective.batch != nullptr) {
+    batch_function_hessian_vector_products(objective, points, count, directions, directions_stride, r, f, g, hv);
+    return;
+  }
   const CompiledFunction& expression = *objective.expression;
   if (!expression.has_tape()) {
     throw InputError("Hessian-vector products need the expression's tape: " + expression.why_no_tape());

@@ -484,3 +484,43 @@ def test_the_readmes_python_example_prints_what_it_says():
     code = command[len('.venv/bin/python -c "') : -1]
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == expected[2:]
+
+
+def test_lanczos_and_direction_probes_of_a_python_function_with_its_gradient(tmp_path):
+    # H d by differences of the given gradients (h = 2^-17 max(|x|, 1) / |d|_inf): truncation ~h^2 |f''''|,
+    # rounding ~eps |g| / h, ~1e-10 of the spectrum's scale here; Lanczos converges its extremes to ~1e-10 too.
+    h5py = pytest.importorskip("h5py")
+    rng = np.random.default_rng(9)
+    n = 30
+    A = rng.normal(size=(n, n))
+    A = A + A.T
+
+    def f(X):
+        return 0.5 * np.einsum("mi,ij,mj->m", X, A, X) + 0.1 * (X**4).sum(axis=1)
+
+    def g(X):
+        return X @ A + 0.4 * X**3
+
+    centres = rng.normal(size=(3, n)) * 0.5
+    np.save(tmp_path / "c.npy", centres)
+    probe = np.zeros(n)
+    probe[0] = 1.0
+    job = {
+        "points": {"kind": "file", "file": str(tmp_path / "c.npy"), "hessian": "lanczos"},
+        "lanczos": {"k": 2},
+        "analysis": {"direction": [",".join(map(repr, probe))]},
+        "output": {"path": str(tmp_path / "lz.h5"), "chunk": 2},
+    }
+    hessa.run(job, function=f, grad=g)
+    with h5py.File(tmp_path / "lz.h5") as store:
+        lo, hi, curv = store["lambda_min"][()], store["lambda_max"][()], store["direction_curvature"][()]
+    for p, x in enumerate(centres):
+        H = A + np.diag(1.2 * x**2)
+        e = np.linalg.eigvalsh(H)
+        scale = np.abs(e).max()
+        assert lo[p] == pytest.approx(e[0], abs=1e-8 * scale) and hi[p] == pytest.approx(e[-1], abs=1e-8 * scale)
+        assert curv[p] == pytest.approx(H[0, 0], abs=1e-8 * scale)
+    # Without a gradient there are no Hessian-vector products to take: one clear message.
+    job["output"]["path"] = str(tmp_path / "no.h5")
+    with pytest.raises(hessa.InputError, match="grad="):
+        hessa.run(job, function=f)
