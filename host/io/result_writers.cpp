@@ -696,7 +696,7 @@ struct MemoryArray final : ArrayMember {
 class MemoryArraysWriter final : public ArraySetWriter {
  public:
   MemoryArraysWriter(const OutputLayout& layout, ResultArrays* into)
-      : ArraySetWriter("(memory)", layout,
+      : ArraySetWriter("results", layout,
                        [](std::string key, std::string descr, std::vector<std::uint64_t> inner) {
                          return std::make_unique<MemoryArray>(std::move(key), std::move(descr), std::move(inner));
                        }),

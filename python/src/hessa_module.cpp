@@ -107,12 +107,28 @@ NoticeSink collect(std::vector<std::string>& notices) {
   return [&notices](const std::string& message) { notices.push_back(message); };
 }
 
+// A Python object that engine-side code (callbacks, a job's function) may copy and destroy on any thread while the
+// GIL is released: copies share one reference, and the last of them drops it with the GIL taken.
+class HeldObject {
+ public:
+  explicit HeldObject(nb::object object)
+      : held_(new nb::object(std::move(object)), [](nb::object* p) {
+          nb::gil_scoped_acquire gil;
+          delete p;
+        }) {}
+  const nb::object& get() const { return *held_; }  // call with the GIL held
+  bool is_none() const { return held_->is_none(); }
+
+ private:
+  std::shared_ptr<nb::object> held_;
+};
+
 // The Python progress callable as the engine's: called with the GIL held.
-ProgressCallback progress_of(const nb::object& progress) {
-  if (progress.is_none()) return nullptr;
-  return [progress](std::size_t done, std::optional<std::size_t> total) {
+ProgressCallback progress_of(const nb::object& callable) {
+  if (callable.is_none()) return nullptr;
+  return [progress = HeldObject(callable)](std::size_t done, std::optional<std::size_t> total) {
     nb::gil_scoped_acquire gil;
-    progress(done, total ? nb::cast(*total) : nb::none());
+    progress.get()(done, total ? nb::cast(*total) : nb::none());
   };
 }
 
@@ -120,7 +136,8 @@ ProgressCallback progress_of(const nb::object& progress) {
 
 class PythonFunction final : public BatchFunction {
  public:
-  PythonFunction(nb::object f, nb::object grad, int n, std::size_t block)
+  // Made with the GIL held; used and destroyed on any thread (HeldObject).
+  PythonFunction(HeldObject f, HeldObject grad, int n, std::size_t block)
       : f_(std::move(f)), grad_(std::move(grad)), n_(n), block_(block), numpy_(nb::module_::import_("numpy")) {}
 
   int dimension() const override { return n_; }
@@ -130,15 +147,15 @@ class PythonFunction final : public BatchFunction {
   void values(const double* x, std::size_t m, double* out) const override {
     throw_if_stop_requested();
     nb::gil_scoped_acquire gil;
-    take(f_(points(x, m)), m, 1, out, "the function");
+    take(f_.get()(points(x, m)), m, 1, out, "the function");
   }
 
   void gradients(const double* x, std::size_t m, double* values, double* g) const override {
     throw_if_stop_requested();
     nb::gil_scoped_acquire gil;
     const nb::object X = points(x, m);
-    take(f_(X), m, 1, values, "the function");
-    take(grad_(X), m, std::size_t(n_), g, "the gradient function");
+    take(f_.get()(X), m, 1, values, "the function");
+    take(grad_.get()(X), m, std::size_t(n_), g, "the gradient function");
   }
 
  private:
@@ -153,7 +170,7 @@ class PythonFunction final : public BatchFunction {
   // The function's answer (anything numpy.asarray takes: an array, a torch tensor, a list) into out: m values of
   // `width` each, shape (m,) or (m, 1) for values, (m, n) for gradients.
   void take(const nb::object& answer, std::size_t m, std::size_t width, double* out, const char* who) const {
-    const nb::object a = numpy_.attr("ascontiguousarray")(answer, "dtype"_a = "float64");
+    const nb::object a = numpy_.get().attr("ascontiguousarray")(answer, "dtype"_a = "float64");
     const auto array = nb::cast<nb::ndarray<const double, nb::c_contig, nb::device::cpu>>(a);
     const bool fits = width == 1 ? (array.ndim() == 1 && array.shape(0) == m) ||
                                        (array.ndim() == 2 && array.shape(0) == m && array.shape(1) == 1)
@@ -170,10 +187,10 @@ class PythonFunction final : public BatchFunction {
     std::memcpy(out, array.data(), m * width * sizeof(double));
   }
 
-  nb::object f_, grad_;
+  HeldObject f_, grad_;
   int n_;
   std::size_t block_;
-  nb::module_ numpy_;
+  HeldObject numpy_;
 };
 
 // --- the functions --------------------------------------------------------------------------------------------
@@ -212,7 +229,8 @@ nb::tuple analyze(const std::string& function, PointArray points, nb::object fn,
   if (!fn.is_none()) {
     const long long block = o.integer("batch_size", 1 << 16);
     if (block < 1) throw InputError("batch_size must be >= 1, got " + std::to_string(block));
-    callable = std::make_unique<PythonFunction>(fn, grad, int(points.shape(1)), std::size_t(block));
+    callable =
+        std::make_unique<PythonFunction>(HeldObject(fn), HeldObject(grad), int(points.shape(1)), std::size_t(block));
     request.batch = callable.get();
   }
   ResultArrays results;
@@ -299,16 +317,16 @@ nb::dict run(const std::string& job, const std::string& job_json, nb::object fn,
     if (block < 1) throw InputError("batch_size must be >= 1, got " + std::to_string(block));
     request.function_has_gradient = !grad.is_none();
     // Made (and called) on this thread while the engine runs: PythonFunction takes the GIL for each call.
-    request.make_function = [fn, grad, block](int n) -> std::unique_ptr<BatchFunction> {
+    request.make_function = [f = HeldObject(fn), g = HeldObject(grad), block](int n) -> std::unique_ptr<BatchFunction> {
       nb::gil_scoped_acquire gil;
-      return std::make_unique<PythonFunction>(fn, grad, n, std::size_t(block));
+      return std::make_unique<PythonFunction>(f, g, n, std::size_t(block));
     };
   }
   jobs::JobProgress on_progress;
   if (!progress.is_none()) {
-    on_progress = [progress](std::size_t written, std::size_t total) {
+    on_progress = [callable = HeldObject(progress)](std::size_t written, std::size_t total) {
       nb::gil_scoped_acquire gil;
-      progress(written, total);
+      callable.get()(written, total);
     };
   }
   jobs::JobRunOutcome outcome;
