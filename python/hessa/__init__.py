@@ -10,6 +10,7 @@ Every function here runs the C++ engine that the ``hessa`` command runs (CPU, or
 - :func:`jacobian` -- Jacobians of vector-valued expressions (``hessa jacobian``).
 - :func:`run` -- a batch job into a resumable HDF5 store (``hessa run``), from a TOML file or a dict;
   :func:`merge` -- its shard stores into one (``hessa merge``).
+- :func:`bench` -- the stage-by-stage timing matrix of ``hessa bench``.
 - :func:`functions`, :func:`backends` -- the catalogue, and which backends this machine can use (and why not).
 
 Results are :class:`Result` objects: numpy arrays named as the CSV columns (``f``, ``grad_norm``, ``lambda_min``,
@@ -37,7 +38,7 @@ from . import _hessa
 from ._hessa import InputError
 
 __version__: str = _hessa.__version__
-__all__ = ["analyze", "critical", "jacobian", "run", "merge", "functions", "backends", "Result", "InputError", "__version__"]
+__all__ = ["analyze", "critical", "jacobian", "run", "merge", "bench", "functions", "backends", "Result", "InputError", "__version__"]
 
 _log = logging.getLogger("hessa")
 
@@ -441,6 +442,38 @@ def merge(inputs: Sequence[Union[str, os.PathLike]], out: Union[str, os.PathLike
     are not shards of one job, disagree, or (unless `allow_incomplete`) leave chunks missing; `out` must not exist.
     """
     return _hessa.merge([str(p) for p in inputs], str(out), allow_incomplete, _interruptible())
+
+
+def bench(
+    *,
+    quick: bool = False,
+    backend: str = "auto",
+    dimensions: Optional[Sequence[int]] = None,
+    stencils: Optional[Sequence[str]] = None,
+    seconds_per_case: Optional[float] = None,
+    function: str = "rosenbrock",
+    model: bool = True,
+    model_job: Optional[str] = None,
+    threads: Optional[int] = None,
+) -> dict:
+    """Times the standard matrix of cases stage by stage on a backend (``hessa bench``): the dict its ``--json``
+    writes (machine, backend, peak bandwidth, and per case points/s, evaluations/s, bytes and seconds per stage).
+
+    quick: n = 2, 8, 32 and ~0.05 s a case. dimensions, stencils: the matrix (default n = 2, 8, 32, 128 and every
+    stencil). model, model_job: the model case (default: the bundled MLP's job, examples/mlp_moons_line.toml).
+    """
+    options = dict(
+        quick=quick,
+        backend=backend,
+        dimensions=None if dimensions is None else [int(d) for d in dimensions],
+        stencils=None if stencils is None else list(stencils),
+        seconds_per_case=seconds_per_case,
+        function=function,
+        model=model,
+        model_job=model_job,
+        threads=threads,
+    )
+    return json.loads(_hessa.bench(options, _interruptible()))
 
 
 def functions() -> list:

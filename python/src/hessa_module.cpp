@@ -13,9 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_run.hpp"
 #include "engine/analyze_file.hpp"
 #include "engine/critical_run.hpp"
 #include "engine/jacobian_run.hpp"
+#include "engine/metadata.hpp"
 #include "engine/stencil_choice.hpp"
 #include "hessa/backend.hpp"
 #include "hessa/catalogue.hpp"
@@ -370,6 +372,25 @@ nb::dict merge(const std::vector<std::string>& inputs, const std::string& out, b
   return d;
 }
 
+// `hessa bench`'s figures as its --json writes them (the Python layer parses the text).
+std::string bench(nb::dict options, bool interruptible) {
+  const Options o(options);
+  BenchRequest request;
+  request.backend = checked_backend(o);
+  request.quick = o.flag("quick");
+  if (o.has("dimensions")) request.dimensions = nb::cast<std::vector<int>>(options["dimensions"]);
+  request.stencils = o.texts("stencils");
+  request.seconds_per_case = o.number("seconds_per_case", 0.0);
+  request.model_job = o.text("model_job");
+  request.model = !o.has("model") || o.flag("model");
+  request.function = o.text("function", "rosenbrock");
+  request.threads = int(o.integer("threads", 0));
+  BenchReport report;
+  std::vector<std::string> notices;
+  run_engine(interruptible, [&] { report = run_bench(request, collect(notices)); });
+  return dump_json(bench_json(report), 2);
+}
+
 nb::list functions() {
   nb::list out;
   for (const CatalogueEntry& e : catalogue()) {
@@ -424,6 +445,7 @@ NB_MODULE(_hessa, m) {
   m.def("jacobian", &jacobian, "functions"_a, "points"_a.noconvert(), "options"_a, "interruptible"_a);
   m.def("run", &run, "job"_a, "job_json"_a, "fn"_a.none(), "grad"_a.none(), "options"_a, "progress"_a.none(),
         "interruptible"_a);
+  m.def("bench", &bench, "options"_a, "interruptible"_a);
   m.def("merge", &merge, "inputs"_a, "out"_a, "allow_incomplete"_a, "interruptible"_a);
   m.def("functions", &functions);
   m.def("backends", &backends);

@@ -524,3 +524,18 @@ def test_lanczos_and_direction_probes_of_a_python_function_with_its_gradient(tmp
     job["output"]["path"] = str(tmp_path / "no.h5")
     with pytest.raises(hessa.InputError, match="grad="):
         hessa.run(job, function=f)
+
+
+def test_bench_reports_what_the_clis_json_does(cli, tmp_path):
+    # Timings differ run to run: the structure is compared (the same cases, the same figures per case and stage).
+    cli("bench", "--quick", "--n", "2,8", "--stencil", "central,exact", "--no-model", "--backend", "cpu", "--json",
+        tmp_path / "b.json")
+    expected = json.loads((tmp_path / "b.json").read_text())
+    got = hessa.bench(quick=True, dimensions=[2, 8], stencils=["central", "exact"], model=False, backend="cpu")
+    assert set(got) == set(expected) and got["machine"] == expected["machine"]
+    assert [(c["n"], c["stencil"]) for c in got["cases"]] == [(c["n"], c["stencil"]) for c in expected["cases"]]
+    for mine, theirs in zip(got["cases"], expected["cases"]):
+        assert set(mine) == set(theirs) and set(mine["stages_seconds"]) == set(theirs["stages_seconds"])
+        assert mine["points"] > 0 and mine["points_per_second"] > 0
+    with pytest.raises(hessa.InputError):
+        hessa.bench(quick=True, stencils=["fancy"], model=False)
