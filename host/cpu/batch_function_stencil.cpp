@@ -102,7 +102,7 @@ void batch_function_hessian_vector_products(const Objective& f, const double* po
         "gradient function (grad=)");
   }
   const auto n = std::size_t(f.inner_dimension());
-  const auto per_point = std::int64_t(1 + 2 * r);  // x, then x + h_k d_k and x - h_k d_k per direction
+  const std::int64_t per_point = 1 + 2 * std::int64_t(r);  // x, then x + h_k d_k and x - h_k d_k per direction
   const std::int64_t total = std::int64_t(count) * per_point;
   if (total == 0) return;
   // h_k: every coordinate moves by at most kGradientStepScale max(|x|_inf, 1), as the gradient stencil's steps do.

@@ -74,7 +74,7 @@ class Result(Mapping):
         raise KeyError(f"{name!r} is not a field of this result; its fields: {', '.join(self._arrays)}")
 
     def __getattr__(self, name: str) -> np.ndarray:
-        if name.startswith("__"):
+        if name.startswith("_"):  # private and special names are never fields (and _arrays may not exist yet)
             raise AttributeError(name)
         try:
             return self[name[:-1] if name == "class_" else name]

@@ -539,3 +539,14 @@ def test_bench_reports_what_the_clis_json_does(cli, tmp_path):
         assert mine["points"] > 0 and mine["points_per_second"] > 0
     with pytest.raises(hessa.InputError):
         hessa.bench(quick=True, stencils=["fancy"], model=False)
+
+
+def test_a_result_copies_and_pickles():
+    import copy
+    import pickle
+
+    r = hessa.analyze("x0^2 - x1^2", [[0.0, 0.0], [1.0, 0.5]], hessian=True)
+    for other in (copy.deepcopy(r), pickle.loads(pickle.dumps(r))):
+        assert list(other) == list(r) and np.array_equal(other.hessian, r.hessian) and other.meta == r.meta
+    with pytest.raises(AttributeError):
+        r.nosuchfield
