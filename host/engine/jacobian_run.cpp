@@ -64,11 +64,7 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
   for (;;) {
     throw_if_stop_requested();
     std::size_t count = 0;
-    const double* rows = reader->read_in_place(chunk, &count);
-    if (rows == nullptr) {
-      count = reader->read(chunk, points);
-      rows = points.data();
-    }
+    const double* rows = next_points(*reader, chunk, points, &count);
     if (count == 0) break;
     backend->jacobians(functions, mode, step, rows, count, result);
     writer->write(rows, result);

@@ -62,11 +62,7 @@ RunSummary run_analysis(const Objective& f, const AnalysisOptions& options, Back
   ChunkStages stages;
   stages.fill = [&](std::size_t s) {
     Slot& c = slot[s];
-    c.rows = reader.read_in_place(chunk_points, &c.count);
-    if (c.rows == nullptr) {
-      c.count = reader.read(chunk_points, c.points);
-      c.rows = c.points.data();
-    }
+    c.rows = next_points(reader, chunk_points, c.points, &c.count);
     c.total = reader.total_points();
     return slot[s].count > 0;
   };

@@ -21,6 +21,13 @@ std::unique_ptr<PointReader> open_npy_points(const std::string& path,
                                              std::unique_ptr<std::FILE, int (*)(std::FILE*)> file);
 }  // namespace io_detail
 
+const double* next_points(PointReader& reader, std::size_t max_points, std::vector<double>& buffer,
+                          std::size_t* count) {
+  if (const double* rows = reader.read_in_place(max_points, count)) return rows;
+  *count = reader.read(max_points, buffer);
+  return buffer.data();
+}
+
 std::unique_ptr<PointReader> open_point_reader(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });

@@ -32,6 +32,10 @@ class PointReader {
   virtual const double* read_in_place(std::size_t /*max_points*/, std::size_t* /*count*/) { return nullptr; }
 };
 
+// The next up to `max_points` points of `reader`: in place when it holds them in memory, else read into `buffer`.
+// Returns their address and sets *count (0 = end).
+const double* next_points(PointReader& reader, std::size_t max_points, std::vector<double>& buffer, std::size_t* count);
+
 // Opens `path` by extension (.csv, .txt -> CSV; .npy). Throws InputError when missing/unreadable/unknown.
 std::unique_ptr<PointReader> open_point_reader(const std::string& path);
 
