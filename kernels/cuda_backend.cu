@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -223,8 +224,20 @@ class CudaBackend final : public Backend {
 
   void hessian_vector_products(const Objective& f, const double* points, std::size_t count, const double* directions,
                                std::size_t directions_stride, int r, double* fx, double* g, double* hv) override {
-    // No CUDA kernels for these yet (batched HVPs on cuBLAS are still to come): the host's (hessian_vector.cpp).
-    cpu::objective_hessian_vector_products(f, points, count, directions, directions_stride, r, fx, g, hv);
+    if (f.batch != nullptr) {
+      // A caller's function runs on the host (check_batch_function): its gradient differences there too.
+      cpu::objective_hessian_vector_products(f, points, count, directions, directions_stride, r, fx, g, hv);
+      return;
+    }
+    resources_.make_current();
+    if (f.model != nullptr) {
+      // The R-operator over cuBLAS (model_gradient.cu); its own buffers, so a chunk in progress is not disturbed.
+      if (!model_gradient_) model_gradient_.emplace(resources_);
+      cuda::model_hessian_vector_products(resources_, *model_gradient_, *f.model, points, count, directions,
+                                          directions_stride, r, fx, g, hv);
+      return;
+    }
+    expression_hessian_vector_products(*f.expression, points, count, directions, directions_stride, r, fx, g, hv);
   }
 
   void finish_chunk() override {
@@ -248,6 +261,58 @@ class CudaBackend final : public Backend {
 
  private:
   void wait_for_stage() override { HESSA_CUDA_TRY(cudaStreamSynchronize(stream())); }  // for time_stages
+
+  // Forward-over-reverse on the tape (tape_stencil.cu), host memory in and out, in batches of points whose
+  // arrays and sweep scratch fit: each batch's points and directions up, f, g and H d down. Synchronizes.
+  void expression_hessian_vector_products(const CompiledFunction& expression, const double* points, std::size_t count,
+                                          const double* directions, std::size_t directions_stride, int r, double* fx,
+                                          double* g, double* hv) {
+    if (!expression.has_tape()) {
+      throw InputError("Hessian-vector products need the expression's tape: " + expression.why_no_tape());
+    }
+    if (count == 0) return;
+    const auto& nodes = expression.tape();
+    hvp_tape_.resize(nodes.size());
+    cuda::copy_to_device(hvp_tape_.data(), nodes.data(), nodes.size(), stream());
+    const detail::TapeView tape{hvp_tape_.data(), std::int32_t(nodes.size())};
+    const std::size_t per_thread = cuda::tape_scratch_bytes_per_thread(tape, StencilKind::Exact);
+    if (per_thread * std::size_t(cuda::kThreadsPerBlock) > cuda::kTapeScratchBudget) {
+      throw InputError("the function's tape has " + std::to_string(nodes.size()) +
+                       " nodes: too many for the GPU's sweep scratch; use --backend cpu");
+    }
+    const std::size_t n = std::size_t(expression.dimension());
+    const std::size_t rn = std::size_t(r) * n;
+    // Points per batch: at most 2^20, and (point, direction) pairs within what one scratch of the budget serves.
+    const std::size_t batch = std::min(count, std::size_t(1) << 20);
+    const std::int64_t work = std::int64_t(batch) * std::max(r, 1);
+    const std::int64_t threads = cuda::tape_scratch_threads(tape, StencilKind::Exact, work, cuda::kTapeScratchBudget);
+    hvp_scratch_.resize((std::size_t(threads) * per_thread + sizeof(double) - 1) / sizeof(double));
+    hvp_points_.resize(batch * n);
+    hvp_f_.resize(batch);
+    hvp_g_.resize(batch * n);
+    hvp_out_.resize(std::max<std::size_t>(batch * rn, 1));
+    const bool shared = directions_stride == 0;
+    hvp_directions_.resize(std::max<std::size_t>(shared ? rn : batch * rn, 1));
+    if (shared) cuda::copy_to_device(hvp_directions_.data(), directions, rn, stream());
+    for (std::size_t first = 0; first < count; first += batch) {
+      const std::size_t m = std::min(batch, count - first);
+      cuda::copy_to_device(hvp_points_.data(), points + first * n, m * n, stream());
+      if (!shared) {
+        for (std::size_t p = 0; p < m; ++p) {
+          cuda::copy_to_device(hvp_directions_.data() + p * rn, directions + (first + p) * directions_stride, rn,
+                               stream());
+        }
+      }
+      cuda::tape_hessian_vector_products(tape, int(n), hvp_points_.data(), m, hvp_directions_.data(), shared ? 0 : rn,
+                                         r, hvp_f_.data(), hvp_g_.data(), hvp_out_.data(), hvp_scratch_.data(), threads,
+                                         stream());
+      cuda::copy_to_host(fx + first, hvp_f_.data(), m, stream());
+      cuda::copy_to_host(g + first * n, hvp_g_.data(), m * n, stream());
+      cuda::copy_to_host(hv + first * rn, hvp_out_.data(), m * rn, stream());
+      // Also where a fault inside the kernel is reported; the device buffers are reused by the next batch.
+      HESSA_CUDA_TRY(cudaStreamSynchronize(stream()));
+    }
+  }
   cudaStream_t stream() const { return resources_.stream(); }
 
   std::size_t free_bytes() const {
@@ -279,6 +344,10 @@ class CudaBackend final : public Backend {
   const double* host_points_ = nullptr;
   std::vector<double> host_evals_;  // objective gradient stencils, computed on the host
   device_buffer<detail::TapeNode> tape_;
+  // hessian_vector_products' own (a chunk may be in progress): the model's R-operator, an expression's tape sweeps
+  std::optional<cuda::MlpGradient> model_gradient_;
+  device_buffer<detail::TapeNode> hvp_tape_;
+  device_buffer<double> hvp_scratch_, hvp_points_, hvp_directions_, hvp_f_, hvp_g_, hvp_out_;
   device_buffer<double> tape_scratch_;  // the gradient stencils' sweeps (kTapeScratchBudget at most)
   device_buffer<double> points_, evals_, fx_, g_, H_, w_, V_, hess_err_, grad_err_;
   device_buffer<int> info_;

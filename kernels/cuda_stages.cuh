@@ -160,29 +160,59 @@ class MlpLoss {
 // Backpropagation through the MLP loss at many parameter vectors, as host/cpu/model_gradient.cpp's
 // mlp_loss_gradient: the loss and its exact gradient. Per layer one cublasDgemmStridedBatched forward and two
 // backward (dW_l = g_l A_{l-1}^T written into each vector's gradient, P apart; W_l^T g_l), the data set shared with
-// stride 0, the per-element math of detail/mlp.hpp in thin kernels. model_gradient.cu (compiled, not yet run on a
-// GPU). Exact Hessian-vector products are CPU-only so far.
+// stride 0, the per-element math of detail/mlp.hpp in thin kernels. With second_order, evaluate() also keeps what
+// Pearlmutter's R-operator needs (sigma'(z), (dL/da) sigma''(z), the loss's curvature), and hvp() then gives exact
+// Hessian-vector products, one direction per vector a call, as mlp_loss_hvp: a few strided-batched GEMMs per
+// layer. model_gradient.cu (compiled, not yet run on a GPU).
 class MlpGradient {
  public:
   // Every call below is enqueued on resources.stream(), the GEMMs through its cuBLAS handle.
   explicit MlpGradient(Resources& resources);
 
   static constexpr std::size_t kMaxBatch = MlpLoss::kMaxBatch;
-  // Device bytes evaluate() needs per parameter vector (z, a and g of every layer).
-  static std::size_t bytes_per_vector(const MlpModel& model);
+  // Device bytes evaluate() needs per parameter vector (z, a and g of every layer; with second_order also the
+  // R-operator's tape and hvp()'s R-arrays).
+  static std::size_t bytes_per_vector(const MlpModel& model, bool second_order = false);
 
   // Copies the model's data set to the device. Throws std::invalid_argument when it does not fit the model.
   void upload(const MlpModel& model);
   // losses[v] and gradients (count x P, row-major) at the parameter vectors (count x P, row-major), all device
   // memory, count <= kMaxBatch.
-  void evaluate(const MlpModel& model, const double* parameters, std::size_t count, double* losses, double* gradients);
+  void evaluate(const MlpModel& model, const double* parameters, std::size_t count, double* losses, double* gradients,
+                bool second_order = false);
+  // After evaluate(..., second_order = true) at the same `parameters` and `count`: hv + v hv_stride = H_v d_v,
+  // where d_v = directions + v directions_stride (0: one direction for all vectors) and H_v the loss's Hessian
+  // at vector v; P doubles each, device memory.
+  void hvp(const MlpModel& model, const double* parameters, std::size_t count, const double* directions,
+           std::int64_t directions_stride, double* hv, std::int64_t hv_stride);
 
  private:
   Resources& resources_;
   cudaStream_t stream_;
   device_buffer<double> x_, y_;                   // the data set, as MlpLoss's
   std::vector<device_buffer<double>> z_, a_, g_;  // per layer: count x d_out x samples
+  // second order: per hidden layer sigma'(z) and (dL/da) sigma''(z); the output's per-sample curvature
+  std::vector<device_buffer<double>> d1_, ed2_;
+  device_buffer<double> curvature_;
+  // hvp's R-values: R z (R g in the backward pass) per layer, R a per hidden layer, R e (dL/da's R-value)
+  std::vector<device_buffer<double>> rz_, ra_;
+  device_buffer<double> re_;
 };
+
+// Backend::hessian_vector_products of a model loss on the GPU (model_gradient.cu), host memory in and out, as the
+// host's objective_hessian_vector_products: the points in batches that fit half the free device memory, each batch
+// one evaluate(second_order) and r hvp() calls. Synchronizes.
+void model_hessian_vector_products(Resources& resources, MlpGradient& gradient, const MlpModel& model,
+                                   const double* points, std::size_t count, const double* directions,
+                                   std::size_t directions_stride, int r, double* f, double* g, double* hv);
+
+// Backend::hessian_vector_products of an expression on the GPU (tape_stencil.cu): forward-over-reverse on the tape
+// (device memory), one thread per (point, direction) pair on Tangent<1>, each of `threads` resident threads keeping
+// tape_scratch_bytes_per_thread(tape, Exact) in `scratch`; points, directions, f, g and hv are device memory in the
+// host function's layout. Enqueued, not synchronized.
+void tape_hessian_vector_products(const detail::TapeView& tape, int n, const double* points, std::size_t count,
+                                  const double* directions, std::size_t directions_stride, int r, double* f, double* g,
+                                  double* hv, void* scratch, std::int64_t threads, cudaStream_t stream);
 
 // The stencil stage for an Objective that is not a plain expression, as host/cpu/objective_stencil.cpp: stencil
 // points (and gradient-step points) are written out in the function's own coordinates, mapped through the

@@ -2,7 +2,8 @@
 // thread per gradient evaluation (double sweeps) or per exact column (Tangent<1>: one direction e_j per thread),
 // in a grid-stride loop. Each resident thread keeps its values and adjoints in global memory, interleaved node by
 // node with the other threads' (scratch[node * threads + thread]) so that neighbouring threads touch neighbouring
-// words. Not yet run on a GPU: scripts/gpu-check compares it with the CPU.
+// words. Hessian-vector products the same way, one thread per (point, direction) pair. Not yet run on a GPU:
+// scripts/gpu-check compares them with the CPU.
 #include <algorithm>
 
 #include "cuda_stages.cuh"
@@ -64,6 +65,49 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   }
 }
 
+// One thread per (point p, direction k) pair: the tangent lane seeded with direction k of point p, so the reverse
+// sweep's tangents are (H d_k) and its values g; the pair k = 0 also writes f and g (r = 0: those alone).
+struct SeededDirection {
+  const double* x;
+  const double* d;  // null: no direction
+  HESSA_HD detail::Tangent<1> operator()(int k) const {
+    detail::Tangent<1> t(x[k]);
+    if (d != nullptr) t.d[0] = d[k];
+    return t;
+  }
+};
+
+__global__ void __launch_bounds__(kThreadsPerBlock)
+    hvp_kernel(detail::TapeView tape, int n, const double* __restrict__ points, std::int64_t count,
+               const double* __restrict__ directions, std::int64_t directions_stride, int r, double* __restrict__ f,
+               double* __restrict__ g, double* __restrict__ hv, detail::Tangent<1>* __restrict__ scratch) {
+  const int lanes = r > 0 ? r : 1;
+  const std::int64_t total = count * lanes;
+  const std::int64_t threads = std::int64_t(gridDim.x) * blockDim.x;
+  const std::int64_t thread = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  detail::Tangent<1>* v = scratch + thread;
+  detail::Tangent<1>* adj = scratch + std::int64_t(tape.size) * threads + thread;
+  for (std::int64_t i = thread; i < total; i += threads) {
+    const std::int64_t p = i / lanes;
+    const int k = int(i - p * lanes);
+    const double* d = r > 0 ? directions + p * directions_stride + std::int64_t(k) * n : nullptr;
+    double* out = r > 0 ? hv + (p * r + k) * n : nullptr;
+    double* gp = k == 0 ? g + p * n : nullptr;
+    // Coordinates f never reads keep zeros.
+    for (int c = 0; c < n; ++c) {
+      if (out != nullptr) out[c] = 0.0;
+      if (gp != nullptr) gp[c] = 0.0;
+    }
+    const double value =
+        detail::tape_forward<detail::Tangent<1>>(tape, SeededDirection{points + p * n, d}, v, threads).v;
+    if (k == 0) f[p] = value;
+    detail::tape_reverse<detail::Tangent<1>>(tape, v, adj, threads, [out, gp](int c, const detail::Tangent<1>& gc) {
+      if (gp != nullptr) gp[c] = gc.v;
+      if (out != nullptr) out[c] = gc.d[0];
+    });
+  }
+}
+
 }  // namespace
 
 std::int64_t tape_scratch_threads(const detail::TapeView& tape, StencilKind kind, std::int64_t work,
@@ -95,6 +139,16 @@ void evaluate_tape_stencil(const detail::TapeView& tape, int n, StencilKind kind
   exact_kernel<<<blocks, kThreadsPerBlock, 0, stream>>>(tape, n, points, std::int64_t(count), evals,
                                                         static_cast<detail::Tangent<1>*>(scratch));
   HESSA_CUDA_CHECK_LAUNCH(exact_kernel, stream);
+}
+
+void tape_hessian_vector_products(const detail::TapeView& tape, int n, const double* points, std::size_t count,
+                                  const double* directions, std::size_t directions_stride, int r, double* f, double* g,
+                                  double* hv, void* scratch, std::int64_t threads, cudaStream_t stream) {
+  if (count == 0) return;
+  hvp_kernel<<<unsigned(threads / kThreadsPerBlock), kThreadsPerBlock, 0, stream>>>(
+      tape, n, points, std::int64_t(count), directions, std::int64_t(directions_stride), r, f, g, hv,
+      static_cast<detail::Tangent<1>*>(scratch));
+  HESSA_CUDA_CHECK_LAUNCH(hvp_kernel, stream);
 }
 
 }  // namespace hessa::cuda
