@@ -297,7 +297,9 @@ class CudaBackend final : public Backend {
     for (std::size_t first = 0; first < count; first += batch) {
       const std::size_t m = std::min(batch, count - first);
       cuda::copy_to_device(hvp_points_.data(), points + first * n, m * n, stream());
-      if (!shared) {
+      if (directions_stride == rn) {
+        cuda::copy_to_device(hvp_directions_.data(), directions + first * rn, m * rn, stream());
+      } else if (!shared) {
         for (std::size_t p = 0; p < m; ++p) {
           cuda::copy_to_device(hvp_directions_.data() + p * rn, directions + (first + p) * directions_stride, rn,
                                stream());
