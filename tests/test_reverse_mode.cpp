@@ -328,6 +328,48 @@ TEST_P(ReverseModeOnBackend, ExactAgreesWithHyperDualAndItsErrorEstimateIsRoundi
   }
 }
 
+// n <= 4 (dense H) sweeps 8 points at once on the CPU (tape_stencil.cpp's exact_pack): at n = 1 .. 4, 13 points
+// (a partial last pack), at n = 3 a function that never reads x2 (its g entry, row and column stay 0):
+// against hyper-duals to 1e-14 of the matrix scale (both exact to rounding), f the same double arithmetic, and
+// each point's g and H bit for bit those of the point analyzed alone (a pack's lanes do not mix).
+TEST_P(ReverseModeOnBackend, ExactStencilOfSmallNMatchesHyperDualsAndEachPointAlone) {
+  for (int n = 1; n <= 4; ++n) {
+    // n = 3 never reads x2; n = 4 is dense (a sparser H would take the colored sweeps instead).
+    const std::string text = n == 1   ? "x0^3 + sin(x0)"
+                             : n == 4 ? "x0^2 * sin(x1) + exp(0.1 * x0 * x1 * x2 * x3) + x2 * x3^2"
+                                      : "x0^2 * sin(x1) + exp(0.3 * x0 * x1) + cosh(x1)";
+    const CompiledFunction f = test::compile(text, n);
+    std::vector<std::vector<double>> points;
+    for (int p = 0; p < 13; ++p) {
+      std::vector<double> x(static_cast<std::size_t>(n));
+      for (int k = 0; k < n; ++k) x[std::size_t(k)] = std::sin(1.0 + 0.37 * p + 1.3 * k);
+      points.push_back(x);
+    }
+    AnalysisOptions options;
+    options.keep_hessian = options.keep_gradient = true;
+    options.stencil = StencilKind::HyperDual;
+    const ChunkResult reference = test::analyze_points(*backend_, f, points, options);
+    options.stencil = StencilKind::Exact;
+    const ChunkResult exact = test::analyze_points(*backend_, f, points, options);
+    const std::size_t nn = std::size_t(n) * std::size_t(n);
+    for (std::size_t p = 0; p < points.size(); ++p) {
+      EXPECT_LE(test::scaled_max_error(&exact.hessian[p * nn], &reference.hessian[p * nn], nn), 1e-14) << n;
+      EXPECT_LE(test::scaled_max_error(&exact.gradient[p * n], &reference.gradient[p * n], std::size_t(n)), 1e-14);
+      EXPECT_EQ(exact.points[p].f, reference.points[p].f) << n;
+      const ChunkResult alone = test::analyze_points(*backend_, f, {points[p]}, options);
+      for (std::size_t k = 0; k < nn; ++k) EXPECT_EQ(alone.hessian[k], exact.hessian[p * nn + k]) << n << " " << p;
+      for (int k = 0; k < n; ++k) EXPECT_EQ(alone.gradient[std::size_t(k)], exact.gradient[p * n + std::size_t(k)]);
+      if (n == 3) {  // x2 unread: its gradient entry, row and column are zeros
+        EXPECT_EQ(exact.gradient[p * n + 2], 0.0);
+        for (std::size_t j = 0; j < 3; ++j) {
+          EXPECT_EQ(exact.hessian[p * nn + 2 * 3 + j], 0.0);
+          EXPECT_EQ(exact.hessian[p * nn + j * 3 + 2], 0.0);
+        }
+      }
+    }
+  }
+}
+
 TEST_P(ReverseModeOnBackend, GradientStencilErrorEstimateCoversItsActualErrorOnPolynomials) {
   // hess_err (||E||_F: half the asymmetry |A_ij - A_ji| of each entry plus the rounding model) must bound the
   // actual max |H - H_true| where truncation is below rounding: these quartics have a constant g^(3), so the

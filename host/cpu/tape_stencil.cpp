@@ -1,8 +1,8 @@
 // CPU stencils from reverse-mode sweeps over the function's tape (detail/tape.hpp): the gradient stencil (f and g
 // at the point and at x +- h_j e_j; 16 stencil points per sweep as a LanePack) and the exact stencil
 // (forward-over-reverse on Tangent<L>: L columns of H per sweep, or L colors of columns when H is sparse:
-// hessian_coloring.cpp). Layouts in detail/stencil.hpp. OpenMP over (point, evaluation) tasks, one scratch of
-// values and adjoints per thread.
+// hessian_coloring.cpp; for a small dense H, 8 points per sweep, all their columns at once). Layouts in
+// detail/stencil.hpp. OpenMP over (point, evaluation) tasks, one scratch of values and adjoints per thread.
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -110,6 +110,64 @@ void evaluate_exact(const detail::TapeView& tape, int n, const double* points, s
   }
 }
 
+// Small dense n: kExactPackPoints points per sweep, each a Tangent<L> lane seeded with all n <= L columns, so each
+// tape node is dispatched once for the pack (one point a sweep spent most of its time in the dispatch at n = 2).
+// A partial last pack repeats its last point. Each lane is the unpacked exact_block's sweep, bit for bit.
+constexpr int kExactPackPoints = 8;
+constexpr int kExactPackMaxN = 4;
+
+template <int L>
+HESSA_CPU_AVX512_CLONE void exact_pack(const detail::TapeView& tape, int n, const double* points, std::int64_t first,
+                                       int count, double* evals, PointPack<detail::Tangent<L>, kExactPackPoints>* v,
+                                       PointPack<detail::Tangent<L>, kExactPackPoints>* adj) {
+  using Pack = PointPack<detail::Tangent<L>, kExactPackPoints>;
+  const double* x[kExactPackPoints];
+  for (int l = 0; l < kExactPackPoints; ++l) x[l] = points + (first + std::min(l, count - 1)) * n;
+  const auto seeded = [&](int k) {
+    Pack t;
+    for (int l = 0; l < kExactPackPoints; ++l) {
+      t.p[l] = detail::Tangent<L>(x[l][k]);
+      t.p[l].d[k] = 1.0;
+    }
+    return t;
+  };
+  const Pack f = detail::tape_forward<Pack>(tape, seeded, v, 1);
+  const int per_eval = detail::values_per_evaluation(StencilKind::Exact, n);
+  const std::int64_t per_point = std::int64_t(n) * per_eval;
+  for (int l = 0; l < count; ++l) {
+    double* point_evals = evals + (first + l) * per_point;
+    for (int j = 0; j < n; ++j) {
+      double* out = point_evals + std::int64_t(j) * per_eval;
+      out[0] = f.p[l].v;
+      std::fill(out + 1, out + per_eval, 0.0);  // coordinates f never reads keep g_j = 0 and a zero column
+    }
+  }
+  detail::tape_reverse<Pack>(tape, v, adj, 1, [&](int k, const Pack& g) {
+    for (int l = 0; l < count; ++l) {
+      double* point_evals = evals + (first + l) * per_point;
+      point_evals[std::int64_t(k) * per_eval + 1] = g.p[l].v;
+      for (int j = 0; j < n; ++j) point_evals[std::int64_t(j) * per_eval + 2 + k] = g.p[l].d[j];
+    }
+  });
+}
+
+template <int L>
+void evaluate_exact_packed(const detail::TapeView& tape, int n, const double* points, std::size_t count,
+                           double* evals) {
+  using Pack = PointPack<detail::Tangent<L>, kExactPackPoints>;
+  const std::int64_t packs = (std::int64_t(count) + kExactPackPoints - 1) / kExactPackPoints;
+#pragma omp parallel
+  {
+    std::vector<Pack> v(std::size_t(tape.size)), adj(std::size_t(tape.size));
+#pragma omp for schedule(static)
+    for (std::int64_t b = 0; b < packs; ++b) {
+      const std::int64_t first = b * kExactPackPoints;
+      const int size = int(std::min<std::int64_t>(kExactPackPoints, std::int64_t(count) - first));
+      exact_pack<L>(tape, n, points, first, size, evals, v.data(), adj.data());
+    }
+  }
+}
+
 // The gradient stencil's lanes per sweep: 16 stencil points through each node dispatch (AVX-512: two vectors).
 constexpr int kGradientLanes = 16;
 
@@ -178,6 +236,16 @@ void evaluate_exact_stencil(const detail::TapeView& tape, int n, const double* p
   int lanes = 32;
   while (lanes > 1 && lanes / 2 >= needed) lanes /= 2;
   while (lanes > 1 && 2 * std::size_t(tape.size) * (lanes + 1) * sizeof(double) > kExactScratchBytes) lanes /= 2;
+  // (Packs of small n: their scratch, 2 nodes x 8 points x (L + 1) doubles, is far below the bound.)
+  if (!coloring && n <= kExactPackMaxN &&
+      2 * std::size_t(tape.size) * kExactPackPoints * (kExactPackMaxN + 1) * sizeof(double) <= kExactScratchBytes) {
+    if (n <= 2) {
+      evaluate_exact_packed<2>(tape, n, points, count, evals);
+    } else {
+      evaluate_exact_packed<4>(tape, n, points, count, evals);
+    }
+    return;
+  }
   const auto run = [&](auto lane_count) {
     constexpr int L = decltype(lane_count)::value;
     if (coloring) {
