@@ -233,8 +233,7 @@ class CudaBackend final : public Backend {
     if (f.model != nullptr) {
       // The R-operator over cuBLAS (model_gradient.cu); its own buffers, so a chunk in progress is not disturbed.
       if (!model_gradient_) model_gradient_.emplace(resources_);
-      cuda::model_hessian_vector_products(resources_, *model_gradient_, *f.model, points, count, directions,
-                                          directions_stride, r, fx, g, hv);
+      model_gradient_->hessian_vector_products(*f.model, points, count, directions, directions_stride, r, fx, g, hv);
       return;
     }
     expression_hessian_vector_products(*f.expression, points, count, directions, directions_stride, r, fx, g, hv);
@@ -263,7 +262,7 @@ class CudaBackend final : public Backend {
   void wait_for_stage() override { HESSA_CUDA_TRY(cudaStreamSynchronize(stream())); }  // for time_stages
 
   // Forward-over-reverse on the tape (tape_stencil.cu), host memory in and out, in batches of points whose
-  // arrays and sweep scratch fit: each batch's points and directions up, f, g and H d down. Synchronizes.
+  // arrays fit beside the sweeps' scratch: each batch's points and directions up, f, g and H d down. Synchronizes.
   void expression_hessian_vector_products(const CompiledFunction& expression, const double* points, std::size_t count,
                                           const double* directions, std::size_t directions_stride, int r, double* fx,
                                           double* g, double* hv) {
@@ -282,8 +281,13 @@ class CudaBackend final : public Backend {
     }
     const std::size_t n = std::size_t(expression.dimension());
     const std::size_t rn = std::size_t(r) * n;
-    // Points per batch: at most 2^20, and (point, direction) pairs within what one scratch of the budget serves.
-    const std::size_t batch = std::min(count, std::size_t(1) << 20);
+    const bool shared = directions_stride == 0;
+    // Points per batch: at most 2^20, and with their arrays (the point, f, g, its directions unless shared, its
+    // products) in half the free memory after the sweeps' scratch budget.
+    const std::size_t per_point = sizeof(double) * (2 * n + 1 + (shared ? 0 : rn) + rn);
+    const std::size_t free = free_bytes() / 2;
+    const std::size_t room = free > cuda::kTapeScratchBudget ? free - cuda::kTapeScratchBudget : 0;
+    const std::size_t batch = std::clamp<std::size_t>(room / per_point, 1, std::min(count, std::size_t(1) << 20));
     const std::int64_t work = std::int64_t(batch) * std::max(r, 1);
     const std::int64_t threads = cuda::tape_scratch_threads(tape, StencilKind::Exact, work, cuda::kTapeScratchBudget);
     hvp_scratch_.resize((std::size_t(threads) * per_thread + sizeof(double) - 1) / sizeof(double));
@@ -291,7 +295,6 @@ class CudaBackend final : public Backend {
     hvp_f_.resize(batch);
     hvp_g_.resize(batch * n);
     hvp_out_.resize(std::max<std::size_t>(batch * rn, 1));
-    const bool shared = directions_stride == 0;
     hvp_directions_.resize(std::max<std::size_t>(shared ? rn : batch * rn, 1));
     if (shared) cuda::copy_to_device(hvp_directions_.data(), directions, rn, stream());
     for (std::size_t first = 0; first < count; first += batch) {

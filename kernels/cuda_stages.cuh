@@ -186,6 +186,13 @@ class MlpGradient {
   void hvp(const MlpModel& model, const double* parameters, std::size_t count, const double* directions,
            std::int64_t directions_stride, double* hv, std::int64_t hv_stride);
 
+  // Backend::hessian_vector_products of the model loss, host memory in and out, as the host's
+  // objective_hessian_vector_products: the points in batches that fit half the free device memory, each batch one
+  // evaluate(second_order) and r hvp() calls. The staging buffers stay for the next call (Lanczos makes one a
+  // step). Synchronizes.
+  void hessian_vector_products(const MlpModel& model, const double* points, std::size_t count, const double* directions,
+                               std::size_t directions_stride, int r, double* f, double* g, double* hv);
+
  private:
   Resources& resources_;
   cudaStream_t stream_;
@@ -197,14 +204,10 @@ class MlpGradient {
   // hvp's R-values: R z (R g in the backward pass) per layer, R a per hidden layer, R e (dL/da's R-value)
   std::vector<device_buffer<double>> rz_, ra_;
   device_buffer<double> re_;
+  std::size_t second_order_count_ = 0;  // vectors of the last evaluate() when it kept the R-operator's tape, else 0
+  // hessian_vector_products' staging: parameter vectors, losses, gradients, directions, products
+  device_buffer<double> theta_, losses_, gradients_, directions_, products_;
 };
-
-// Backend::hessian_vector_products of a model loss on the GPU (model_gradient.cu), host memory in and out, as the
-// host's objective_hessian_vector_products: the points in batches that fit half the free device memory, each batch
-// one evaluate(second_order) and r hvp() calls. Synchronizes.
-void model_hessian_vector_products(Resources& resources, MlpGradient& gradient, const MlpModel& model,
-                                   const double* points, std::size_t count, const double* directions,
-                                   std::size_t directions_stride, int r, double* f, double* g, double* hv);
 
 // Backend::hessian_vector_products of an expression on the GPU (tape_stencil.cu): forward-over-reverse on the tape
 // (device memory), one thread per (point, direction) pair on Tangent<1>, each of `threads` resident threads keeping

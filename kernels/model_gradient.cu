@@ -202,6 +202,7 @@ void MlpGradient::evaluate(const MlpModel& model, const double* parameters, std:
     }
   }
   if (second_order) curvature_.resize(count * std::size_t(model.outputs()) * std::size_t(m));
+  second_order_count_ = second_order ? count : 0;
   auto activations = [&](int l) -> const double* {
     return l + 1 < layers ? a_[std::size_t(l)].data() : z_[std::size_t(l)].data();
   };
@@ -264,8 +265,8 @@ void MlpGradient::hvp(const MlpModel& model, const double* parameters, std::size
                       std::int64_t directions_stride, double* hv, std::int64_t hv_stride) {
   if (count == 0) return;
   if (count > kMaxBatch) throw std::invalid_argument("MlpGradient::hvp: more vectors than kMaxBatch");
-  if (curvature_.size() < count * std::size_t(model.outputs()) * model.data.samples) {
-    throw std::logic_error("MlpGradient::hvp before evaluate(second_order = true) at these vectors");
+  if (second_order_count_ != count) {
+    throw std::logic_error("MlpGradient::hvp without evaluate(second_order = true) at these vectors before it");
   }
   const int batch = int(count);
   const int m = int(model.data.samples);
@@ -351,17 +352,17 @@ void MlpGradient::hvp(const MlpModel& model, const double* parameters, std::size
   }
 }
 
-void model_hessian_vector_products(Resources& resources, MlpGradient& gradient, const MlpModel& model,
-                                   const double* points, std::size_t count, const double* directions,
-                                   std::size_t directions_stride, int r, double* f, double* g, double* hv) {
+void MlpGradient::hessian_vector_products(const MlpModel& model, const double* points, std::size_t count,
+                                          const double* directions, std::size_t directions_stride, int r, double* f,
+                                          double* g, double* hv) {
   if (count == 0) return;
-  resources.make_current();
-  gradient.upload(model);
+  upload(model);
   const std::size_t P = std::size_t(model.parameter_count());
   const std::size_t rP = std::size_t(r) * P;
-  // Per vector: the pass's arrays, theta and g, its directions (unless shared) and its r products.
-  const std::size_t per_vector =
-      MlpGradient::bytes_per_vector(model, true) + sizeof(double) * (2 * P + (directions_stride == 0 ? 0 : rP) + rP);
+  const bool shared = directions_stride == 0;
+  // Per vector: the pass's arrays (the R-operator's only when there are directions), theta, f, g, its directions
+  // (unless shared) and its r products.
+  const std::size_t per_vector = bytes_per_vector(model, r > 0) + sizeof(double) * (2 * P + 1 + (shared ? 0 : rP) + rP);
   std::size_t free = 0, total = 0;
   HESSA_CUDA_TRY(cudaMemGetInfo(&free, &total));
   const std::size_t fit = free / 2 / std::max<std::size_t>(per_vector, 1);
@@ -370,38 +371,34 @@ void model_hessian_vector_products(Resources& resources, MlpGradient& gradient, 
                      " MiB of device memory; half the free memory is " + std::to_string(free / 2 >> 20) +
                      " MiB: use --backend cpu");
   }
-  const std::size_t batch = std::min({MlpGradient::kMaxBatch, count, fit});
-  cudaStream_t stream = resources.stream();
-  device_buffer<double> theta(batch * P), losses(batch), grads(batch * P), products(batch * std::max(rP, P));
-  device_buffer<double> dirs;
-  if (directions_stride == 0) {
-    dirs.resize(std::max(rP, std::size_t(1)));
-    copy_to_device(dirs.data(), directions, rP, stream);
-  } else {
-    dirs.resize(batch * std::max(rP, std::size_t(1)));
-  }
+  const std::size_t batch = std::min({kMaxBatch, count, fit});
+  theta_.resize(batch * P);
+  losses_.resize(batch);
+  gradients_.resize(batch * P);
+  products_.resize(std::max<std::size_t>(batch * rP, 1));
+  directions_.resize(std::max<std::size_t>(shared ? rP : batch * rP, 1));
+  if (shared) copy_to_device(directions_.data(), directions, rP, stream_);
   for (std::size_t first = 0; first < count; first += batch) {
     const std::size_t n = std::min(batch, count - first);
-    copy_to_device(theta.data(), points + first * P, n * P, stream);
+    copy_to_device(theta_.data(), points + first * P, n * P, stream_);
     if (directions_stride == rP) {
-      copy_to_device(dirs.data(), directions + first * rP, n * rP, stream);
-    } else if (directions_stride != 0) {
+      copy_to_device(directions_.data(), directions + first * rP, n * rP, stream_);
+    } else if (!shared) {
       // Each point's r directions, directions_stride apart on the host, packed r P apart here.
       for (std::size_t v = 0; v < n; ++v) {
-        copy_to_device(dirs.data() + v * rP, directions + (first + v) * directions_stride, rP, stream);
+        copy_to_device(directions_.data() + v * rP, directions + (first + v) * directions_stride, rP, stream_);
       }
     }
-    gradient.evaluate(model, theta.data(), n, losses.data(), grads.data(), true);
+    evaluate(model, theta_.data(), n, losses_.data(), gradients_.data(), r > 0);
     for (int k = 0; k < r; ++k) {
-      gradient.hvp(model, theta.data(), n, dirs.data() + std::size_t(k) * P,
-                   directions_stride == 0 ? 0 : std::int64_t(rP), products.data() + std::size_t(k) * P,
-                   std::int64_t(rP));
+      hvp(model, theta_.data(), n, directions_.data() + std::size_t(k) * P, shared ? 0 : std::int64_t(rP),
+          products_.data() + std::size_t(k) * P, std::int64_t(rP));
     }
-    copy_to_host(f + first, losses.data(), n, stream);
-    copy_to_host(g + first * P, grads.data(), n * P, stream);
-    copy_to_host(hv + first * rP, products.data(), n * rP, stream);
+    copy_to_host(f + first, losses_.data(), n, stream_);
+    copy_to_host(g + first * P, gradients_.data(), n * P, stream_);
+    copy_to_host(hv + first * rP, products_.data(), n * rP, stream_);
     // The host buffers are the caller's, and the next batch reuses the device ones: wait before either.
-    HESSA_CUDA_TRY(cudaStreamSynchronize(stream));
+    HESSA_CUDA_TRY(cudaStreamSynchronize(stream_));
   }
 }
 

@@ -301,41 +301,47 @@ TEST(ModelGradientCuda, AgreesWithTheCpu) {
 }
 
 // Backend::hessian_vector_products of a model loss on each backend (the CPU's mlp_loss_hvp over OpenMP; on CUDA the
-// R-operator over cuBLAS, model_gradient.cu) against hyper-duals, every activation x loss: 4 points, 3 directions
-// each, both as each point's own (stride r P) and one shared set (stride 0). Tolerance: on the CPU as above
+// R-operator over cuBLAS, model_gradient.cu) against hyper-duals, every activation x loss, on case_model's network
+// and on one without a hidden layer: 4 points, 3 directions each, as each point's own (stride r P, and r P + 7:
+// padded rows) and one shared set (stride 0); and r = 0 (f and g alone). Tolerance: on the CPU as above
 // (kDerivativeTolerance); on CUDA 1e-11 of max |entry|, for the reasons of ModelGradientCuda below.
 class ModelHvpOnBackend : public OnBackend {};
 
 TEST_P(ModelHvpOnBackend, HessianVectorProductsMatchHyperDualsEveryCase) {
   const double tolerance = GetParam() == "cpu" ? kDerivativeTolerance : 1e-11;
   for (const Case& c : every_case()) {
-    const MlpModel model = case_model(c, 57);
-    Objective objective;
-    objective.model = &model;
-    const std::size_t P = std::size_t(model.parameter_count()), count = 4;
-    constexpr int r = 3;
-    const std::vector<double> points = random_vector(count * P, -1.0, 1.0, 51);
-    const std::vector<double> directions = random_vector(count * r * P, -1.0, 1.0, 52);
-    const std::string name = std::string(activation_name(c.activation)) + "/" + loss_name(c.loss);
-    for (const std::size_t stride : {std::size_t(r) * P, std::size_t(0)}) {
-      std::vector<double> f(count), g(count * P), hv(count * r * P);
-      backend_->hessian_vector_products(objective, points.data(), count, directions.data(), stride, r, f.data(),
-                                        g.data(), hv.data());
+    const std::int32_t outputs = c.loss == LossKind::Logistic ? 1 : 3;
+    for (const MlpModel& model : {case_model(c, 57), make_model({4, outputs}, c.activation, c.loss, 31, 5u)}) {
+      Objective objective;
+      objective.model = &model;
+      const std::size_t P = std::size_t(model.parameter_count()), count = 4;
+      constexpr int r = 3;
+      const std::vector<double> points = random_vector(count * P, -1.0, 1.0, 51);
+      const std::vector<double> directions = random_vector(count * (r * P + 7), -1.0, 1.0, 52);
+      const std::string name = std::string(activation_name(c.activation)) + "/" + loss_name(c.loss) + " " +
+                               std::to_string(model.layer_count()) + " layers";
       std::vector<double> losses(count), scratch;
       cpu::mlp_loss(model, points.data(), count, losses.data(), scratch);
-      EXPECT_LE(max_difference(f.data(), losses.data(), count), 1e-13 * max_abs(losses)) << name;
-      for (std::size_t p = 0; p < count; ++p) {
-        const std::vector<double> theta(points.begin() + std::ptrdiff_t(p * P),
-                                        points.begin() + std::ptrdiff_t((p + 1) * P));
-        const std::vector<double> expected_gradient = reference_gradient(model, theta);
-        EXPECT_LE(max_difference(&g[p * P], expected_gradient.data(), P), tolerance * max_abs(expected_gradient))
-            << name << " point " << p;
-        for (int k = 0; k < r; ++k) {
-          const std::vector<double> expected =
-              reference_hvp(model, theta, directions.data() + p * stride + std::size_t(k) * P);
-          EXPECT_LE(max_difference(&hv[(p * r + std::size_t(k)) * P], expected.data(), P),
-                    tolerance * max_abs(expected))
-              << name << " point " << p << " direction " << k << " stride " << stride;
+      for (const std::size_t stride : {std::size_t(r) * P, std::size_t(r) * P + 7, std::size_t(0)}) {
+        for (const int directions_per_point : {r, 0}) {
+          std::vector<double> f(count), g(count * P), hv(count * std::size_t(directions_per_point) * P);
+          backend_->hessian_vector_products(objective, points.data(), count, directions.data(), stride,
+                                            directions_per_point, f.data(), g.data(), hv.data());
+          EXPECT_LE(max_difference(f.data(), losses.data(), count), 1e-13 * max_abs(losses)) << name;
+          for (std::size_t p = 0; p < count; ++p) {
+            const std::vector<double> theta(points.begin() + std::ptrdiff_t(p * P),
+                                            points.begin() + std::ptrdiff_t((p + 1) * P));
+            const std::vector<double> expected_gradient = reference_gradient(model, theta);
+            EXPECT_LE(max_difference(&g[p * P], expected_gradient.data(), P), tolerance * max_abs(expected_gradient))
+                << name << " point " << p;
+            for (int k = 0; k < directions_per_point; ++k) {
+              const std::vector<double> expected =
+                  reference_hvp(model, theta, directions.data() + p * stride + std::size_t(k) * P);
+              EXPECT_LE(max_difference(&hv[(p * r + std::size_t(k)) * P], expected.data(), P),
+                        tolerance * max_abs(expected))
+                  << name << " point " << p << " direction " << k << " stride " << stride;
+            }
+          }
         }
       }
     }

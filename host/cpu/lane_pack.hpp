@@ -214,8 +214,8 @@ inline PointPack<T, K> scaled(double s, const PointPack<T, K>& x) {
   return pointwise(x, [s](const T& a) { return detail::scaled(s, a); });
 }
 template <class T, int K>
-inline void min_max_adjoint(detail::Op op, const PointPack<T, K>& a, const PointPack<T, K>& b,
-                            const PointPack<T, K>& g, PointPack<T, K>& da, PointPack<T, K>& db) {
+inline void min_max_adjoint(detail::Op op, const PointPack<T, K>& a, const PointPack<T, K>& b, const PointPack<T, K>& g,
+                            PointPack<T, K>& da, PointPack<T, K>& db) {
   for (int l = 0; l < K; ++l) detail::min_max_adjoint(op, a.p[l], b.p[l], g.p[l], da.p[l], db.p[l]);
 }
 template <class T, int K>
@@ -223,13 +223,13 @@ inline void abs_adjoint(const PointPack<T, K>& a, const PointPack<T, K>& g, Poin
   for (int l = 0; l < K; ++l) detail::abs_adjoint(a.p[l], g.p[l], da.p[l]);
 }
 
-#define HESSA_POINT_PACK_UNARY(name)                                                           \
-  template <class T, int K>                                                                    \
-  inline PointPack<T, K> name(const PointPack<T, K>& x) {                                      \
-    return pointwise(x, [](const T& a) {                                                       \
-      using detail::name;                                                                      \
-      return name(a);                                                                          \
-    });                                                                                        \
+#define HESSA_POINT_PACK_UNARY(name)                      \
+  template <class T, int K>                               \
+  inline PointPack<T, K> name(const PointPack<T, K>& x) { \
+    return pointwise(x, [](const T& a) {                  \
+      using detail::name;                                 \
+      return name(a);                                     \
+    });                                                   \
   }
 HESSA_POINT_PACK_UNARY(s_sin)
 HESSA_POINT_PACK_UNARY(s_cos)
@@ -249,13 +249,13 @@ HESSA_POINT_PACK_UNARY(s_cbrt)
 HESSA_POINT_PACK_UNARY(s_abs)
 #undef HESSA_POINT_PACK_UNARY
 
-#define HESSA_POINT_PACK_BINARY(name)                                                    \
-  template <class T, int K>                                                              \
-  inline PointPack<T, K> name(const PointPack<T, K>& x, const PointPack<T, K>& y) {      \
-    return pointwise(x, y, [](const T& a, const T& b) {                                  \
-      using detail::name;                                                                \
-      return name(a, b);                                                                 \
-    });                                                                                  \
+#define HESSA_POINT_PACK_BINARY(name)                                               \
+  template <class T, int K>                                                         \
+  inline PointPack<T, K> name(const PointPack<T, K>& x, const PointPack<T, K>& y) { \
+    return pointwise(x, y, [](const T& a, const T& b) {                             \
+      using detail::name;                                                           \
+      return name(a, b);                                                            \
+    });                                                                             \
   }
 HESSA_POINT_PACK_BINARY(s_pow)
 HESSA_POINT_PACK_BINARY(s_atan2)
