@@ -3,6 +3,9 @@
 // written, the first failure in serial order is the one reported), and a chunked analysis through it writes every
 // output format byte for byte as the serial loop does.
 #include <gtest/gtest.h>
+#include <omp.h>
+
+#include <ctime>
 
 #include <atomic>
 #include <chrono>
@@ -174,6 +177,53 @@ class WriteOnly final : public ResultWriter {
  private:
   std::unique_ptr<ResultWriter> inner_;
 };
+
+// Busy for `seconds` of the calling thread's CPU time (by_cpu) or of wall time.
+void busy(double seconds, bool by_cpu) {
+  const auto cpu_now = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+  };
+  const auto wall_now = [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  };
+  const double start = by_cpu ? cpu_now() : wall_now();
+  volatile double sink = 0.0;
+  while ((by_cpu ? cpu_now() : wall_now()) - start < seconds) sink = sink + 1.0;
+}
+
+// The compute team (chunk_stages.cpp's ComputeTeam) with every core: a drain that takes 10x a chunk's compute time in
+// CPU leaves the I/O threads a core (once the first drains are known, the team has one thread less); a light drain
+// keeps the whole team; the caller's thread count is restored after either run. The margins are 10x: the test
+// checks the rule, not a timing.
+TEST(ChunkStages, TheComputeTeamLeavesACoreToAHeavyDrainAndKeepsItOtherwise) {
+  const int cores = omp_get_num_procs();
+  if (cores < 2) GTEST_SKIP() << "one core: the team cannot shrink";
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(cores);
+  for (const bool heavy_drain : {true, false}) {
+    std::vector<int> teams;
+    std::size_t filled = 0;
+    ChunkStages s;
+    s.fill = [&](std::size_t) { return filled++ < 12; };
+    s.compute = [&](std::size_t) {
+      teams.push_back(omp_get_max_threads());
+      busy(heavy_drain ? 5e-4 : 5e-3, false);
+    };
+    s.drain = [&](std::size_t) {
+      if (heavy_drain) busy(5e-3, true);
+    };
+    run_chunk_stages(s, 3);
+    ASSERT_EQ(teams.size(), 12u);
+    EXPECT_EQ(teams.front(), cores);
+    // From chunk 5 on: the first drain (of chunk 0) ends after chunks 0 .. 2 have filled the 3 slots.
+    for (std::size_t c = 5; c < teams.size(); ++c)
+      EXPECT_EQ(teams[c], heavy_drain ? cores - 1 : cores) << "chunk " << c;
+    EXPECT_EQ(omp_get_max_threads(), cores) << "restored";
+  }
+  omp_set_num_threads(before);
+}
 
 TEST(ChunkStages, AChunkedAnalysisWritesTheSameBytesOverlappedAsInTurnOnEveryWriter) {
   test::ScratchDir dir;
