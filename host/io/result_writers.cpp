@@ -467,6 +467,67 @@ std::size_t encode(const Column& col, const double* points, const ChunkResult& r
   return 0;
 }
 
+// The rows [first, last) of `col` into a row-major record buffer (`dst`: row `first`'s field, `row_bytes` apart),
+// as encode() writes them one at a time: one dispatch for the column, then a tight loop over the rows. Class and
+// status names are encoded once per value (`names`: the '<U' bytes of each, by enum value).
+void encode_column(const Column& col, const double* points, const ChunkResult& r, std::size_t first, std::size_t last,
+                   unsigned char* dst, std::size_t row_bytes,
+                   const std::vector<std::vector<unsigned char>>& class_names,
+                   const std::vector<std::vector<unsigned char>>& status_names) {
+  const auto each = [&](auto value) {
+    for (std::size_t p = first; p < last; ++p, dst += row_bytes) {
+      const auto v = value(p);
+      std::memcpy(dst, &v, sizeof(v));
+    }
+  };
+  const std::size_t n = std::size_t(r.n);
+  const auto i = std::size_t(col.i);
+  switch (col.kind) {
+    case Kind::Real:
+      switch (col.source) {
+        case Source::Coordinate: each([&](std::size_t p) { return points[p * n + i]; }); return;
+        case Source::Field: {
+          double PointAnalysis::*member = kFields[i].member;
+          each([&](std::size_t p) { return r.points[p].*member; });
+          return;
+        }
+        case Source::Eigenvalue: each([&](std::size_t p) { return r.eigenvalues[p * n + i]; }); return;
+        default: each([&](std::size_t p) { return real_value(col, points, r, p); }); return;
+      }
+    case Kind::MorseIndex: each([&](std::size_t p) { return r.points[p].morse_index; }); return;
+    case Kind::Uphill: each([&](std::size_t p) { return r.points[p].uphill; }); return;
+    case Kind::Class:
+    case Kind::Status: {
+      const auto& names = col.kind == Kind::Class ? class_names : status_names;
+      for (std::size_t p = first; p < last; ++p, dst += row_bytes) {
+        const std::size_t value =
+            col.kind == Kind::Class ? std::size_t(r.points[p].point_class) : std::size_t(r.points[p].status);
+        if (value >= names.size()) throw std::logic_error("a class or status outside its enum");
+        std::memcpy(dst, names[value].data(), names[value].size());
+      }
+      return;
+    }
+  }
+}
+
+// The '<U' bytes of text_value(kind, a) for each enum value 0 .. count - 1.
+std::vector<std::vector<unsigned char>> encoded_names(Kind kind, int count) {
+  std::vector<std::vector<unsigned char>> names;
+  const Column col{"", Source::Field, kind, 0, 0};
+  for (int v = 0; v < count; ++v) {
+    PointAnalysis a{};
+    a.point_class = PointClass(v);
+    a.status = PointStatus(v);
+    std::vector<unsigned char> bytes(4 * (kind == Kind::Class ? kClassChars : kStatusChars));
+    ChunkResult one;
+    one.count = 1;
+    one.points = {a};
+    encode(col, nullptr, one, 0, bytes.data());
+    names.push_back(std::move(bytes));
+  }
+  return names;
+}
+
 class NpyWriter final : public WriterBase {
  public:
   NpyWriter(const std::string& path, const OutputLayout& layout) : WriterBase(path, layout), file_(path, path) {
@@ -487,9 +548,17 @@ class NpyWriter final : public WriterBase {
   void write(const double* points, const ChunkResult& r) override {
     check_chunk(r);
     buffer_.resize(r.count * row_size_);
-    unsigned char* dst = buffer_.data();
-    for (std::size_t p = 0; p < r.count; ++p)
-      for (const Column& col : columns_) dst += encode(col, points, r, p, dst);
+    // Column by column over blocks of rows small enough to stay in cache while every column is filled in.
+    const std::size_t block = std::max<std::size_t>(1, (std::size_t(64) << 10) / row_size_);
+    for (std::size_t first = 0; first < r.count; first += block) {
+      const std::size_t last = std::min(r.count, first + block);
+      std::size_t offset = 0;
+      for (const Column& col : columns_) {
+        encode_column(col, points, r, first, last, buffer_.data() + first * row_size_ + offset, row_size_, class_names_,
+                      status_names_);
+        offset += npy::descr_item_size(npy_descr(col.kind));
+      }
+    }
     file_.write(buffer_.data(), buffer_.size());
     rows_ += r.count;
   }
@@ -508,6 +577,11 @@ class NpyWriter final : public WriterBase {
   std::size_t header_size_ = 0;
   std::uint64_t rows_ = 0;
   std::vector<unsigned char> buffer_;
+  // The enums' last values: Noncritical, EigenNotConverged.
+  const std::vector<std::vector<unsigned char>> class_names_ =
+      encoded_names(Kind::Class, int(PointClass::Noncritical) + 1);
+  const std::vector<std::vector<unsigned char>> status_names_ =
+      encoded_names(Kind::Status, int(PointStatus::EigenNotConverged) + 1);
 };
 
 // One array of the .npz layout, filled chunk by chunk: a member file of the zip (NpzMember) or memory (MemoryArray).
