@@ -14,16 +14,28 @@
 namespace hessa::cuda {
 namespace {
 
+// This thread's place in the grid-stride loop, and its values and adjoints, interleaved with the other threads'
+// (scratch[node * threads + thread]).
+template <class T>
+struct ThreadSweep {
+  std::int64_t thread, threads;
+  T* v;
+  T* adj;
+};
+template <class T>
+__device__ ThreadSweep<T> thread_sweep(const detail::TapeView& tape, T* scratch) {
+  const std::int64_t threads = std::int64_t(gridDim.x) * blockDim.x;
+  const std::int64_t thread = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  return {thread, threads, scratch + thread, scratch + std::int64_t(tape.size) * threads + thread};
+}
+
 __global__ void __launch_bounds__(kThreadsPerBlock)
     gradient_kernel(detail::TapeView tape, int n, double step_scale, const double* __restrict__ points,
                     std::int64_t count, double* __restrict__ evals, double* __restrict__ scratch) {
   const std::int64_t per_point = detail::stencil_size(StencilKind::Gradient, n);
   const int per_eval = detail::values_per_evaluation(StencilKind::Gradient, n);
   const std::int64_t total = count * per_point;
-  const std::int64_t threads = std::int64_t(gridDim.x) * blockDim.x;
-  const std::int64_t thread = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  double* v = scratch + thread;
-  double* adj = scratch + std::int64_t(tape.size) * threads + thread;
+  const auto [thread, threads, v, adj] = thread_sweep(tape, scratch);
   for (std::int64_t k = thread; k < total; k += threads) {
     const detail::PerturbedPoint x =
         detail::perturbed_point(points + (k / per_point) * n, detail::gradient_offset(n, k % per_point), step_scale);
@@ -49,10 +61,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
                  double* __restrict__ evals, detail::Tangent<1>* __restrict__ scratch) {
   const int per_eval = detail::values_per_evaluation(StencilKind::Exact, n);
   const std::int64_t total = count * n;
-  const std::int64_t threads = std::int64_t(gridDim.x) * blockDim.x;
-  const std::int64_t thread = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  detail::Tangent<1>* v = scratch + thread;
-  detail::Tangent<1>* adj = scratch + std::int64_t(tape.size) * threads + thread;
+  const auto [thread, threads, v, adj] = thread_sweep(tape, scratch);
   for (std::int64_t k = thread; k < total; k += threads) {
     const int j = int(k % n);
     double* out = evals + k * per_eval;  // evaluation j of point k / n
@@ -83,10 +92,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
                double* __restrict__ g, double* __restrict__ hv, detail::Tangent<1>* __restrict__ scratch) {
   const int lanes = r > 0 ? r : 1;
   const std::int64_t total = count * lanes;
-  const std::int64_t threads = std::int64_t(gridDim.x) * blockDim.x;
-  const std::int64_t thread = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  detail::Tangent<1>* v = scratch + thread;
-  detail::Tangent<1>* adj = scratch + std::int64_t(tape.size) * threads + thread;
+  const auto [thread, threads, v, adj] = thread_sweep(tape, scratch);
   for (std::int64_t i = thread; i < total; i += threads) {
     const std::int64_t p = i / lanes;
     const int k = int(i - p * lanes);

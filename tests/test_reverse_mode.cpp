@@ -33,6 +33,23 @@ struct Plain {
 };
 
 // f and the adjoint gradient at x by the double sweeps.
+// The exact stencil's results at `points` and the hyper-dual stencil's (the reference), g and H kept: both exact
+// up to rounding.
+struct ExactAndHyperDual {
+  ChunkResult exact, reference;
+};
+ExactAndHyperDual exact_and_hyperdual(Backend& backend, const CompiledFunction& f,
+                                      const std::vector<std::vector<double>>& points) {
+  AnalysisOptions options;
+  options.keep_hessian = options.keep_gradient = true;
+  options.stencil = StencilKind::HyperDual;
+  ExactAndHyperDual r;
+  r.reference = test::analyze_points(backend, f, points, options);
+  options.stencil = StencilKind::Exact;
+  r.exact = test::analyze_points(backend, f, points, options);
+  return r;
+}
+
 double tape_gradient(const CompiledFunction& f, const std::vector<double>& x, std::vector<double>& g) {
   const detail::TapeView tape = f.tape_view();
   std::vector<double> v(std::size_t(tape.size)), adj(std::size_t(tape.size));
@@ -192,12 +209,7 @@ TEST(HessianColoring, ColoredExactSweepsEqualHyperDualOnSparseFunctions) {
       std::vector<std::vector<double>> points(3, std::vector<double>(std::size_t(n)));
       for (std::size_t p = 0; p < points.size(); ++p)
         for (int k = 0; k < n; ++k) points[p][std::size_t(k)] = 0.3 * std::sin(1.7 * double(k) + double(p));
-      AnalysisOptions options;
-      options.keep_hessian = options.keep_gradient = true;
-      options.stencil = StencilKind::HyperDual;
-      const ChunkResult reference = test::analyze_points(*backend, f, points, options);
-      options.stencil = StencilKind::Exact;
-      const ChunkResult exact = test::analyze_points(*backend, f, points, options);
+      const auto [exact, reference] = exact_and_hyperdual(*backend, f, points);
       EXPECT_LE(test::scaled_max_error(exact.hessian.data(), reference.hessian.data(), reference.hessian.size()), 1e-14)
           << text << " n=" << n;
       EXPECT_LE(test::scaled_max_error(exact.gradient.data(), reference.gradient.data(), reference.gradient.size()),
@@ -313,12 +325,7 @@ TEST_P(ReverseModeOnBackend, ExactAgreesWithHyperDualAndItsErrorEstimateIsRoundi
   const int n = 6;
   const CompiledFunction f = test::compile_entry(*e, n);
   const auto points = e->sample_points(n);
-  AnalysisOptions options;
-  options.keep_hessian = options.keep_gradient = true;
-  options.stencil = StencilKind::HyperDual;
-  const ChunkResult reference = test::analyze_points(*backend_, f, points, options);
-  options.stencil = StencilKind::Exact;
-  const ChunkResult exact = test::analyze_points(*backend_, f, points, options);
+  const auto [exact, reference] = exact_and_hyperdual(*backend_, f, points);
   for (std::size_t p = 0; p < points.size(); ++p) {
     // Both exact to rounding: 1e-14 of the matrix scale.
     EXPECT_LE(test::scaled_max_error(&exact.hessian[p * n * n], &reference.hessian[p * n * n], std::size_t(n) * n),
@@ -345,18 +352,13 @@ TEST_P(ReverseModeOnBackend, ExactStencilOfSmallNMatchesHyperDualsAndEachPointAl
       for (int k = 0; k < n; ++k) x[std::size_t(k)] = std::sin(1.0 + 0.37 * p + 1.3 * k);
       points.push_back(x);
     }
-    AnalysisOptions options;
-    options.keep_hessian = options.keep_gradient = true;
-    options.stencil = StencilKind::HyperDual;
-    const ChunkResult reference = test::analyze_points(*backend_, f, points, options);
-    options.stencil = StencilKind::Exact;
-    const ChunkResult exact = test::analyze_points(*backend_, f, points, options);
+    const auto [exact, reference] = exact_and_hyperdual(*backend_, f, points);
     const std::size_t nn = std::size_t(n) * std::size_t(n);
     for (std::size_t p = 0; p < points.size(); ++p) {
       EXPECT_LE(test::scaled_max_error(&exact.hessian[p * nn], &reference.hessian[p * nn], nn), 1e-14) << n;
       EXPECT_LE(test::scaled_max_error(&exact.gradient[p * n], &reference.gradient[p * n], std::size_t(n)), 1e-14);
       EXPECT_EQ(exact.points[p].f, reference.points[p].f) << n;
-      const ChunkResult alone = test::analyze_points(*backend_, f, {points[p]}, options);
+      const ChunkResult alone = exact_and_hyperdual(*backend_, f, {points[p]}).exact;
       for (std::size_t k = 0; k < nn; ++k) EXPECT_EQ(alone.hessian[k], exact.hessian[p * nn + k]) << n << " " << p;
       for (int k = 0; k < n; ++k) EXPECT_EQ(alone.gradient[std::size_t(k)], exact.gradient[p * n + std::size_t(k)]);
       if (n == 3) {  // x2 unread: its gradient entry, row and column are zeros
