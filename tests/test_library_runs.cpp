@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/analyze_file.hpp"
+#include "engine/critical_run.hpp"
 #include "engine/jacobian_run.hpp"
 #include "hessa/backend.hpp"
 #include "hessa/errors.hpp"
@@ -170,6 +171,45 @@ TEST(LibraryRuns, ACallersFunctionGivesTheExpressionsHessians) {
       EXPECT_GE(fn.calls, 200u * 9u / 64u);  // 9 values per point, in blocks: not a call per evaluation
     }
   }
+}
+
+// `critical` of the caller's function finds what it finds for the same expression: the same stationary points (x^3 -
+// 3 x y^2 + x^2 + y^2 cos x has four in the box: (0, 0), (-2/3, 0) and two off the axis), classes and basins. The
+// two evaluate f in different orders of operations, so the points agree to the search's resolution, not bits:
+// 1e-6 (the FD gradient's noise at the search's step is ~1e-10; the box diagonal is 3.6).
+TEST(LibraryRuns, ACallersFunctionHasTheExpressionsStationaryPoints) {
+  hessa::CriticalRunRequest request;
+  request.function = kExpression;
+  request.vars = "x,y";
+  request.box = "-1.5:1.5,-1:1";
+  request.grid = "9x9";
+  request.backend = "cpu";
+  ResultArrays unused;
+  request.open_writer = [&unused](const hessa::OutputLayout& layout) {
+    return hessa::open_result_arrays(layout, &unused);
+  };
+  const hessa::CriticalRunOutcome reference = hessa::run_critical(request, nullptr);
+  ASSERT_EQ(reference.found.count(), 4u);
+  for (const bool with_gradient : {false, true}) {
+    Saddle fn(with_gradient);
+    request.function = "saddle";
+    request.vars.clear();
+    request.batch = &fn;
+    request.stencil = with_gradient ? hessa::StencilKind::Gradient : hessa::StencilKind::Central;
+    const hessa::CriticalRunOutcome mine = hessa::run_critical(request, nullptr);
+    ASSERT_EQ(mine.found.count(), reference.found.count()) << with_gradient;
+    for (std::size_t k = 0; k < mine.found.points.size(); ++k)
+      EXPECT_NEAR(mine.found.points[k], reference.found.points[k], 1e-6) << k;
+    EXPECT_EQ(mine.found.basin_count, reference.found.basin_count);
+    for (std::size_t p = 0; p < mine.found.count(); ++p)
+      EXPECT_EQ(mine.analyzed.points[p].point_class, reference.analyzed.points[p].point_class) << p;
+    EXPECT_GT(fn.calls, 0u);
+  }
+  // The GPU backend cannot run it, as for analyze.
+  Saddle fn(false);
+  request.batch = &fn;
+  request.backend = "cuda";
+  EXPECT_THROW(hessa::run_critical(request, nullptr), hessa::InputError);
 }
 
 TEST(LibraryRuns, ACallersFunctionRefusesStencilsItCannotServeAndItsExceptionPropagates) {

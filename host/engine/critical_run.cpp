@@ -146,13 +146,37 @@ struct NamedFunction {
   ExpressionOptions options;
   std::vector<std::string> coordinate_names;
   CompiledFunction f;
+  const BatchFunction* batch = nullptr;  // the caller's function instead of f
+
+  Objective objective() const {
+    Objective o;
+    if (batch != nullptr) {
+      o.batch = batch;
+    } else {
+      o.expression = &f;
+    }
+    return o;
+  }
 };
 
 // As in `hessa analyze`: --vars, else the CSV header (also the variables of a user's expression), else x0, x1, ...
 NamedFunction compile_function(const CriticalRunRequest& args, const Starts& starts) {
   NamedFunction r;
-  r.fn = resolve_function(args.function);
   const int line = starts.from_file ? 1 : 0;
+  if (args.batch != nullptr) {
+    r.fn.label = args.function;
+    r.batch = args.batch;
+    if (args.batch->dimension() != starts.n) {
+      throw InputError(starts.source, line, 0,
+                       (starts.from_file ? "the starts have " : "the box has ") + std::to_string(starts.n) +
+                           " coordinates but the function takes " + std::to_string(args.batch->dimension()));
+    }
+    r.coordinate_names = name_coordinates(args.vars, starts.header, starts.n, false, starts.source, line,
+                                          "there are " + std::to_string(starts.n) + " coordinates")
+                             .coordinates;
+    return r;
+  }
+  r.fn = resolve_function(args.function);
   check_function_dimension(r.fn, starts.n, starts.source, line,
                            starts.from_file ? "" : "the box has " + std::to_string(starts.n));
   r.options.dimension = starts.n;
@@ -187,10 +211,11 @@ nlohmann::json metadata(const CriticalRunRequest& args, const NamedFunction& nf,
   meta["created_utc"] = utc_now();
   meta["command"] = "critical";
   meta["function"] = {{"name", nf.fn.label},
-                      {"expression", nf.fn.expression},
+                      {"expression", nf.batch != nullptr ? nlohmann::json(nullptr) : nlohmann::json(nf.fn.expression)},
                       {"dimension", r.n},
                       {"variables", nf.coordinate_names},
                       {"parameters", nf.options.parameters}};
+  if (nf.batch != nullptr) meta["function"]["kind"] = "the caller's vectorized function";
   meta["starts"] = args.points.empty() ? nlohmann::json{{"grid", args.grid}, {"box", args.box}}
                                        : nlohmann::json{{"points_file", args.points}, {"box", args.box}};
   meta["box"] = {{"lower", o.box.lower}, {"upper", o.box.upper}, {"confined", o.confine_to_box}};
@@ -239,10 +264,13 @@ CriticalRunOutcome run_critical(const CriticalRunRequest& args, const NoticeSink
   // A file fails now, before any work, if unwritable.
   auto writer = args.open_writer ? args.open_writer(layout) : open_result_writer(args.out, layout);
 
-  auto backend = choose_backend(args.backend, notice);
-  const StencilKind stencil = choose_stencil(args.stencil, Objective{&nf.f}, backend->kind()).kind;
+  // A caller's function runs on the CPU (its values are computed on the host): auto picks it.
+  auto backend = choose_backend(args.batch != nullptr && args.backend == "auto" ? "cpu" : args.backend, notice);
+  const Objective objective = nf.objective();
+  const StencilKind stencil = choose_stencil(args.stencil, objective, backend->kind()).kind;
+  if (args.batch != nullptr) check_batch_function(*args.batch, stencil, backend->kind());
   const CriticalSearchOptions options = search_options(args, starts, stencil);
-  CriticalSearchResult found = find_critical_points(nf.f, *backend, options, starts.points);
+  CriticalSearchResult found = find_critical_points(objective, *backend, options, starts.points);
 
   // The stationary points themselves, analyzed as `hessa analyze` would (its default step and thresholds).
   AnalysisOptions analysis;
@@ -250,7 +278,7 @@ CriticalRunOutcome run_critical(const CriticalRunRequest& args, const NoticeSink
   analysis.step_scale = default_step_scale(stencil);
   ChunkResult analyzed;
   analyzed.resize(0, starts.n, analysis);
-  if (found.count() > 0) backend->analyze(nf.f, analysis, found.points.data(), found.count(), analyzed);
+  if (found.count() > 0) backend->analyze(objective, analysis, found.points.data(), found.count(), analyzed);
   analyzed.extra_columns = {std::vector<double>(found.basin_count.begin(), found.basin_count.end())};
   writer->write(found.points.data(), analyzed);
   writer->finish(dump_json(metadata(args, nf, options, analysis, found, *backend), 2));

@@ -28,8 +28,9 @@ struct CriticalRunRequest {
   std::vector<std::string> columns;                           // --columns (OutputLayout::columns); {}: all
 
   // A library front end's own parts (Python), each replacing one of the above when set:
-  PointReader* point_source = nullptr;  // the starts (then `points` only names them)
-  ResultWriterFactory open_writer;      // where the results go (then `out` is unused)
+  PointReader* point_source = nullptr;   // the starts (then `points` only names them)
+  ResultWriterFactory open_writer;       // where the results go (then `out` is unused)
+  const BatchFunction* batch = nullptr;  // the caller's function (then `function` is only its label): the CPU's
 };
 
 struct CriticalRunOutcome {

@@ -92,7 +92,7 @@ struct Scales {
   double dedup_distance;
 };
 
-void validate(const CompiledFunction& f, const CriticalSearchOptions& options, const std::vector<double>& starts) {
+void validate(const Objective& f, const CriticalSearchOptions& options, const std::vector<double>& starts) {
   const int n = f.dimension();
   const SearchBox& box = options.box;
   if (box.dimension() != n || box.upper.size() != box.lower.size())
@@ -174,7 +174,7 @@ bool record_evaluation(const CriticalSearchOptions& options, const ChunkResult& 
 
 // Evaluates every active start's trial point: one backend.analyze call over all of them (more only when they
 // exceed the backend's chunk capacity), then accepts or rejects each. Returns the rejected flags by start.
-std::vector<char> evaluate_trials(const CompiledFunction& f, Backend& backend, const CriticalSearchOptions& options,
+std::vector<char> evaluate_trials(const Objective& f, Backend& backend, const CriticalSearchOptions& options,
                                   const std::vector<std::size_t>& active, Batch& batch) {
   const std::size_t n = std::size_t(batch.n);
   const AnalysisOptions analysis = search_analysis_options(options);
@@ -386,6 +386,11 @@ void count_outcomes(const Batch& batch, CriticalSearchResult& result) {
 
 CriticalSearchResult find_critical_points(const CompiledFunction& f, Backend& backend,
                                           const CriticalSearchOptions& options, const std::vector<double>& starts) {
+  return find_critical_points(Objective{&f}, backend, options, starts);
+}
+
+CriticalSearchResult find_critical_points(const Objective& f, Backend& backend, const CriticalSearchOptions& options,
+                                          const std::vector<double>& starts) {
   const auto clock_start = std::chrono::steady_clock::now();
   validate(f, options, starts);
   Batch batch(starts, f.dimension());

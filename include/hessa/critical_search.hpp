@@ -80,6 +80,9 @@ struct CriticalSearchResult {
 // Throws std::invalid_argument when the box does not match f's dimension or has lower > upper.
 CriticalSearchResult find_critical_points(const CompiledFunction& f, Backend& backend,
                                           const CriticalSearchOptions& options, const std::vector<double>& starts);
+// The same for any objective (a caller's BatchFunction, say; the backend must accept it: check_batch_function).
+CriticalSearchResult find_critical_points(const Objective& f, Backend& backend, const CriticalSearchOptions& options,
+                                          const std::vector<double>& starts);
 
 const char* outcome_name(StartOutcome outcome);  // "converged", "left_box", "not_converged", "failed"
 

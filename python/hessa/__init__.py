@@ -253,17 +253,7 @@ def analyze(
     chunk, memory, threads: points per chunk, a host memory limit ("768M"), CPU threads.
     progress: a callable(done, total) called after each chunk, or True for a tqdm bar.
     """
-    if callable(function) and not isinstance(function, str):
-        fn = function
-        spec = "python:" + getattr(function, "__qualname__", type(function).__name__)
-    elif isinstance(function, str):
-        fn, spec = None, function
-        if grad is not None:
-            raise InputError("grad= is the gradient of your own Python function; an expression has its own")
-    else:
-        raise TypeError(f"function: expected an expression, a catalogue name or a callable, got {type(function)}")
-    if grad is not None and not callable(grad):
-        raise TypeError("grad: expected a callable grad(X) -> (m, n) array")
+    fn, spec = _function(function, grad)
     array, names = _points(points)
     options = dict(
         vars=_names(vars),
@@ -297,6 +287,22 @@ def analyze(
     return result
 
 
+def _function(function, grad):
+    """(the callable or None, the engine's function spec or the callable's label), with the arguments checked."""
+    if callable(function) and not isinstance(function, str):
+        fn = function
+        spec = "python:" + getattr(function, "__qualname__", type(function).__name__)
+    elif isinstance(function, str):
+        fn, spec = None, function
+        if grad is not None:
+            raise InputError("grad= is the gradient of your own Python function; an expression has its own")
+    else:
+        raise TypeError(f"function: expected an expression, a catalogue name or a callable, got {type(function)}")
+    if grad is not None and not callable(grad):
+        raise TypeError("grad: expected a callable grad(X) -> (m, n) array")
+    return fn, spec
+
+
 def _box(box) -> Optional[str]:
     if box is None or isinstance(box, str):
         return box
@@ -312,8 +318,9 @@ def _grid(grid) -> Optional[str]:
 
 
 def critical(
-    function: str,
+    function: Union[str, Callable[[np.ndarray], ArrayLike]],
     *,
+    grad: Optional[Callable[[np.ndarray], ArrayLike]] = None,
     box=None,
     grid=None,
     starts: Optional[ArrayLike] = None,
@@ -324,16 +331,22 @@ def critical(
     backend: str = "auto",
     threads: Optional[int] = None,
     columns: Union[None, str, Sequence[str]] = None,
+    batch_size: int = 65536,
 ) -> Result:
-    """The stationary points of an expression, each classified (``hessa critical``), as a :class:`Result`.
+    """The stationary points of a function, each classified (``hessa critical``), as a :class:`Result`.
 
+    function: as for :func:`analyze`: an expression, a catalogue name, or your own vectorized callable ``fn(X)``
+        (with `grad` its gradient, for ``stencil="gradient"``), which runs on the CPU in blocks of `batch_size`.
     Starts: a grid over a box (``box=[(-3, 3), (-2, 2)], grid=(15, 15)``, or the CLI's "-3:3,-2:2" and "15x15"),
     or given points (``starts``, (S, n); with `box` they are confined to it). A Levenberg-Marquardt search on
     grad f = 0 runs from every start; the distinct points found are analyzed as :func:`analyze` would, with
     ``basin_count`` (the starts that converged to each).
     """
+    fn, spec = _function(function, grad)
+    box_text = _box(box)
     options = dict(
-        box=_box(box),
+        box=box_text,
+        dimension=len(box_text.split(",")) if box_text else 0,
         grid=_grid(grid),
         vars=_names(vars),
         params=_params(params),
@@ -342,11 +355,12 @@ def critical(
         backend=backend,
         threads=threads,
         columns=_columns(columns),
+        batch_size=batch_size,
     )
     array = None
     if starts is not None:
         array, options["column_names"] = _points(starts, "starts")
-    result = Result(*_hessa.critical(function, array, options, _interruptible()))
+    result = Result(*_hessa.critical(spec, array, fn, grad, options, _interruptible()))
     _log_notices(result.notices)
     return result
 

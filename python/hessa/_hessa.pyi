@@ -21,7 +21,14 @@ def analyze(
     progress: Optional[Callable[[int, Optional[int]], None]],
     interruptible: bool,
 ) -> _Arrays: ...
-def critical(function: str, starts: Optional[np.ndarray], options: dict[str, Any], interruptible: bool) -> _Arrays: ...
+def critical(
+    function: str,
+    starts: Optional[np.ndarray],
+    fn: Optional[Callable[[np.ndarray], Any]],
+    grad: Optional[Callable[[np.ndarray], Any]],
+    options: dict[str, Any],
+    interruptible: bool,
+) -> _Arrays: ...
 def jacobian(functions: list[str], points: np.ndarray, options: dict[str, Any], interruptible: bool) -> _Arrays: ...
 def run(
     job: str,

@@ -216,6 +216,15 @@ void fill_analysis(const Options& o, AnalyzeFileRequest& r) {
   r.threads = int(o.integer("threads", 0));
 }
 
+// The caller's function of `fn` (and its gradient `grad`) for `dimension` coordinates, called in blocks of the
+// options' batch_size; null when fn is None.
+std::unique_ptr<PythonFunction> python_function(nb::object fn, nb::object grad, int dimension, const Options& o) {
+  if (fn.is_none()) return nullptr;
+  const long long block = o.integer("batch_size", 1 << 16);
+  if (block < 1) throw InputError("batch_size must be >= 1, got " + std::to_string(block));
+  return std::make_unique<PythonFunction>(HeldObject(fn), HeldObject(grad), dimension, std::size_t(block));
+}
+
 nb::tuple analyze(const std::string& function, PointArray points, nb::object fn, nb::object grad, nb::dict options,
                   nb::object progress, bool interruptible) {
   const Options o(options);
@@ -227,14 +236,8 @@ nb::tuple analyze(const std::string& function, PointArray points, nb::object fn,
   std::vector<std::string> names = o.texts("column_names");
   auto reader = open_point_array(points.data(), points.shape(0), int(points.shape(1)), request.points, names);
   request.point_source = reader.get();
-  std::unique_ptr<PythonFunction> callable;
-  if (!fn.is_none()) {
-    const long long block = o.integer("batch_size", 1 << 16);
-    if (block < 1) throw InputError("batch_size must be >= 1, got " + std::to_string(block));
-    callable =
-        std::make_unique<PythonFunction>(HeldObject(fn), HeldObject(grad), int(points.shape(1)), std::size_t(block));
-    request.batch = callable.get();
-  }
+  const std::unique_ptr<PythonFunction> callable = python_function(fn, grad, int(points.shape(1)), o);
+  request.batch = callable.get();
   ResultArrays results;
   request.open_writer = [&results](const OutputLayout& layout) { return open_result_arrays(layout, &results); };
   std::vector<std::string> notices;
@@ -243,7 +246,8 @@ nb::tuple analyze(const std::string& function, PointArray points, nb::object fn,
   return arrays_tuple(std::move(results), std::move(notices));
 }
 
-nb::tuple critical(const std::string& function, nb::object starts, nb::dict options, bool interruptible) {
+nb::tuple critical(const std::string& function, nb::object starts, nb::object fn, nb::object grad, nb::dict options,
+                   bool interruptible) {
   const Options o(options);
   CriticalRunRequest request;
   request.function = function;
@@ -264,6 +268,10 @@ nb::tuple critical(const std::string& function, nb::object starts, nb::dict opti
         open_point_array(array.data(), array.shape(0), int(array.shape(1)), request.points, o.texts("column_names"));
     request.point_source = reader.get();
   }
+  // Its dimension: the starts', else the box's (run_critical checks the two against each other).
+  const int dimension = reader ? reader->dimension() : int(o.integer("dimension", 0));
+  const std::unique_ptr<PythonFunction> callable = python_function(fn, grad, dimension, o);
+  request.batch = callable.get();
   ResultArrays results;
   request.open_writer = [&results](const OutputLayout& layout) { return open_result_arrays(layout, &results); };
   std::vector<std::string> notices;
@@ -441,7 +449,8 @@ NB_MODULE(_hessa, m) {
   });
   m.def("analyze", &analyze, "function"_a, "points"_a.noconvert(), "fn"_a.none(), "grad"_a.none(), "options"_a,
         "progress"_a.none(), "interruptible"_a);
-  m.def("critical", &critical, "function"_a, "starts"_a.none(), "options"_a, "interruptible"_a);
+  m.def("critical", &critical, "function"_a, "starts"_a.none(), "fn"_a.none(), "grad"_a.none(), "options"_a,
+        "interruptible"_a);
   m.def("jacobian", &jacobian, "functions"_a, "points"_a.noconvert(), "options"_a, "interruptible"_a);
   m.def("run", &run, "job"_a, "job_json"_a, "fn"_a.none(), "grad"_a.none(), "options"_a, "progress"_a.none(),
         "interruptible"_a);

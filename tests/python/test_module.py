@@ -258,6 +258,27 @@ def test_a_numpy_function_gives_the_expressions_hessians():
     assert np.allclose(with_grad.gradient, numpy_saddle_gradient(points), rtol=0, atol=1e-7 * scale)
 
 
+def test_critical_of_a_numpy_function_finds_the_expressions_stationary_points():
+    # The same four stationary points in the box, classes and basins as for the expression; the two evaluate f in
+    # different orders, so the points agree to the search's resolution (1e-6 of a 3.6 diagonal), not bit for bit.
+    box, grid = [(-1.5, 1.5), (-1, 1)], (9, 9)
+    reference = hessa.critical(SADDLE_EXPR, vars="x,y", box=box, grid=grid, backend="cpu")
+    assert reference.count == 4
+    for kwargs in ({}, {"grad": numpy_saddle_gradient, "stencil": "gradient"}):
+        mine = hessa.critical(numpy_saddle, box=box, grid=grid, **kwargs)
+        assert mine.count == reference.count, kwargs
+        assert np.max(np.abs(mine.points - reference.points)) <= 1e-6
+        assert list(mine["class"]) == list(reference["class"])
+        assert list(mine.basin_count) == list(reference.basin_count)
+        assert mine.meta["function"]["kind"] == "the caller's vectorized function"
+    starts = np.array([[0.1, 0.1], [-0.6, 0.05]])
+    assert hessa.critical(numpy_saddle, starts=starts).count == 2
+    with pytest.raises(hessa.InputError):  # the GPU: refused (or absent)
+        hessa.critical(numpy_saddle, box=box, grid=grid, backend="cuda")
+    with pytest.raises(hessa.InputError, match="batch_size"):
+        hessa.critical(numpy_saddle, box=box, grid=grid, batch_size=0)
+
+
 def test_a_torch_model_gives_autograds_hessians():
     torch = pytest.importorskip("torch")
     try:
