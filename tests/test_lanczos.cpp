@@ -237,5 +237,23 @@ TEST_F(Lanczos, BadOptionsAreInputErrors) {
   }
 }
 
+// The memory bound the run prints and the README states: steps + 23 + 4k vectors of N doubles per point, the basis
+// capped at N, and the density's steps counted when they exceed the extremes'.
+TEST(LanczosMemory, VectorsPerPointAreTheStatedBound) {
+  LanczosOptions o;
+  o.k = 1;
+  o.max_steps = 40;
+  EXPECT_EQ(lanczos_vectors_per_point(1076010, o), std::size_t(40 + 23 + 4));
+  o.k = 3;
+  EXPECT_EQ(lanczos_vectors_per_point(1076010, o), std::size_t(40 + 23 + 12));
+  EXPECT_EQ(lanczos_vectors_per_point(10, o), std::size_t(10 + 23 + 12));  // at most n steps
+  o.density_probes = 2;
+  o.density_steps = 90;
+  EXPECT_EQ(lanczos_vectors_per_point(1076010, o), std::size_t(90 + 23 + 12));
+  const std::size_t bytes = lanczos_bytes_per_point(1076010, o);
+  EXPECT_GE(bytes, lanczos_vectors_per_point(1076010, o) * 1076010 * sizeof(double));
+  EXPECT_LT(bytes, (lanczos_vectors_per_point(1076010, o) + 1) * 1076010 * sizeof(double));
+}
+
 }  // namespace
 }  // namespace hessa

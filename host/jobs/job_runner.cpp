@@ -280,7 +280,7 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
   const NoticeSink writer_notice = team->writer() ? notice : nullptr;  // one process says it
   const int analysis_n = job.analysis_n();
   // Sub-batches within the memory budget; the job's chunk itself (the unit of resume) is held whole meanwhile.
-  // Lanczos holds its Krylov basis per point in flight: (steps + 1) N doubles, the bound the notice states.
+  // Lanczos holds its Krylov basis and work vectors per point in flight: O(steps N), the bound the notice states.
   const std::size_t capacity =
       job.lanczos ? plan_chunk_points(0, run.memory, lanczos_bytes_per_point(analysis_n, job.lanczos_options), 64,
                                       "n = " + std::to_string(analysis_n) + ", Lanczos", writer_notice)
@@ -290,9 +290,11 @@ int run_job(const JobRunRequest& args, JobRunOutcome& outcome, const JobProgress
                         "n = " + std::to_string(analysis_n) + ", " + stencil_name(job.options.stencil) + " stencil",
                         writer_notice);
   if (job.lanczos && writer_notice) {
-    writer_notice("lanczos: " + format_bytes(double(lanczos_bytes_per_point(analysis_n, job.lanczos_options))) +
-                  " per point in flight ((steps + 1) N doubles of Krylov basis, N = " + std::to_string(analysis_n) +
-                  "), " + std::to_string(capacity) + " point(s) at a time");
+    writer_notice(
+        "lanczos: " + format_bytes(double(lanczos_bytes_per_point(analysis_n, job.lanczos_options))) +
+        " per point in flight (" + std::to_string(lanczos_vectors_per_point(analysis_n, job.lanczos_options)) +
+        " vectors of N = " + std::to_string(analysis_n) + " doubles: the Krylov basis, steps + 1, and work vectors), " +
+        std::to_string(capacity) + " point(s) at a time");
   }
 
   // A full-Hessian direction scan analyzes the mapped points centre + alpha d1 + ..., written out per chunk.

@@ -201,13 +201,23 @@ void lanczos_probe(std::uint64_t seed, std::uint64_t point, int probe, int n, do
   }
 }
 
-std::size_t lanczos_bytes_per_point(int n, const LanczosOptions& options) {
-  const std::size_t m =
-      std::size_t(std::min(std::max(options.max_steps, options.density_probes > 0 ? options.density_steps : 0), n));
+namespace {
+// The Krylov dimension a point's analysis reaches at most: the extremes' steps or the density's, capped at n.
+std::size_t krylov_steps(int n, const LanczosOptions& options) {
+  return std::size_t(std::min(std::max(options.max_steps, options.density_probes > 0 ? options.density_steps : 0), n));
+}
+}  // namespace
+
+std::size_t lanczos_vectors_per_point(int n, const LanczosOptions& options) {
   const std::size_t k2 = 2 * std::size_t(std::min(options.k, n));
   // basis m + 1, the HVP's point / direction / product / gradient, 2k Ritz vectors and their products, probes.
-  const std::size_t vectors = (m + 1) + 4 + 2 * (k2 + 1) + std::size_t(kTraceProbeBlock) * 2;
-  return vectors * std::size_t(n) * sizeof(double) + (4 * m + 8 * k2) * sizeof(double);
+  return (krylov_steps(n, options) + 1) + 4 + 2 * (k2 + 1) + std::size_t(kTraceProbeBlock) * 2;
+}
+
+std::size_t lanczos_bytes_per_point(int n, const LanczosOptions& options) {
+  const std::size_t m = krylov_steps(n, options);
+  const std::size_t k2 = 2 * std::size_t(std::min(options.k, n));
+  return lanczos_vectors_per_point(n, options) * std::size_t(n) * sizeof(double) + (4 * m + 8 * k2) * sizeof(double);
 }
 
 void lanczos_analysis(Backend& backend, const Objective& objective, const double* points, std::size_t count,

@@ -58,7 +58,11 @@ void lanczos_analysis(Backend& backend, const Objective& objective, const double
 // Probe `probe` of the density at point index `point` (n values, unit norm): what lanczos_analysis uses.
 void lanczos_probe(std::uint64_t seed, std::uint64_t point, int probe, int n, double* v);
 
-// Host memory the analysis holds per point in flight, in bytes (the Krylov basis dominates: (max_steps + 1) N).
+// Vectors of n doubles the analysis holds per point in flight: the Krylov basis (m + 1, m = max(steps, density_steps)
+// capped at n), four for the HVP (point, direction, product, gradient), 2 (2k + 1) for Ritz vectors and their
+// products, 16 for a block of trace probes and their products: steps + 23 + 4k for the defaults.
+std::size_t lanczos_vectors_per_point(int n, const LanczosOptions& options);
+// Host memory the analysis holds per point in flight, in bytes: those vectors and the small tridiagonal work.
 std::size_t lanczos_bytes_per_point(int n, const LanczosOptions& options);
 
 }  // namespace hessa
