@@ -3,6 +3,7 @@
 // as JSON. The Python module's own tests (tests/python/) run over these same parts; these run under the sanitizers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "hessa/backend.hpp"
 #include "hessa/errors.hpp"
 #include "hessa/io.hpp"
+#include "hessa/jacobian.hpp"
 #include "io_support.hpp"
 #include "jobs/job_file.hpp"
 #include "jobs/job_runner.hpp"
@@ -279,6 +281,100 @@ TEST(LibraryRuns, JacobiansIntoMemory) {
   EXPECT_EQ(array(out, "J").shape, (std::vector<std::uint64_t>{2, 2, 2}));
   EXPECT_NEAR(J[1], -3.0 * std::sin(0.5), 1e-15);  // dual numbers: exact to rounding
   EXPECT_EQ(array(out, "status").bytes.size(), 2u * 68u);
+}
+
+// (r cos t, r sin t) as a caller's vectorized function: as the expressions "r*cos(t)", "r*sin(t)".
+class Polar final : public hessa::BatchVectorFunction {
+ public:
+  explicit Polar(std::size_t block) : block_(block) {}
+  int dimension() const override { return 2; }
+  int outputs() const override { return 2; }
+  std::size_t block_points() const override { return block_; }
+  void values(const double* x, std::size_t rows, double* out) const override {
+    ++calls;
+    largest_call = std::max(largest_call, rows);
+    for (std::size_t i = 0; i < rows; ++i) {
+      const double r = x[2 * i], t = x[2 * i + 1];
+      out[2 * i] = r == 7.0 ? std::nan("") : r * std::cos(t);  // r = 7: a point the function cannot evaluate
+      out[2 * i + 1] = r * std::sin(t);
+    }
+  }
+  mutable std::size_t calls = 0, largest_call = 0;
+
+ private:
+  std::size_t block_;
+};
+
+ResultArrays jacobians_in_memory(hessa::JacobianRunRequest request, const std::vector<double>& points) {
+  auto reader = hessa::open_point_array(points.data(), points.size() / 2, 2, "points");
+  request.point_source = reader.get();
+  ResultArrays out;
+  request.open_writer = [&out](const hessa::JacobianLayout& l) { return hessa::open_jacobian_arrays(l, &out); };
+  hessa::run_jacobian(request, nullptr);
+  return out;
+}
+
+// The same stencil points and the same assembly as the expressions' run, and r cos t evaluated by the same libm as
+// the interpreter's cos: the same bits, whatever the blocks (7 rows: the 4m + 1 = 9 rows of a point straddle
+// calls). A NaN marks only its own point.
+TEST(LibraryRuns, JacobiansOfACallersFunctionAreTheExpressionsBitForBit) {
+  const std::vector<double> points = {3.0, 0.5, 2.0, -1.0, 0.25, 4.0, 7.0, 1.0, -1.5, 2.5};
+  for (const auto mode : {hessa::JacobianMode::Central, hessa::JacobianMode::Richardson}) {
+    hessa::JacobianRunRequest request;
+    request.functions = {"r*cos(t)", "r*sin(t)"};
+    request.vars = "r,t";
+    request.mode = mode;
+    request.backend = "cpu";
+    const ResultArrays reference = jacobians_in_memory(request, points);
+    for (const std::size_t block : {std::size_t(7), std::size_t(1) << 16}) {
+      Polar fn(block);
+      request.functions.clear();
+      request.function = &fn;
+      request.function_label = "polar";
+      request.backend = "auto";
+      const ResultArrays mine = jacobians_in_memory(request, points);
+      ASSERT_EQ(mine.arrays.size(), reference.arrays.size());
+      for (const char* name : {"f", "J"}) {
+        const std::vector<double> a = doubles(array(mine, name)), b = doubles(array(reference, name));
+        ASSERT_EQ(a.size(), b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) {
+          if (i / (a.size() / 5) == 3) continue;  // the NaN point: its f and J are NaN-tainted, its status says so
+          EXPECT_EQ(a[i], b[i]) << name << " " << i << " block " << block;
+        }
+      }
+      const std::size_t rows_per_point = hessa::detail::jacobian_evals_per_output(mode, 2);
+      EXPECT_LE(fn.largest_call, block);
+      EXPECT_EQ(fn.calls, (5 * rows_per_point + block - 1) / block);
+      const ResultArray& status = array(mine, "status");  // numpy "<U": 4 bytes a character, ASCII here
+      const std::size_t width = status.bytes.size() / 5;
+      for (std::size_t p = 0; p < 5; ++p) {
+        std::string text;
+        for (std::size_t c = p * width; c < (p + 1) * width; c += 4)
+          if (status.bytes[c] != 0) text += char(status.bytes[c]);
+        EXPECT_EQ(text, p == 3 ? "nonfinite_f" : "ok") << p;
+      }
+    }
+  }
+}
+
+TEST(LibraryRuns, JacobiansOfACallersFunctionRefuseWhatItCannotServe) {
+  const std::vector<double> points = {3.0, 0.5};
+  Polar fn(64);
+  hessa::JacobianRunRequest request;
+  request.function = &fn;
+  request.mode = hessa::JacobianMode::Dual;  // no dual numbers in a caller's function
+  EXPECT_THROW(jacobians_in_memory(request, points), hessa::InputError);
+  request.mode = hessa::JacobianMode::Central;
+  request.backend = "cuda";  // its values are computed on the host
+  EXPECT_THROW(jacobians_in_memory(request, points), hessa::InputError);
+  request.backend = "auto";
+  const std::vector<double> three = {1.0, 2.0, 3.0};
+  auto reader = hessa::open_point_array(three.data(), 1, 3, "points");  // 3 coordinates for a function of 2
+  request.point_source = reader.get();
+  ResultArrays out;
+  request.open_writer = [&out](const hessa::JacobianLayout& l) { return hessa::open_jacobian_arrays(l, &out); };
+  EXPECT_THROW(hessa::run_jacobian(request, nullptr), hessa::InputError);
+  EXPECT_EQ(fn.calls, 0u);
 }
 
 TEST(LibraryRuns, AJobGivenAsJsonRunsWithTheCallersFunction) {

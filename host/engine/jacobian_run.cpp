@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "engine/backend_choice.hpp"
 #include "engine/function_spec.hpp"
@@ -39,7 +42,16 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
     expression_options.source_name = args.functions.size() == 1 ? "--function" : "--function " + std::to_string(i + 1);
     functions.push_back(compile_expression(args.functions[i], expression_options));
   }
-  const int k = int(functions.size());
+  const BatchVectorFunction* caller = args.function;
+  if (caller != nullptr) {
+    if (!functions.empty()) throw std::invalid_argument("run_jacobian: both expressions and a caller's function");
+    if (caller->dimension() != m) {
+      throw InputError("the points have " + std::to_string(m) + " coordinates but the function takes " +
+                       std::to_string(caller->dimension()));
+    }
+    check_function_jacobian_mode(mode);
+  }
+  const int k = caller != nullptr ? caller->outputs() : int(functions.size());
 
   JacobianLayout layout;
   layout.m = m;
@@ -49,7 +61,13 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
   // A file fails now, before any work, if unwritable.
   auto writer = args.open_writer ? args.open_writer(layout) : open_jacobian_writer(args.out, layout);
 
-  auto backend = choose_backend(args.backend, notice);
+  // A caller's function is evaluated on the host, so its Jacobians are assembled there too.
+  if (caller != nullptr && args.backend != "auto" && args.backend != "cpu") {
+    throw InputError(
+        "a caller's own function runs on the CPU backend (its values are computed on the host): use backend 'cpu' "
+        "or 'auto'");
+  }
+  auto backend = choose_backend(caller != nullptr ? "cpu" : args.backend, notice);
   const std::size_t chunk = plan_chunk_points(
       args.chunk, args.memory, jacobian_bytes_per_point(m, k, mode), backend->jacobian_chunk_capacity(m, k, mode),
       "m = " + std::to_string(m) + " coordinates, k = " + std::to_string(k) + " functions", notice);
@@ -66,7 +84,11 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
     std::size_t count = 0;
     const double* rows = next_points(*reader, chunk, points, &count);
     if (count == 0) break;
-    backend->jacobians(functions, mode, step, rows, count, result);
+    if (caller != nullptr) {
+      function_jacobians(*caller, mode, step, rows, count, result);
+    } else {
+      backend->jacobians(functions, mode, step, rows, count, result);
+    }
     writer->write(rows, result);
     for (std::size_t p = 0; p < count; ++p) {
       if (result.status[p] != PointStatus::Ok) {
@@ -84,7 +106,8 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
   meta["hessa_version"] = HESSA_VERSION;
   meta["created_utc"] = utc_now();
   meta["command"] = "jacobian";
-  meta["functions"] = args.functions;
+  meta["functions"] = caller != nullptr ? std::vector<std::string>{args.function_label} : args.functions;
+  if (caller != nullptr) meta["function_kind"] = "the caller's vectorized function";
   meta["variables"] = coordinate_names;
   meta["parameters"] = expression_options.parameters;
   meta["points_file"] = args.points;

@@ -1,5 +1,5 @@
-// Jacobians of a vector-valued function (one expression per output) at every point of a file (what
-// `hessa jacobian` runs).
+// Jacobians of a vector-valued function (one expression per output, or a caller's vectorized function) at every
+// point of a file (what `hessa jacobian` runs).
 #pragma once
 
 #include <cstddef>
@@ -28,6 +28,10 @@ struct JacobianRunRequest {
   // A library front end's own parts (Python), each replacing one of the above when set:
   PointReader* point_source = nullptr;  // the points (then `points` only names them)
   JacobianWriterFactory open_writer;    // where the results go (then `out` is unused)
+  // The caller's function instead of `functions` (which stay empty; `vars` and `params` do not apply); it runs on
+  // the CPU ("auto" picks it), in the central and richardson modes. `functions_label` names it in the metadata.
+  const BatchVectorFunction* function = nullptr;
+  std::string function_label;
 };
 
 struct JacobianRunOutcome {

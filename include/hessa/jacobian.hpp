@@ -40,6 +40,28 @@ struct JacobianResult {
   void resize(std::size_t points, int coordinates, int outputs);
 };
 
+// A caller's vectorized function of m coordinates with k outputs (Python's hessa.jacobian(fn, points)): f at many
+// points at once. Called from one thread at a time with up to block_points() points; it may throw (the run stops
+// and the exception reaches the caller unchanged); values may be NaN / Inf (that point's status says so).
+class BatchVectorFunction {
+ public:
+  virtual ~BatchVectorFunction() = default;
+  virtual int dimension() const = 0;  // m
+  virtual int outputs() const = 0;    // k
+  // values[i k + o] = f_o(x_i) for the rows of x (rows x m, row-major).
+  virtual void values(const double* x, std::size_t rows, double* values) const = 0;
+  // The most points one call receives.
+  virtual std::size_t block_points() const { return std::size_t(1) << 16; }
+};
+
+// Jacobians of a caller's function at `count` points (count x m) by central or Richardson differences, the same
+// evaluations and assembly as Backend::jacobians (detail/jacobian.hpp): the stencil points of a block of points are
+// materialized and handed over in one call. On the host (the values are the caller's); InputError in dual mode.
+// InputError for a mode a caller's function cannot run (dual).
+void check_function_jacobian_mode(JacobianMode mode);
+void function_jacobians(const BatchVectorFunction& function, JacobianMode mode, double step_scale, const double* points,
+                        std::size_t count, JacobianResult& out);
+
 // Bytes of working memory per point (evaluations, f, J, error, status): sizes chunks on either backend
 // (host/backend/backend.cpp).
 std::size_t jacobian_bytes_per_point(int m, int k, JacobianMode mode);

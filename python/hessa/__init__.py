@@ -366,7 +366,7 @@ def critical(
 
 
 def jacobian(
-    functions: Union[str, Sequence[str]],
+    functions: Union[str, Sequence[str], Callable[[np.ndarray], ArrayLike]],
     points: ArrayLike,
     *,
     vars: Union[None, str, Sequence[str]] = None,
@@ -377,13 +377,22 @@ def jacobian(
     chunk: Optional[int] = None,
     memory: Optional[str] = None,
     threads: Optional[int] = None,
+    outputs: Optional[int] = None,
+    batch_size: int = 65536,
 ) -> Result:
-    """Jacobians of k expressions of the n coordinates at every row of `points` (``hessa jacobian``).
+    """Jacobians of k functions of the n coordinates at every row of `points` (``hessa jacobian``).
 
+    functions: k expressions (or one), or your own vectorized callable ``fn(X)`` mapping (m, n) points to (m, k)
+        values ((m,) for k = 1), called on the CPU in blocks of `batch_size` stencil points. Its k is `outputs`,
+        or else what ``fn`` returns for the first point (one extra call, on one point). Modes "central" and
+        "richardson" only: "dual" needs expressions.
     Fields: ``points`` (B, n), ``f`` (B, k), ``J`` (B, k, n) with J[p, i, j] = df_i/dx_j, ``jac_err`` (B,) for
     mode "richardson", ``status`` (B,). Modes: "central", "richardson" or "dual" (exact, no step).
     """
-    if isinstance(functions, str):
+    fn = None
+    if callable(functions) and not isinstance(functions, str):
+        fn, functions = functions, []
+    elif isinstance(functions, str):
         functions = [functions]
     array, names = _points(points)
     options = dict(
@@ -396,10 +405,45 @@ def jacobian(
         memory=memory,
         threads=threads,
         column_names=names,
+        batch_size=batch_size,
     )
-    result = Result(*_hessa.jacobian(list(functions), array, options, _interruptible()))
+    if fn is not None:
+        options["outputs"] = outputs if outputs is not None else _outputs_of(fn, array)
+        options["function_label"] = "python:" + getattr(fn, "__qualname__", type(fn).__name__)
+    elif outputs is not None:
+        raise InputError("outputs= is the number of values your own function returns; expressions count themselves")
+    result = Result(*_hessa.jacobian(list(functions), array, fn, options, _interruptible()))
     _log_notices(result.notices)
     return result
+
+
+def _outputs_of(fn, array: np.ndarray) -> int:
+    """k of a vectorized function: the width of what it returns for the first point (a zero point if none)."""
+    probe = array[:1] if array.shape[0] > 0 else np.zeros((1, array.shape[1]))
+    answer = np.asarray(fn(probe.copy()), dtype=np.float64)
+    if answer.ndim == 1 and answer.shape[0] == 1:
+        return 1
+    if answer.ndim == 2 and answer.shape[0] == 1 and answer.shape[1] >= 1:
+        return int(answer.shape[1])
+    raise InputError(
+        f"the function returned an array of shape {answer.shape} for 1 point of {array.shape[1]} coordinates; "
+        "expected (1, k) or (1,)"
+    )
+
+
+def _json_value(value):
+    """numpy arrays and scalars (or anything array-like: a torch tensor) in a dict job, as JSON lists / numbers."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    try:
+        array = np.asarray(value)  # integers stay integers (counts), floats floats
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.dtype.kind not in "biuf":
+        raise TypeError(f"a job's values are numbers, strings, lists and tables; got {type(value).__name__}")
+    return array.tolist()
 
 
 def run(
@@ -435,7 +479,7 @@ def run(
     if isinstance(job, Mapping):
         if function is not None and "function" not in job:
             job = {**job, "function": {"python": getattr(function, "__qualname__", type(function).__name__)}}
-        path, text = "job", json.dumps(job)
+        path, text = "job", json.dumps(job, default=_json_value)
     else:
         path, text = str(job), ""
     callback, bar = _progress(progress)

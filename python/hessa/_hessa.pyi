@@ -29,7 +29,13 @@ def critical(
     options: dict[str, Any],
     interruptible: bool,
 ) -> _Arrays: ...
-def jacobian(functions: list[str], points: np.ndarray, options: dict[str, Any], interruptible: bool) -> _Arrays: ...
+def jacobian(
+    functions: list[str],
+    points: np.ndarray,
+    fn: Optional[Callable[[np.ndarray], Any]],
+    options: dict[str, Any],
+    interruptible: bool,
+) -> _Arrays: ...
 def run(
     job: str,
     job_json: str,

@@ -136,31 +136,11 @@ ProgressCallback progress_of(const nb::object& callable) {
 
 // --- a Python function of (m, n) arrays -------------------------------------------------------------------------
 
-class PythonFunction final : public BatchFunction {
+// The arrays a Python function of points is handed and gives back.
+class PythonArrays {
  public:
-  // Made with the GIL held; used and destroyed on any thread (HeldObject).
-  PythonFunction(HeldObject f, HeldObject grad, int n, std::size_t block)
-      : f_(std::move(f)), grad_(std::move(grad)), n_(n), block_(block), numpy_(nb::module_::import_("numpy")) {}
+  explicit PythonArrays(int n) : n_(n), numpy_(nb::module_::import_("numpy")) {}  // with the GIL held
 
-  int dimension() const override { return n_; }
-  bool has_gradient() const override { return !grad_.is_none(); }
-  std::size_t block_points() const override { return block_; }
-
-  void values(const double* x, std::size_t m, double* out) const override {
-    throw_if_stop_requested();
-    nb::gil_scoped_acquire gil;
-    take(f_.get()(points(x, m)), m, 1, out, "the function");
-  }
-
-  void gradients(const double* x, std::size_t m, double* values, double* g) const override {
-    throw_if_stop_requested();
-    nb::gil_scoped_acquire gil;
-    const nb::object X = points(x, m);
-    take(f_.get()(X), m, 1, values, "the function");
-    take(grad_.get()(X), m, std::size_t(n_), g, "the gradient function");
-  }
-
- private:
   // A fresh (m, n) float64 array of the points: the caller may keep or modify it.
   nb::object points(const double* x, std::size_t m) const {
     auto* copy = new double[m * std::size_t(n_)];
@@ -169,14 +149,13 @@ class PythonFunction final : public BatchFunction {
     return nb::cast(nb::ndarray<nb::numpy, double, nb::ndim<2>>(copy, {m, std::size_t(n_)}, owner));
   }
 
-  // The function's answer (anything numpy.asarray takes: an array, a torch tensor, a list) into out: m values of
-  // `width` each, shape (m,) or (m, 1) for values, (m, n) for gradients.
+  // The function's answer (anything numpy.asarray takes: an array, a torch tensor, a list) into out: m rows of
+  // `width` values, shape (m, width), or (m,) when width is 1.
   void take(const nb::object& answer, std::size_t m, std::size_t width, double* out, const char* who) const {
     const nb::object a = numpy_.get().attr("ascontiguousarray")(answer, "dtype"_a = "float64");
     const auto array = nb::cast<nb::ndarray<const double, nb::c_contig, nb::device::cpu>>(a);
-    const bool fits = width == 1 ? (array.ndim() == 1 && array.shape(0) == m) ||
-                                       (array.ndim() == 2 && array.shape(0) == m && array.shape(1) == 1)
-                                 : array.ndim() == 2 && array.shape(0) == m && array.shape(1) == width;
+    const bool fits = (array.ndim() == 2 && array.shape(0) == m && array.shape(1) == width) ||
+                      (width == 1 && array.ndim() == 1 && array.shape(0) == m);
     if (!fits) {
       std::string shape;
       for (std::size_t d = 0; d < array.ndim(); ++d) shape += (d ? ", " : "") + std::to_string(array.shape(d));
@@ -189,10 +168,65 @@ class PythonFunction final : public BatchFunction {
     std::memcpy(out, array.data(), m * width * sizeof(double));
   }
 
-  HeldObject f_, grad_;
+  int dimension() const { return n_; }
+
+ private:
   int n_;
-  std::size_t block_;
   HeldObject numpy_;
+};
+
+// A scalar function f(X) -> (m,) and its optional gradient grad(X) -> (m, n), for analyze, critical and jobs.
+class PythonFunction final : public BatchFunction {
+ public:
+  // Made with the GIL held; used and destroyed on any thread (HeldObject).
+  PythonFunction(HeldObject f, HeldObject grad, int n, std::size_t block)
+      : f_(std::move(f)), grad_(std::move(grad)), arrays_(n), block_(block) {}
+
+  int dimension() const override { return arrays_.dimension(); }
+  bool has_gradient() const override { return !grad_.is_none(); }
+  std::size_t block_points() const override { return block_; }
+
+  void values(const double* x, std::size_t m, double* out) const override {
+    throw_if_stop_requested();
+    nb::gil_scoped_acquire gil;
+    arrays_.take(f_.get()(arrays_.points(x, m)), m, 1, out, "the function");
+  }
+
+  void gradients(const double* x, std::size_t m, double* values, double* g) const override {
+    throw_if_stop_requested();
+    nb::gil_scoped_acquire gil;
+    const nb::object X = arrays_.points(x, m);
+    arrays_.take(f_.get()(X), m, 1, values, "the function");
+    arrays_.take(grad_.get()(X), m, std::size_t(dimension()), g, "the gradient function");
+  }
+
+ private:
+  HeldObject f_, grad_;
+  PythonArrays arrays_;
+  std::size_t block_;
+};
+
+// A vector-valued function f(X) -> (m, k) (or (m,) for k = 1), for jacobian.
+class PythonVectorFunction final : public BatchVectorFunction {
+ public:
+  PythonVectorFunction(HeldObject f, int n, int k, std::size_t block)
+      : f_(std::move(f)), arrays_(n), k_(k), block_(block) {}
+
+  int dimension() const override { return arrays_.dimension(); }
+  int outputs() const override { return k_; }
+  std::size_t block_points() const override { return block_; }
+
+  void values(const double* x, std::size_t rows, double* out) const override {
+    throw_if_stop_requested();
+    nb::gil_scoped_acquire gil;
+    arrays_.take(f_.get()(arrays_.points(x, rows)), rows, std::size_t(k_), out, "the function");
+  }
+
+ private:
+  HeldObject f_;
+  PythonArrays arrays_;
+  int k_;
+  std::size_t block_;
 };
 
 // --- the functions --------------------------------------------------------------------------------------------
@@ -218,11 +252,15 @@ void fill_analysis(const Options& o, AnalyzeFileRequest& r) {
 
 // The caller's function of `fn` (and its gradient `grad`) for `dimension` coordinates, called in blocks of the
 // options' batch_size; null when fn is None.
-std::unique_ptr<PythonFunction> python_function(nb::object fn, nb::object grad, int dimension, const Options& o) {
-  if (fn.is_none()) return nullptr;
+std::size_t batch_size(const Options& o) {
   const long long block = o.integer("batch_size", 1 << 16);
   if (block < 1) throw InputError("batch_size must be >= 1, got " + std::to_string(block));
-  return std::make_unique<PythonFunction>(HeldObject(fn), HeldObject(grad), dimension, std::size_t(block));
+  return std::size_t(block);
+}
+
+std::unique_ptr<PythonFunction> python_function(nb::object fn, nb::object grad, int dimension, const Options& o) {
+  if (fn.is_none()) return nullptr;
+  return std::make_unique<PythonFunction>(HeldObject(fn), HeldObject(grad), dimension, batch_size(o));
 }
 
 nb::tuple analyze(const std::string& function, PointArray points, nb::object fn, nb::object grad, nb::dict options,
@@ -279,10 +317,20 @@ nb::tuple critical(const std::string& function, nb::object starts, nb::object fn
   return arrays_tuple(std::move(results), std::move(notices));
 }
 
-nb::tuple jacobian(const std::vector<std::string>& functions, PointArray points, nb::dict options, bool interruptible) {
+nb::tuple jacobian(const std::vector<std::string>& functions, PointArray points, nb::object fn, nb::dict options,
+                   bool interruptible) {
   const Options o(options);
   JacobianRunRequest request;
   request.functions = functions;
+  std::unique_ptr<PythonVectorFunction> callable;
+  if (!fn.is_none()) {
+    const long long outputs = o.integer("outputs", 0);
+    if (outputs < 1) throw InputError("outputs must be >= 1, got " + std::to_string(outputs));
+    callable =
+        std::make_unique<PythonVectorFunction>(HeldObject(fn), int(points.shape(1)), int(outputs), batch_size(o));
+    request.function = callable.get();
+    request.function_label = o.text("function_label", "python");
+  }
   request.vars = o.text("vars");
   request.params = o.texts("params");
   request.points = o.text("points_name", "points");
@@ -451,7 +499,7 @@ NB_MODULE(_hessa, m) {
         "progress"_a.none(), "interruptible"_a);
   m.def("critical", &critical, "function"_a, "starts"_a.none(), "fn"_a.none(), "grad"_a.none(), "options"_a,
         "interruptible"_a);
-  m.def("jacobian", &jacobian, "functions"_a, "points"_a.noconvert(), "options"_a, "interruptible"_a);
+  m.def("jacobian", &jacobian, "functions"_a, "points"_a.noconvert(), "fn"_a.none(), "options"_a, "interruptible"_a);
   m.def("run", &run, "job"_a, "job_json"_a, "fn"_a.none(), "grad"_a.none(), "options"_a, "progress"_a.none(),
         "interruptible"_a);
   m.def("bench", &bench, "options"_a, "interruptible"_a);

@@ -144,7 +144,13 @@ def test_run_equals_the_cli(cli, tmp_path):
     h5py = pytest.importorskip("h5py")
     job = {
         "function": {"catalogue": "himmelblau", "vars": ["x", "y"]},
-        "points": {"kind": "grid", "lower": [-5.0, -5.0], "upper": [5.0, 5.0], "counts": [21, 17]},
+        # numpy arrays and scalars in a dict job are written out as lists and numbers
+        "points": {
+            "kind": "grid",
+            "lower": np.full(2, -5.0),
+            "upper": [5.0, np.float64(5.0)],
+            "counts": np.array([21, 17]),
+        },
         "analysis": {"eigenvalues": True},
         "output": {"path": str(tmp_path / "py.h5"), "chunk": 100},
         "run": {"backend": "cpu"},
@@ -277,6 +283,66 @@ def test_critical_of_a_numpy_function_finds_the_expressions_stationary_points():
         hessa.critical(numpy_saddle, box=box, grid=grid, backend="cuda")
     with pytest.raises(hessa.InputError, match="batch_size"):
         hessa.critical(numpy_saddle, box=box, grid=grid, batch_size=0)
+
+
+def numpy_polar_and_square(X):
+    r, t = X[:, 0], X[:, 1]
+    return np.stack([r * np.cos(t), r * np.sin(t), r**2], axis=1)
+
+
+def numpy_polynomials(X):
+    r, t = X[:, 0], X[:, 1]
+    return np.stack([r * t, r * r - t, t * t * t], axis=1)
+
+
+@pytest.mark.parametrize("mode", ["central", "richardson"])
+def test_jacobian_of_a_numpy_function_is_the_expressions(mode):
+    # The same stencil points and assembly as the expressions': with only + - * (rounded alike everywhere) the
+    # bits agree, also when small blocks (batch_size=5) straddle a point's rows. numpy's cos / sin may be SIMD code
+    # that differs from libm in the last bit, which central differences amplify to ~eps |f| / h ~ 1e-10 of J:
+    # against the analytic J those are held to 1e-8 of max(|J|, 1) (two orders of margin).
+    points = rng_points(40, 2, seed=3) + [3.0, 0.0]
+    reference = hessa.jacobian(["r*t", "r*r - t", "t*t*t"], points, vars="r,t", mode=mode, backend="cpu")
+    for batch_size in (5, 65536):
+        mine = hessa.jacobian(numpy_polynomials, points, vars="r,t", mode=mode, batch_size=batch_size)
+        for name in ("points", "f", "J", "status") + (("jac_err",) if mode == "richardson" else ()):
+            assert np.array_equal(mine[name], reference[name]), (name, batch_size)
+        assert mine.meta["function_kind"] == "the caller's vectorized function"
+        assert mine.meta["functions"] == ["python:numpy_polynomials"]
+    trig = hessa.jacobian(numpy_polar_and_square, points, mode=mode)
+    r, t = points[:, 0], points[:, 1]
+    exact = np.stack(
+        [
+            np.stack([np.cos(t), -r * np.sin(t)], axis=1),
+            np.stack([np.sin(t), r * np.cos(t)], axis=1),
+            np.stack([2 * r, 0 * r], axis=1),
+        ],
+        axis=1,
+    )
+    assert np.max(np.abs(trig.J - exact)) <= 1e-8 * max(np.max(np.abs(exact)), 1.0)
+
+
+def test_jacobian_of_a_numpy_function_takes_k_from_its_answer_and_refuses_what_it_cannot_serve():
+    points = rng_points(6, 2, seed=4)
+    one = hessa.jacobian(lambda X: X[:, 0] * X[:, 1], points)  # (m,): k = 1
+    assert one.J.shape == (6, 1, 2)
+    assert np.allclose(one.J[:, 0, :], points[:, ::-1], rtol=0, atol=1e-9)
+    assert hessa.jacobian(numpy_polar_and_square, points, outputs=3).J.shape == (6, 3, 2)
+    assert hessa.jacobian(numpy_polar_and_square, np.zeros((0, 2))).J.shape == (0, 3, 2)
+    with pytest.raises(hessa.InputError, match="dual"):
+        hessa.jacobian(numpy_polar_and_square, points, mode="dual")
+    with pytest.raises(hessa.InputError):  # the GPU: refused (or absent)
+        hessa.jacobian(numpy_polar_and_square, points, backend="cuda")
+    with pytest.raises(hessa.InputError, match=r"expected \(\d+, 2\)"):  # a wrong width after the probe
+        hessa.jacobian(numpy_polar_and_square, points, outputs=2)
+    with pytest.raises(hessa.InputError, match="outputs"):
+        hessa.jacobian("x0", points, outputs=1)
+    with pytest.raises(ValueError, match="from the model"):
+
+        def failing(X):
+            raise ValueError("from the model")
+
+        hessa.jacobian(failing, points, outputs=1)
 
 
 def test_a_torch_model_gives_autograds_hessians():
@@ -529,7 +595,7 @@ def test_lanczos_and_direction_probes_of_a_python_function_with_its_gradient(tmp
     job = {
         "points": {"kind": "file", "file": str(tmp_path / "c.npy"), "hessian": "lanczos"},
         "lanczos": {"k": 2},
-        "analysis": {"direction": [",".join(map(repr, probe))]},
+        "analysis": {"direction": [",".join(repr(float(v)) for v in probe)]},
         "output": {"path": str(tmp_path / "lz.h5"), "chunk": 2},
     }
     hessa.run(job, function=f, grad=g)

@@ -79,17 +79,22 @@ HESSA_HD inline JacobianSlot jacobian_slot(int m, int k, JacobianMode mode, cons
   return {int(row % k), points + (row / k) * m, jacobian_eval(mode, m, index % per_output)};
 }
 
+// The point central / Richardson evaluation `eval` reads: x, or x moved by +-h_j along e_j.
+HESSA_HD inline PerturbedPoint jacobian_stencil_point(const double* x, JacobianEval eval, double step_scale) {
+  PerturbedPoint view{x, -1, 0.0, -1, 0.0};
+  if (eval.coordinate >= 0) {
+    view.i = eval.coordinate;
+    view.di = eval.sign * jacobian_step(x[eval.coordinate], step_scale, eval.level);
+  }
+  return view;
+}
+
 // Central / Richardson: values[index] = f_i at the perturbed point. `programs` holds the k outputs' programs,
 // all of dimension m.
 HESSA_HD inline void jacobian_evaluate_fd(const ProgramView* programs, int k, JacobianMode mode, double step_scale,
                                           const double* points, int64_t index, double* values) {
   const JacobianSlot s = jacobian_slot(programs[0].n, k, mode, points, index);
-  PerturbedPoint view{s.x, -1, 0.0, -1, 0.0};
-  if (s.eval.coordinate >= 0) {
-    view.i = s.eval.coordinate;
-    view.di = s.eval.sign * jacobian_step(s.x[s.eval.coordinate], step_scale, s.eval.level);
-  }
-  values[index] = evaluate<double>(programs[s.output], view);
+  values[index] = evaluate<double>(programs[s.output], jacobian_stencil_point(s.x, s.eval, step_scale));
 }
 
 // Dual: values[index] = f_i(x) and derivs[index] = df_i/dx_j from one hyper-dual run.
