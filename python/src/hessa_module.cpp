@@ -8,6 +8,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -325,7 +326,8 @@ nb::tuple jacobian(const std::vector<std::string>& functions, PointArray points,
   std::unique_ptr<PythonVectorFunction> callable;
   if (!fn.is_none()) {
     const long long outputs = o.integer("outputs", 0);
-    if (outputs < 1) throw InputError("outputs must be >= 1, got " + std::to_string(outputs));
+    if (outputs < 1 || outputs > std::numeric_limits<int>::max())
+      throw InputError("outputs must be in [1, 2147483647], got " + std::to_string(outputs));
     callable =
         std::make_unique<PythonVectorFunction>(HeldObject(fn), int(points.shape(1)), int(outputs), batch_size(o));
     request.function = callable.get();
