@@ -665,13 +665,46 @@ TEST_F(ModelJobs, ProbeDirectionsGiveCurvatureAndTaylorPredictionWithoutTheFullH
   test::expect_same_per_point_data(*a, *b, names);
 }
 
+// A direction written as a TOML array of numbers (integers too) is the direction its text gives: the same probes,
+// the same bits; alone (direction = [..]) or in a list beside a string.
+TEST_F(ModelJobs, InlineArraysOfNumbersAreDirectionsAsTheirTextIs) {
+  const std::vector<double> d = random_vector(kParameters, -0.5, 0.5, 13);
+  std::string text, array = "[";
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    const std::string v = i == 3 ? "2" : csv_text({d[i]}, 1).substr(0, csv_text({d[i]}, 1).size() - 1);
+    text += (i ? "," : "") + v;
+    array += (i ? ", " : "") + v;
+  }
+  array += "]";
+  std::vector<double> curvature[3];
+  const std::string forms[3] = {"[\"" + text + "\"]", array, "[\"" + text + "\", " + array + "]"};
+  for (int f = 0; f < 3; ++f) {
+    const std::string out = "inline" + std::to_string(f) + ".h5";
+    const CliRun r =
+        run_hessa("run --quiet " + write("inline.toml", replaced(scan_job("[2, 2]", "", out, 4), "gradient = true\n",
+                                                                 "direction = " + forms[f] + "\n")));
+    ASSERT_EQ(r.exit_code, 0) << forms[f] << ": " << r.output;
+    curvature[f] = doubles(out, "direction_curvature").values;
+  }
+  ASSERT_EQ(curvature[0].size(), 4u);
+  EXPECT_EQ(curvature[1], curvature[0]);
+  ASSERT_EQ(curvature[2].size(), 8u);
+  for (std::size_t p = 0; p < 4; ++p) {
+    EXPECT_EQ(curvature[2][2 * p], curvature[0][p]) << p;
+    EXPECT_EQ(curvature[2][2 * p + 1], curvature[0][p]) << p;
+  }
+}
+
 // Bad [analysis] direction values exit 2 naming the key and what was expected.
 TEST_F(ModelJobs, BadProbeDirectionsExitWith2NamingTheKey) {
   const std::string base = scan_job("[3, 3]", "", "bad.h5", 4);
   for (const auto& [value, expected] :
        std::vector<std::pair<std::string, std::string>>{{"\"1,2,3\"", "expected n = 17 numbers, found 3"},
                                                         {"[]", "expected a direction or a list of them"},
-                                                        {"[1.0]", "expected a string"},
+                                                        {"[1.0]", "expected n = 17 numbers, found 1"},
+                                                        {"[[1.0, \"x\"]]", "expected a direction: n numbers"},
+                                                        {"[1.0, inf]", "expected a direction: n numbers"},
+                                                        {"[true]", "expected a direction: n numbers"},
                                                         {"\"missing.npy\"", "no such file: \"missing.npy\""},
                                                         {"\"" + std::string(5000, 'x') + "\"", "no such file"}}) {
     const CliRun r = run_hessa("run " + write("bad.toml", replaced(base, "gradient = true\n",

@@ -20,6 +20,7 @@
 #include "hessa/errors.hpp"
 #include "hessa/io.hpp"
 #include "hessa/memory_budget.hpp"
+#include "io/output_file.hpp"
 
 namespace hessa::jobs {
 namespace {
@@ -161,23 +162,40 @@ void read_analysis(const TableReader& t, AnalysisOptions& o) {
   o.keep_eigenvalues = o.keep_eigenvalues || o.eigenvectors;  // vectors are meaningless without values
 }
 
-// [analysis] direction = "file.npy" | "1,0,..." | [ ...those... ]: files resolved against the job's directory,
-// read (and checked) now, n = the function's own coordinates (a model's P, also in a direction scan).
+// An inline direction written as a TOML array of numbers, as the text "1,0,-1" a string would give (shortest
+// round-trip digits, so it reads back to the same doubles); nullopt when the array holds anything else.
+std::optional<std::string> inline_direction_text(const toml::node& node) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr || array->empty()) return std::nullopt;
+  std::string text;
+  for (const toml::node& entry : *array) {
+    const std::optional<double> v = entry.is_number() ? entry.value<double>() : std::nullopt;
+    if (!v || !std::isfinite(*v)) return std::nullopt;  // (a direction's entries are finite)
+    if (!text.empty()) text += ',';
+    io::append_double(text, *v);
+  }
+  return text;
+}
+
+// [analysis] direction = "file.npy" | "1,0,..." | [1, 0, ...] | [ ...those... ]: files resolved against the job's
+// directory, read (and checked) now, n = the function's own coordinates (a model's P, also in a direction scan).
 void read_probe_directions(const TableReader& t, JobSpec& job) {
   const toml::node& node = *t.node("direction");
   std::vector<const toml::node*> items;
-  if (const toml::array* array = node.as_array()) {
+  const toml::array* array = node.as_array();
+  if (array != nullptr && !inline_direction_text(node)) {
     for (const toml::node& item : *array) items.push_back(&item);
   } else {
-    items.push_back(&node);
+    items.push_back(&node);  // one string, or one direction as an array of numbers
   }
   if (items.empty()) t.fail(node.source(), "direction", "expected a direction or a list of them, found []");
   std::vector<std::string> resolved;
   for (const toml::node* item : items) {
-    const std::optional<std::string> spec = item->value<std::string>();
+    std::optional<std::string> spec = item->value<std::string>();
+    if (!spec) spec = inline_direction_text(*item);
     if (!spec) {
       t.fail(item->source(), "direction",
-             "expected a string: n comma-separated numbers (\"1,0,-1\") or a .csv / .npy file of directions");
+             "expected a direction: n numbers ([1, 0, -1] or \"1,0,-1\") or a .csv / .npy file of directions");
     }
     job.direction_specs.push_back(*spec);
     const bool numbers = !spec->empty() && spec->find_first_not_of("0123456789+-.eE, \t") == std::string::npos;
