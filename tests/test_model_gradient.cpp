@@ -2,6 +2,7 @@
 // independent computation: the direct per-sample forward pass detail::mlp_loss_direct (no BLAS, no backward pass)
 // on hyper-dual numbers, whose e1 part is exactly dL/dv and e1e2 part exactly v^T H w. Every activation x loss.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -349,6 +350,33 @@ TEST_P(ModelHvpOnBackend, HessianVectorProductsMatchHyperDualsEveryCase) {
 }
 
 HESSA_INSTANTIATE_ON_BACKENDS(Backends, ModelHvpOnBackend);
+
+// Fewer points than threads: the threads share a point's blocks of directions instead of taking points. A block is
+// one thread's work either way, so the products are the same bits as when the same point is one of many.
+TEST(ModelHvpThreads, APointAloneSharesItsBlocksAndGivesTheBitsItHasAmongMany) {
+  const MlpModel model = make_model({4, 12, 8, 3}, Activation::Tanh, LossKind::CrossEntropy, 60, 17);
+  const std::size_t P = std::size_t(model.parameter_count()), count = 4, r = 150;
+  ASSERT_GE(cpu::mlp_hvp_blocks(model, r), 3) << "the directions must span several blocks";
+  Objective objective;
+  objective.model = &model;
+  const std::vector<double> points = random_vector(count * P, -1.0, 1.0, 61);
+  const std::vector<double> directions = random_vector(r * P, -1.0, 1.0, 62);  // shared (stride 0)
+  auto cpu = make_cpu_backend();
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(int(count));  // 4 points for 4 threads: each thread takes points
+  std::vector<double> f(count), g(count * P), hv(count * r * P);
+  cpu->hessian_vector_products(objective, points.data(), count, directions.data(), 0, int(r), f.data(), g.data(),
+                               hv.data());
+  for (std::size_t p = 0; p < count; ++p) {  // one point for 4 threads: they share its blocks
+    std::vector<double> f1(1), g1(P), hv1(r * P);
+    cpu->hessian_vector_products(objective, points.data() + p * P, 1, directions.data(), 0, int(r), f1.data(),
+                                 g1.data(), hv1.data());
+    EXPECT_EQ(f1[0], f[p]) << p;
+    EXPECT_TRUE(std::equal(g1.begin(), g1.end(), g.begin() + std::ptrdiff_t(p * P))) << p;
+    EXPECT_TRUE(std::equal(hv1.begin(), hv1.end(), hv.begin() + std::ptrdiff_t(p * r * P))) << p;
+  }
+  omp_set_num_threads(threads);
+}
 
 }  // namespace
 }  // namespace hessa::test

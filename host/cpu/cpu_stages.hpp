@@ -146,6 +146,8 @@ void mlp_loss_gradient(const MlpModel& model, const double* parameters, std::siz
 // of all (direction, sample) columns is one dgemm. OpenMP threads take blocks unless called inside a parallel region.
 void mlp_loss_hvp(const MlpModel& model, const double* theta, const double* directions, std::size_t r, double* loss,
                   double* gradient, double* hv, std::vector<double>& scratch);
+// The blocks of directions mlp_loss_hvp splits r directions into (its units of parallel work).
+std::int64_t mlp_hvp_blocks(const MlpModel& model, std::size_t r);
 
 // The full P x P Hessian at theta (column-major; column j = H e_j, by mlp_loss_hvp's blocks over the unit
 // directions, whose R W_l is one-hot: the R-pass starts at e_j's layer and its R W terms are single rows), then

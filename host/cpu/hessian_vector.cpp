@@ -1,6 +1,9 @@
 // Backend::hessian_vector_products on the host: exact H d for given directions, never forming H. Model losses by
 // the R-operator (model_gradient.cpp's mlp_loss_hvp); expressions by forward-over-reverse on the tape, the
-// directions in the tangent lanes (kHvpLanes a sweep). OpenMP over points.
+// directions in the tangent lanes (kHvpLanes a sweep). OpenMP over points (for a model with fewer points than
+// threads, over its blocks of directions).
+#include <omp.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -48,6 +51,16 @@ void objective_hessian_vector_products(const Objective& objective, const double*
   if (objective.model != nullptr) {
     const MlpModel& model = *objective.model;
     use_single_threaded_blas();
+    if (std::int64_t(count) < omp_get_max_threads() && mlp_hvp_blocks(model, std::size_t(r)) > 1) {
+      // Fewer points than threads (one model, trace probes, Ritz residuals): the threads share each point's blocks
+      // of directions instead. The same bits: a block is one thread's work either way.
+      std::vector<double> scratch;
+      for (std::int64_t p = 0; p < std::int64_t(count); ++p) {
+        mlp_loss_hvp(model, points + p * n, directions + std::size_t(p) * directions_stride, std::size_t(r), f + p,
+                     g + p * n, hv + p * rn, scratch);
+      }
+      return;
+    }
 #pragma omp parallel
     {
       std::vector<double> scratch;

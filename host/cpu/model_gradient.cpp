@@ -491,8 +491,7 @@ void mlp_loss_gradient(const MlpModel& model, const double* parameters, std::siz
 void mlp_loss_hvp(const MlpModel& model, const double* theta, const double* directions, std::size_t r, double* loss,
                   double* gradient, double* hv, std::vector<double>& scratch) {
   const std::int64_t P = model.parameter_count();
-  const int block = block_directions(model);
-  const std::int64_t blocks = (std::int64_t(r) + block - 1) / block;
+  const std::int64_t blocks = mlp_hvp_blocks(model, r);
   const int threads = block_threads(blocks);
   Tape tape(model, true);
   const std::size_t tape_size = tape.size();
@@ -508,6 +507,11 @@ void mlp_loss_hvp(const MlpModel& model, const double* theta, const double* dire
                    d.rows = directions + first * P;
                    product.compute(d, int(std::min<std::int64_t>(size, std::int64_t(r) - first)), hv + first * P, P);
                  });
+}
+
+std::int64_t mlp_hvp_blocks(const MlpModel& model, std::size_t r) {
+  const int block = block_directions(model);
+  return (std::int64_t(r) + block - 1) / block;
 }
 
 void mlp_full_hessian(const MlpModel& model, const double* theta, double* loss, double* gradient, double* H,
