@@ -29,7 +29,7 @@ struct JacobianRunRequest {
   PointReader* point_source = nullptr;  // the points (then `points` only names them)
   JacobianWriterFactory open_writer;    // where the results go (then `out` is unused)
   // The caller's function instead of `functions` (which stay empty; `vars` and `params` do not apply); it runs on
-  // the CPU ("auto" picks it), in the central and richardson modes. `functions_label` names it in the metadata.
+  // the CPU ("auto" picks it), in the central and richardson modes. `function_label` names it in the metadata.
   const BatchVectorFunction* function = nullptr;
   std::string function_label;
 };

@@ -408,6 +408,8 @@ def jacobian(
         batch_size=batch_size,
     )
     if fn is not None:
+        if params:
+            raise InputError("params= are an expression's parameters; your own function has its own")
         options["outputs"] = outputs if outputs is not None else _outputs_of(fn, array)
         options["function_label"] = "python:" + getattr(fn, "__qualname__", type(fn).__name__)
     elif outputs is not None:

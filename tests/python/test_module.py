@@ -337,6 +337,8 @@ def test_jacobian_of_a_numpy_function_takes_k_from_its_answer_and_refuses_what_i
         hessa.jacobian(numpy_polar_and_square, points, outputs=2)
     with pytest.raises(hessa.InputError, match="outputs"):
         hessa.jacobian("x0", points, outputs=1)
+    with pytest.raises(hessa.InputError, match="params"):
+        hessa.jacobian(numpy_polar_and_square, points, params={"a": 1.0})
     with pytest.raises(hessa.InputError, match="outputs"):  # beyond an int: not wrapped to a negative k
         hessa.jacobian(numpy_polar_and_square, points, outputs=2**31 + 5)
     with pytest.raises(ValueError, match="from the model"):
