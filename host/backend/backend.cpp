@@ -52,11 +52,15 @@ void BatchFunction::gradients(const double* /*x*/, std::size_t /*m*/, double* /*
   throw std::logic_error("BatchFunction::gradients called on a function without gradients");
 }
 
-void check_batch_function(const BatchFunction& f, StencilKind stencil, BackendKind backend) {
+void check_host_function_backend(BackendKind backend) {
   if (backend != BackendKind::Cpu)
     throw InputError(
         "a caller's own function runs on the CPU backend (its values are computed on the host): use "
         "backend 'cpu' or 'auto'");
+}
+
+void check_batch_function(const BatchFunction& f, StencilKind stencil, BackendKind backend) {
+  check_host_function_backend(backend);
   if (stencil == StencilKind::HyperDual || stencil == StencilKind::Exact)
     throw InputError(std::string("the ") + stencil_name(stencil) +
                      " stencil evaluates the function on dual numbers or its tape, which a caller's own function "

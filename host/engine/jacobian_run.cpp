@@ -61,13 +61,9 @@ JacobianRunOutcome run_jacobian(const JacobianRunRequest& args, const NoticeSink
   // A file fails now, before any work, if unwritable.
   auto writer = args.open_writer ? args.open_writer(layout) : open_jacobian_writer(args.out, layout);
 
-  // A caller's function is evaluated on the host, so its Jacobians are assembled there too.
-  if (caller != nullptr && args.backend != "auto" && args.backend != "cpu") {
-    throw InputError(
-        "a caller's own function runs on the CPU backend (its values are computed on the host): use backend 'cpu' "
-        "or 'auto'");
-  }
-  auto backend = choose_backend(caller != nullptr ? "cpu" : args.backend, notice);
+  // A caller's function is evaluated on the host, so its Jacobians are assembled there too: auto picks the CPU.
+  auto backend = choose_backend(caller != nullptr && args.backend == "auto" ? "cpu" : args.backend, notice);
+  if (caller != nullptr) check_host_function_backend(backend->kind());
   const std::size_t chunk = plan_chunk_points(
       args.chunk, args.memory, jacobian_bytes_per_point(m, k, mode), backend->jacobian_chunk_capacity(m, k, mode),
       "m = " + std::to_string(m) + " coordinates, k = " + std::to_string(k) + " functions", notice);

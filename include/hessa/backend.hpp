@@ -126,6 +126,9 @@ class Backend {
 // InputError unless `backend` can run a caller's function `f` with `stencil` (the CPU backend, a stencil of values,
 // or of gradients when f has them).
 void check_batch_function(const BatchFunction& f, StencilKind stencil, BackendKind backend);
+// InputError unless `backend` is the CPU's: a caller's own function (a BatchFunction or BatchVectorFunction) is
+// evaluated on the host.
+void check_host_function_backend(BackendKind backend);
 
 // The one factory: the backend of `kind`, or nullptr with the reason in `why_unavailable` (CUDA: not compiled, no
 // device, driver error). The CPU backend is always available.

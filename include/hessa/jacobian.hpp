@@ -54,11 +54,11 @@ class BatchVectorFunction {
   virtual std::size_t block_points() const { return std::size_t(1) << 16; }
 };
 
+// InputError for a mode a caller's function cannot run (dual).
+void check_function_jacobian_mode(JacobianMode mode);
 // Jacobians of a caller's function at `count` points (count x m) by central or Richardson differences, the same
 // evaluations and assembly as Backend::jacobians (detail/jacobian.hpp): the stencil points of a block of points are
 // materialized and handed over in one call. On the host (the values are the caller's); InputError in dual mode.
-// InputError for a mode a caller's function cannot run (dual).
-void check_function_jacobian_mode(JacobianMode mode);
 void function_jacobians(const BatchVectorFunction& function, JacobianMode mode, double step_scale, const double* points,
                         std::size_t count, JacobianResult& out);
 

@@ -251,14 +251,15 @@ void fill_analysis(const Options& o, AnalyzeFileRequest& r) {
   r.threads = int(o.integer("threads", 0));
 }
 
-// The caller's function of `fn` (and its gradient `grad`) for `dimension` coordinates, called in blocks of the
-// options' batch_size; null when fn is None.
+// The points a Python function receives per call: the options' batch_size (default 65 536).
 std::size_t batch_size(const Options& o) {
   const long long block = o.integer("batch_size", 1 << 16);
   if (block < 1) throw InputError("batch_size must be >= 1, got " + std::to_string(block));
   return std::size_t(block);
 }
 
+// The caller's function of `fn` (and its gradient `grad`) for `dimension` coordinates, called in blocks of the
+// options' batch_size; null when fn is None.
 std::unique_ptr<PythonFunction> python_function(nb::object fn, nb::object grad, int dimension, const Options& o) {
   if (fn.is_none()) return nullptr;
   return std::make_unique<PythonFunction>(HeldObject(fn), HeldObject(grad), dimension, batch_size(o));
